@@ -1,0 +1,142 @@
+//! The commands, end to end: what `main` runs once the command line is valid.
+//!
+//! `run` resolves the target once, checks that the run fits (file descriptors, local ports,
+//! source addresses), asks for confirmation, runs the engine with the text reporter, prints the
+//! final report and turns the result into the exit code. `server` and `version` are the Go tool's
+//! other two commands. Every failure ends here as one line on stderr and a documented exit code.
+
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Write};
+
+use crate::cli::{self, CliExit, Command, RunConfig};
+use crate::engine::{Engine, Plan};
+use crate::preflight;
+use crate::prompt::{self, Answer};
+use crate::report::{self, TextReporter};
+use crate::results::exit_code;
+use crate::server;
+use crate::signals::Signals;
+use crate::target::Target;
+
+/// Exit code: the run did not complete or could not start.
+pub const EXIT_INCOMPLETE: i32 = 1;
+
+/// Runs the program with `args` (including the program name) and returns the exit code.
+pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
+    match cli::parse(args) {
+        Err(CliExit::Info(text)) => {
+            print!("{text}");
+            0
+        }
+        Err(CliExit::Usage(text)) => {
+            eprint!("{text}");
+            EXIT_INCOMPLETE
+        }
+        Ok(Command::Version) => {
+            println!("Git Commit Hash: {}", env!("TCPGOON_GIT_HASH"));
+            println!("UTC Build Time: {}", env!("TCPGOON_BUILD_TIME"));
+            0
+        }
+        Ok(Command::Server(config)) => {
+            let signals = Signals::install().ok();
+            let mut out = io::stdout();
+            match server::run(&config, signals, &mut out) {
+                Ok(_) => 0,
+                Err(e) => fail(&format!("server on port {}: {e}", config.port)),
+            }
+        }
+        Ok(Command::Run(config)) => run(config),
+    }
+}
+
+fn fail(message: &str) -> i32 {
+    eprintln!("error: {message}");
+    EXIT_INCOMPLETE
+}
+
+fn run(config: RunConfig) -> i32 {
+    let mut reporter = TextReporter::new(config.verbose);
+    let target = match Target::resolve(&config.host, config.port) {
+        Ok(t) => t,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let addrs: Vec<String> = target.addrs.iter().map(ToString::to_string).collect();
+    reporter.debug(&format!(
+        "target: {} resolves to {}; dialing {}",
+        target.host,
+        addrs.join(", "),
+        target.primary()
+    ));
+    let targets = vec![target.primary()];
+    let fd_limit = match preflight::check_fds(config.connections) {
+        Ok(limit) => limit,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let local = match preflight::plan_local(
+        config.connections,
+        &targets,
+        config.sources.clone(),
+        config.port_policy,
+    ) {
+        Ok(l) => l,
+        Err(e) => return fail(&e.to_string()),
+    };
+    reporter.debug(&format!(
+        "pre-flight: open-files limit {fd_limit}, {} source address(es), source ports picked by {:?}",
+        local.sources().len().max(1),
+        local.policy()
+    ));
+    if !config.assume_yes {
+        let stdin = io::stdin();
+        let mut stdout = io::stdout();
+        match prompt::confirm(
+            &target.host,
+            config.port,
+            config.connections,
+            &mut stdin.lock(),
+            &mut stdout,
+        ) {
+            Ok(Answer::Yes) => {}
+            Ok(Answer::No) => {
+                println!("\n{}", prompt::ABORTED);
+                return EXIT_INCOMPLETE;
+            }
+            Ok(Answer::NoInput) | Err(_) => {
+                if !stdin.is_terminal() {
+                    eprintln!("hint: standard input is not a terminal: pass -y/--assume-yes to run without the prompt");
+                }
+                return EXIT_INCOMPLETE;
+            }
+        }
+    }
+    let signals = match Signals::install() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            reporter.debug(&format!(
+                "signals: {e}; Ctrl-C will end the run without a report"
+            ));
+            None
+        }
+    };
+    let plan = Plan {
+        targets,
+        connections: config.connections,
+        pacing: config.pacing,
+        dial_timeout: config.dial_timeout,
+        report_interval: config.interval,
+        hold: config.hold,
+        max_dialing: config.max_dialing,
+        close: config.close,
+        local,
+    };
+    let result = match Engine::new(plan, signals).and_then(|engine| engine.run(&mut reporter)) {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("the poll loop failed: {e}")),
+    };
+    let mut out = io::stdout().lock();
+    let _ =
+        out.write_all(report::final_block(&target.display_name(), config.port, &result).as_bytes());
+    let _ = out.write_all(report::extended_block(&result).as_bytes());
+    let _ = out.flush();
+    exit_code(&result.counts)
+}

@@ -1,0 +1,626 @@
+//! The command line, in two stages: raw flags as clap parses them, then a validated
+//! configuration that the rest of the program trusts.
+//!
+//! Both forms users have scripts for work: `tcpgoon run [flags] <host> <port>` and the older
+//! `tcpgoon [flags] <host> <port>` (a first argument that is not a subcommand means `run`). Flags
+//! keep the Go tool's names, defaults, units and help texts; durations also take units and counts
+//! a `k`. Every value is checked here, so a bad one is one clear line and exit code 1, never a
+//! panic or a wrong number later.
+
+use std::ffi::OsString;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::CloseMode;
+use crate::pacing::Pacing;
+use crate::server::ServerConfig;
+use crate::source::{parse_sources, PortPolicy};
+use crate::units::{parse_count, parse_duration, Unit, UnitError};
+
+/// The most connections one run accepts. Far beyond what one machine's kernel holds; it only
+/// catches typos.
+pub const MAX_CONNECTIONS: u64 = 100_000_000;
+/// The highest `--rate`.
+pub const MAX_RATE: u64 = 10_000_000;
+
+const ABOUT: &str = "tcpgoon tests concurrent connections towards a server listening on a TCP port";
+
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("TCPGOON_GIT_HASH"),
+    ")"
+);
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tcpgoon",
+    version = VERSION,
+    about = ABOUT,
+    long_about = None,
+    arg_required_else_help = true,
+    after_help = "The older form `tcpgoon [flags] <host> <port>` means `tcpgoon run [flags] <host> <port>`.\n\
+                  Exit codes: 0 every connection was established, 1 the run did not complete or could not \
+                  start (bad arguments, unresolvable name, prompt declined, pre-flight check), 2 some \
+                  connection failed."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: RawCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum RawCommand {
+    /// Run tcpgoon test
+    Run(RawRun),
+    /// Simple TCP server (the built-in target): accepts and holds connections
+    Server(RawServer),
+    /// Print the git commit and the build time
+    Version,
+}
+
+/// Who picks source ports (`--source-ports`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SourcePorts {
+    /// tcpgoon picks free ports itself: fast up to the last port of the range
+    Auto,
+    /// the kernel picks at connect(): one port may serve several destinations
+    Kernel,
+}
+
+/// How to close at the end (`--close`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Close {
+    /// normal close, as the Go tool (leaves TIME_WAIT on this side)
+    Fin,
+    /// reset (SO_LINGER 0): no TIME_WAIT, ports are free again at once
+    Rst,
+}
+
+#[derive(Debug, Args)]
+struct RawRun {
+    /// The target's host name or IP address, then its TCP port
+    #[arg(value_names = ["HOST", "PORT"], num_args = 0..)]
+    positional: Vec<String>,
+    /// Force execution without asking for confirmation
+    #[arg(short = 'y', long = "assume-yes")]
+    assume_yes: bool,
+    /// Number of connections you want to open
+    #[arg(
+        short = 'c',
+        long,
+        default_value = "100",
+        value_name = "COUNT",
+        allow_hyphen_values = true
+    )]
+    connections: String,
+    /// Connection dialing timeout, in ms
+    #[arg(
+        short = 'd',
+        long = "dial-timeout",
+        short_alias = 't',
+        default_value = "5000",
+        value_name = "MS",
+        allow_hyphen_values = true
+    )]
+    dial_timeout: String,
+    /// Interval, in seconds, between stats updates
+    #[arg(
+        short = 'i',
+        long,
+        default_value = "1",
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    interval: String,
+    /// Time you want to sleep between connections, in ms
+    #[arg(
+        short = 's',
+        long,
+        default_value = "10",
+        value_name = "MS",
+        allow_hyphen_values = true
+    )]
+    sleep: String,
+    /// Print debugging information to the standard error
+    #[arg(short = 'v', long, alias = "debug")]
+    verbose: bool,
+    /// Connections per second (5000, 2.5k), instead of --sleep
+    #[arg(
+        long,
+        value_name = "PER_SECOND",
+        conflicts_with = "sleep",
+        allow_hyphen_values = true
+    )]
+    rate: Option<String>,
+    /// Keep the established connections open this long after the last dial (bare number: s)
+    #[arg(
+        long,
+        default_value = "0",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    hold: String,
+    /// Source addresses to spread connections over: a list, range or CIDR (127.0.0.2-127.0.0.9)
+    #[arg(long, value_name = "LIST")]
+    source: Option<String>,
+    /// Who picks source ports
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHO")]
+    source_ports: SourcePorts,
+    /// How connections still open at the end are closed
+    #[arg(long, value_enum, default_value = "fin", value_name = "HOW")]
+    close: Close,
+    /// Most connections dialing at once, so that -s 0 does not turn into a SYN flood
+    #[arg(
+        long,
+        default_value = "1024",
+        value_name = "COUNT",
+        allow_hyphen_values = true
+    )]
+    max_dialing: String,
+}
+
+#[derive(Debug, Args)]
+struct RawServer {
+    /// TCP listening port (0 picks a free one and prints it)
+    #[arg(
+        short = 'p',
+        long,
+        default_value = "54321",
+        value_name = "PORT",
+        allow_hyphen_values = true
+    )]
+    port: String,
+    /// How many total connections we will accept (0 = unlimited)
+    #[arg(
+        short = 'm',
+        long = "maxconnections",
+        default_value = "10",
+        value_name = "COUNT",
+        allow_hyphen_values = true
+    )]
+    max_connections: String,
+    /// Running time before dropping, in seconds (0 = unlimited)
+    #[arg(
+        short = 'd',
+        long,
+        default_value = "30",
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    duration: String,
+    /// Address to listen on (default: all interfaces)
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<String>,
+    /// Do not print a line per accepted connection
+    #[arg(short = 'q', long)]
+    quiet: bool,
+}
+
+/// A validated `run` command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunConfig {
+    /// The host as typed.
+    pub host: String,
+    /// The target port.
+    pub port: u16,
+    /// Connections to open.
+    pub connections: u64,
+    /// Pacing of the dials.
+    pub pacing: Pacing,
+    /// Dial timeout.
+    pub dial_timeout: Duration,
+    /// Status interval; `None` for a status at the start only (`-i 0`).
+    pub interval: Option<Duration>,
+    /// Hold after the last dial.
+    pub hold: Duration,
+    /// Skip the prompt.
+    pub assume_yes: bool,
+    /// Debugging lines on stderr.
+    pub verbose: bool,
+    /// Source addresses (empty: routing decides).
+    pub sources: Vec<IpAddr>,
+    /// Source port policy.
+    pub port_policy: PortPolicy,
+    /// Close mode at the end.
+    pub close: CloseMode,
+    /// Most connections dialing at once.
+    pub max_dialing: usize,
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Open connections to a target.
+    Run(RunConfig),
+    /// Run the built-in server.
+    Server(ServerConfig),
+    /// Print version details.
+    Version,
+}
+
+/// How parsing ended when it did not produce a command.
+#[derive(Debug)]
+pub enum CliExit {
+    /// Help or version was asked for: print this to stdout, exit 0.
+    Info(String),
+    /// A usage error: print this to stderr, exit 1.
+    Usage(String),
+}
+
+/// Parses and validates the command line (`args[0]` is the program name).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliExit> {
+    let cli = Cli::try_parse_from(normalize(args.into_iter().collect())).map_err(|e| {
+        use clap::error::ErrorKind;
+        match e.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                CliExit::Info(e.render().to_string())
+            }
+            _ => CliExit::Usage(e.render().to_string()),
+        }
+    })?;
+    let usage = |msg: String| CliExit::Usage(format!("error: {msg}\n"));
+    match cli.command {
+        RawCommand::Run(raw) => validate_run(raw).map(Command::Run).map_err(usage),
+        RawCommand::Server(raw) => validate_server(raw).map(Command::Server).map_err(usage),
+        RawCommand::Version => Ok(Command::Version),
+    }
+}
+
+/// The older form: a first argument that is not a subcommand (or a help/version flag) means `run`.
+fn normalize(mut args: Vec<OsString>) -> Vec<OsString> {
+    const KEEP: [&str; 8] = [
+        "run",
+        "server",
+        "version",
+        "help",
+        "-h",
+        "--help",
+        "-V",
+        "--version",
+    ];
+    if let Some(first) = args.get(1) {
+        if !KEEP.contains(&first.to_string_lossy().as_ref()) {
+            args.insert(1, OsString::from("run"));
+        }
+    }
+    args
+}
+
+fn flag_err(flag: &str, e: UnitError) -> String {
+    let fix = match e {
+        UnitError::Negative(_) | UnitError::Empty => " (give a value of 0 or more)",
+        _ => "",
+    };
+    format!("{flag} {e}{fix}")
+}
+
+fn duration(flag: &str, text: &str, unit: Unit) -> Result<Duration, String> {
+    parse_duration(text, unit).map_err(|e| flag_err(flag, e))
+}
+
+fn count(flag: &str, text: &str, min: u64, max: u64) -> Result<u64, String> {
+    let v = parse_count(text, max).map_err(|e| match e {
+        UnitError::TooLarge { .. } | UnitError::Negative(_) => {
+            format!(
+                "{flag} must be between {min} and {max} (got {})",
+                text.trim()
+            )
+        }
+        other => flag_err(flag, other),
+    })?;
+    if v < min {
+        return Err(format!("{flag} must be between {min} and {max} (got {v})"));
+    }
+    Ok(v)
+}
+
+/// Parses a TCP port of a target (1-65535) with the Go tool's message for non-numbers.
+fn target_port(text: &str) -> Result<u16, String> {
+    let t = text.trim();
+    let n: i64 = t.parse().map_err(|_| {
+        format!("Port argument is not a valid integer (got {t:?}; give a number from 1 to 65535)")
+    })?;
+    u16::try_from(n)
+        .ok()
+        .filter(|&p| p != 0)
+        .ok_or_else(|| format!("Port argument must be between 1 and 65535 (got {n})"))
+}
+
+fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
+    let [host, port] = <[String; 2]>::try_from(raw.positional.clone()).map_err(|p| {
+        format!(
+            "Number of required parameters doesn't match: expected <host> <port>, got {} argument{} (see `tcpgoon run --help`)",
+            p.len(),
+            if p.len() == 1 { "" } else { "s" }
+        )
+    })?;
+    let port = target_port(&port)?;
+    let connections = count("--connections", &raw.connections, 1, MAX_CONNECTIONS)?;
+    let dial_timeout = duration("--dial-timeout", &raw.dial_timeout, Unit::Millis)?;
+    if dial_timeout < Duration::from_millis(1) {
+        return Err(format!(
+            "--dial-timeout must be at least 1ms (got {})",
+            raw.dial_timeout.trim()
+        ));
+    }
+    let interval = duration("--interval", &raw.interval, Unit::Seconds)?;
+    if !interval.is_zero() && interval < Duration::from_millis(1) {
+        return Err("--interval must be 0 (status at the start only) or at least 1ms".to_string());
+    }
+    let pacing = match &raw.rate {
+        Some(text) => {
+            let t = text.trim().trim_end_matches("/s");
+            let rate = t
+                .parse::<f64>()
+                .ok()
+                .or_else(|| parse_count(t, MAX_RATE).ok().map(|v| v as f64))
+                .filter(|r| r.is_finite() && *r > 0.0 && *r <= MAX_RATE as f64)
+                .ok_or_else(|| {
+                    format!("--rate must be a number of connections per second from 0.001 to {MAX_RATE} (got {text:?})")
+                })?;
+            Pacing::Rate(rate)
+        }
+        None => Pacing::Interval(duration("--sleep", &raw.sleep, Unit::Millis)?),
+    };
+    let hold = duration("--hold", &raw.hold, Unit::Seconds)?;
+    let max_dialing = count("--max-dialing", &raw.max_dialing, 1, 1_000_000)? as usize;
+    let sources = match &raw.source {
+        Some(text) => parse_sources(text).map_err(|e| format!("--source {e}"))?,
+        None => Vec::new(),
+    };
+    Ok(RunConfig {
+        host,
+        port,
+        connections,
+        pacing,
+        dial_timeout,
+        interval: (!interval.is_zero()).then_some(interval),
+        hold,
+        assume_yes: raw.assume_yes,
+        verbose: raw.verbose,
+        sources,
+        port_policy: match raw.source_ports {
+            SourcePorts::Auto => PortPolicy::Pick,
+            SourcePorts::Kernel => PortPolicy::Kernel,
+        },
+        close: match raw.close {
+            Close::Fin => CloseMode::Fin,
+            Close::Rst => CloseMode::Rst,
+        },
+        max_dialing,
+    })
+}
+
+fn validate_server(raw: RawServer) -> Result<ServerConfig, String> {
+    let port = raw.port.trim();
+    let port = port
+        .parse::<i64>()
+        .ok()
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| format!("{port} is not a valid TCP port number for the server (give 0 to 65535; 0 picks a free port)"))?;
+    let max_connections = count("--maxconnections", &raw.max_connections, 0, MAX_CONNECTIONS)?;
+    let duration = duration("--duration", &raw.duration, Unit::Seconds)?;
+    let bind = match &raw.bind {
+        Some(text) => {
+            let t = text.trim().trim_start_matches('[').trim_end_matches(']');
+            Some(t.parse::<IpAddr>().map_err(|_| {
+                format!("--bind needs an IP address such as 127.0.0.1 or ::1 (got {text:?})")
+            })?)
+        }
+        None => None,
+    };
+    Ok(ServerConfig {
+        bind,
+        port,
+        max_connections,
+        duration: (!duration.is_zero()).then_some(duration),
+        quiet: raw.quiet,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &str) -> Result<RunConfig, String> {
+        let argv = std::iter::once("tcpgoon")
+            .chain(args.split_whitespace())
+            .map(OsString::from);
+        match parse(argv) {
+            Ok(Command::Run(c)) => Ok(c),
+            Ok(other) => panic!("not a run: {other:?}"),
+            Err(CliExit::Usage(m)) | Err(CliExit::Info(m)) => Err(m),
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_go_tools() {
+        let c = run("run localhost 8080").unwrap();
+        assert_eq!(c.host, "localhost");
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.connections, 100);
+        assert_eq!(c.dial_timeout, Duration::from_millis(5000));
+        assert_eq!(c.interval, Some(Duration::from_secs(1)));
+        assert_eq!(c.pacing, Pacing::Interval(Duration::from_millis(10)));
+        assert_eq!(c.hold, Duration::ZERO);
+        assert!(!c.assume_yes && !c.verbose);
+        assert_eq!(c.port_policy, PortPolicy::Pick);
+        assert_eq!(c.close, CloseMode::Fin);
+        assert_eq!(c.max_dialing, 1024);
+    }
+
+    #[test]
+    fn both_forms_and_all_aliases() {
+        let a = run("run -y -c 10 -s 0 -d 200 -i 2 -v 127.0.0.1 80").unwrap();
+        let b = run("-y -c 10 -s 0 -t 200 -i 2 --debug 127.0.0.1 80").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.connections, 10);
+        assert_eq!(a.dial_timeout, Duration::from_millis(200));
+        assert!(a.verbose && a.assume_yes);
+        let c =
+            run("127.0.0.1 80 --connections 10k --sleep 2s --hold 1m --interval 500ms").unwrap();
+        assert_eq!(c.connections, 10_000);
+        assert_eq!(c.pacing, Pacing::Interval(Duration::from_secs(2)));
+        assert_eq!(c.hold, Duration::from_secs(60));
+        assert_eq!(c.interval, Some(Duration::from_millis(500)));
+        assert_eq!(run("::1 80").unwrap().host, "::1");
+        assert_eq!(
+            run("--rate 5k ::1 80").unwrap().pacing,
+            Pacing::Rate(5000.0)
+        );
+        assert_eq!(run("--rate 2.5 ::1 80").unwrap().pacing, Pacing::Rate(2.5));
+        assert_eq!(run("-i 0 ::1 80").unwrap().interval, None);
+    }
+
+    /// Each bad input and a piece of the message it must produce.
+    #[test]
+    fn validation_table() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "run localhost",
+                "Number of required parameters doesn't match",
+            ),
+            ("run", "Number of required parameters doesn't match"),
+            ("run a b c", "got 3 arguments"),
+            ("run localhost http", "Port argument is not a valid integer"),
+            (
+                "run localhost 0",
+                "Port argument must be between 1 and 65535 (got 0)",
+            ),
+            (
+                "run localhost 70000",
+                "Port argument must be between 1 and 65535 (got 70000)",
+            ),
+            (
+                "run -c -5 localhost 80",
+                "--connections must be between 1 and 100000000 (got -5)",
+            ),
+            (
+                "run -c 0 localhost 80",
+                "--connections must be between 1 and 100000000 (got 0)",
+            ),
+            (
+                "run -c 1e12 localhost 80",
+                "--connections is not a valid count",
+            ),
+            (
+                "run -c 999999999999 localhost 80",
+                "--connections must be between 1 and",
+            ),
+            ("run -s -1 localhost 80", "--sleep must not be negative"),
+            ("run -s 10x localhost 80", "--sleep is not a valid duration"),
+            ("run -i -1 localhost 80", "--interval must not be negative"),
+            (
+                "run -d 0 localhost 80",
+                "--dial-timeout must be at least 1ms",
+            ),
+            (
+                "run --hold soon localhost 80",
+                "--hold is not a valid duration",
+            ),
+            ("run --rate 0 localhost 80", "--rate must be a number"),
+            ("run --rate -3 localhost 80", "--rate must be a number"),
+            ("run --rate 10 -s 5 localhost 80", "cannot be used with"),
+            (
+                "run --max-dialing 0 localhost 80",
+                "--max-dialing must be between 1",
+            ),
+            (
+                "run --source 10.0.0.0/8 localhost 80",
+                "--source expands to more than",
+            ),
+            (
+                "run --source bogus localhost 80",
+                "--source \"bogus\" is not an address",
+            ),
+            ("run --close maybe localhost 80", "invalid value 'maybe'"),
+            ("run --bogus localhost 80", "unexpected argument"),
+        ];
+        for (args, want) in cases {
+            let err = run(args).expect_err(args);
+            assert!(err.contains(want), "{args}: {err:?} lacks {want:?}");
+        }
+    }
+
+    #[test]
+    fn server_flags() {
+        let argv = [
+            "tcpgoon",
+            "server",
+            "-p",
+            "0",
+            "-m",
+            "5",
+            "-d",
+            "2",
+            "--bind",
+            "127.0.0.1",
+            "-q",
+        ];
+        let Ok(Command::Server(s)) = parse(argv.map(OsString::from)) else {
+            panic!()
+        };
+        assert_eq!(s.port, 0);
+        assert_eq!(s.max_connections, 5);
+        assert_eq!(s.duration, Some(Duration::from_secs(2)));
+        assert_eq!(s.bind, Some("127.0.0.1".parse().unwrap()));
+        let Ok(Command::Server(d)) = parse(["tcpgoon", "server"].map(OsString::from)) else {
+            panic!()
+        };
+        assert_eq!(
+            (d.port, d.max_connections, d.duration, d.bind),
+            (54321, 10, Some(Duration::from_secs(30)), None)
+        );
+        for (args, want) in [
+            (
+                vec!["server", "-p", "70000"],
+                "70000 is not a valid TCP port number for the server",
+            ),
+            (
+                vec!["server", "-m", "-1"],
+                "--maxconnections must be between 0",
+            ),
+            (
+                vec!["server", "-d", "-1"],
+                "--duration must not be negative",
+            ),
+            (
+                vec!["server", "--bind", "nowhere"],
+                "--bind needs an IP address",
+            ),
+        ] {
+            let argv = std::iter::once("tcpgoon").chain(args).map(OsString::from);
+            match parse(argv) {
+                Err(CliExit::Usage(m)) => assert!(m.contains(want), "{m}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn help_and_version_are_info() {
+        for a in [
+            ["tcpgoon", "--help"],
+            ["tcpgoon", "--version"],
+            ["tcpgoon", "run --help"],
+        ] {
+            let argv: Vec<OsString> = a
+                .iter()
+                .flat_map(|s| s.split(' '))
+                .map(OsString::from)
+                .collect();
+            assert!(matches!(parse(argv), Err(CliExit::Info(_))), "{a:?}");
+        }
+        let Err(CliExit::Info(help)) = parse(["tcpgoon", "--help"].map(OsString::from)) else {
+            panic!()
+        };
+        assert!(help.contains(ABOUT));
+        assert!(matches!(
+            parse(["tcpgoon", "version"].map(OsString::from)),
+            Ok(Command::Version)
+        ));
+    }
+}

@@ -1,0 +1,132 @@
+//! Creating one non-blocking socket and binding its local end, per the run's source plan.
+//!
+//! This is the only place that decides a connection's source address and port. With
+//! [`PortPolicy::Pick`] the socket is bound to an explicit port handed out by a [`PortCursor`],
+//! so `connect()` takes the kernel's fast path (no search for a free port); a port that turns out
+//! to be in use (another process took it since the pre-flight read) is skipped and the next one
+//! tried. With [`PortPolicy::Kernel`] and a source address, the socket is bound with
+//! `IP_BIND_ADDRESS_NO_PORT` so the kernel still picks the port at `connect()` time, per
+//! destination.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use nix::sys::socket::{setsockopt, sockopt::IpBindAddressNoPort};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::kernel::{PortRange, PortSet};
+use crate::source::{PortCursor, PortPolicy};
+
+/// How many ports one dial tries before it gives up with `EADDRNOTAVAIL`.
+const MAX_BIND_TRIES: usize = 1024;
+
+/// Where connections come from: the source addresses and how source ports are chosen.
+#[derive(Debug, Clone, Default)]
+pub struct LocalEndpoints {
+    sources: Vec<IpAddr>,
+    policy: PortPolicy,
+    /// With [`PortPolicy::Pick`]: one cursor per source (one in all when `sources` is empty).
+    cursors: Vec<PortCursor>,
+}
+
+impl LocalEndpoints {
+    /// The kernel picks ports; `sources` (may be empty: the routing table decides) are used
+    /// round-robin.
+    pub fn kernel(sources: Vec<IpAddr>) -> Self {
+        LocalEndpoints {
+            sources,
+            policy: PortPolicy::Kernel,
+            cursors: Vec::new(),
+        }
+    }
+
+    /// The tool picks ports from `range`, skipping `taken[k]` for source `k` (`taken` has one set
+    /// per source, or exactly one when `sources` is empty). `start` spreads the cursors'
+    /// starting points.
+    pub fn pick(sources: Vec<IpAddr>, range: PortRange, taken: Vec<PortSet>, start: u32) -> Self {
+        let cursors = taken
+            .into_iter()
+            .enumerate()
+            .map(|(k, t)| {
+                let offset = start.wrapping_add((k as u32).wrapping_mul(range.len() / 7 + 1));
+                PortCursor::new(range, t, offset)
+            })
+            .collect();
+        LocalEndpoints {
+            sources,
+            policy: PortPolicy::Pick,
+            cursors,
+        }
+    }
+
+    /// The source addresses (empty: chosen by routing).
+    pub fn sources(&self) -> &[IpAddr] {
+        &self.sources
+    }
+
+    /// The port policy.
+    pub fn policy(&self) -> PortPolicy {
+        self.policy
+    }
+
+    /// Opens a non-blocking TCP socket for connection `i` toward `target` and binds its local
+    /// end. Returns the socket and the bound local address, if any.
+    pub fn open(&mut self, i: u64, target: SocketAddr) -> io::Result<(Socket, Option<SocketAddr>)> {
+        let domain = if target.is_ipv4() {
+            Domain::IPV4
+        } else {
+            Domain::IPV6
+        };
+        let socket = Socket::new(
+            domain,
+            Type::STREAM.nonblocking().cloexec(),
+            Some(Protocol::TCP),
+        )?;
+        let k = if self.sources.is_empty() {
+            0
+        } else {
+            (i % self.sources.len() as u64) as usize
+        };
+        let source = self.sources.get(k).copied();
+        match self.policy {
+            PortPolicy::Kernel => match source {
+                None => Ok((socket, None)),
+                Some(ip) => {
+                    setsockopt(&socket, IpBindAddressNoPort, &true).map_err(io::Error::from)?;
+                    let local = SocketAddr::new(ip, 0);
+                    socket.bind(&local.into())?;
+                    Ok((socket, Some(local)))
+                }
+            },
+            PortPolicy::Pick => {
+                let ip = source.unwrap_or(if target.is_ipv4() {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                } else {
+                    IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                });
+                let cursor = &mut self.cursors[k];
+                for _ in 0..MAX_BIND_TRIES {
+                    let Some(port) = cursor.next_port() else {
+                        break;
+                    };
+                    let local = SocketAddr::new(ip, port);
+                    match socket.bind(&local.into()) {
+                        Ok(()) => return Ok((socket, Some(local))),
+                        Err(e) if e.raw_os_error() == Some(libc_eaddrinuse()) => {
+                            cursor.mark_taken(port)
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(io::Error::from_raw_os_error(
+                    nix::errno::Errno::EADDRNOTAVAIL as i32,
+                ))
+            }
+        }
+    }
+}
+
+#[inline]
+fn libc_eaddrinuse() -> i32 {
+    nix::errno::Errno::EADDRINUSE as i32
+}

@@ -1,0 +1,517 @@
+//! The engine: one thread, one `mio::Poll`, every socket in a slab, every deadline in a timer
+//! wheel. It opens the planned connections, watches them and returns plain-data results.
+//!
+//! A run is a loop of: wait for readiness or the wheel's next deadline; handle socket events
+//! (handshake finished or failed, far side closed); fire due timers (dial timeouts, the pacing
+//! of new dials, report ticks, the end of the hold); dial whatever the schedule says is due, up
+//! to the cap on connections dialing at once. Counters change with every state change, so a
+//! status costs O(1). Nothing is formatted here: an [`Observer`] receives snapshots and events.
+//! Nothing blocks and nothing sleeps: the run ends as soon as its work is done.
+
+mod dial;
+
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+pub use dial::LocalEndpoints;
+
+use crate::pacing::Pacing;
+use crate::results::{
+    CloseCause, ConnEvent, ConnState, Counts, EventKind, Ramp, RunResult, Snapshot, StopReason,
+};
+use crate::signals::Signals;
+use crate::stats::{ErrorTally, LatencyStats};
+use crate::wheel::{TimerKey, TimerWheel};
+
+/// The token of the signalfd; connection tokens are slab keys, far below it.
+const SIGNAL: Token = Token(usize::MAX - 1);
+const NS_PER_MS: u64 = 1_000_000;
+
+/// How the tool closes the connections still open at the end of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CloseMode {
+    /// A normal close (FIN), as the Go tool did. The client side keeps TIME_WAIT for 60 s.
+    #[default]
+    Fin,
+    /// An abortive close (RST, `SO_LINGER` 0): no TIME_WAIT, so back-to-back runs keep their ports.
+    Rst,
+}
+
+/// Everything a run needs, validated: the engine trusts it.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Destinations, used round-robin (connection `i` goes to `targets[i % len]`). Not empty.
+    pub targets: Vec<SocketAddr>,
+    /// Connections to open.
+    pub connections: u64,
+    /// When each connection is due.
+    pub pacing: Pacing,
+    /// How long a dial may take before it counts as an error.
+    pub dial_timeout: Duration,
+    /// Interval between status snapshots; `None` for one at the start only.
+    pub report_interval: Option<Duration>,
+    /// How long to keep the established connections open once every dial has settled.
+    pub hold: Duration,
+    /// Most connections dialing at once (at least 1).
+    pub max_dialing: usize,
+    /// How the remaining connections are closed at the end.
+    pub close: CloseMode,
+    /// Source addresses and ports.
+    pub local: LocalEndpoints,
+}
+
+/// Receives what the engine sees. Every method has a default that ignores it.
+pub trait Observer {
+    /// A status snapshot: once at the start, then every report interval.
+    fn status(&mut self, _snapshot: &Snapshot) {}
+    /// Whether [`event`](Self::event) should be called (checked once, at the start).
+    fn wants_events(&self) -> bool {
+        false
+    }
+    /// One connection changed state.
+    fn event(&mut self, _event: &ConnEvent) {}
+    /// A SIGINT or SIGTERM arrived; `abort` is true for the second one, which ends the run now.
+    fn interrupted(&mut self, _snapshot: &Snapshot, _abort: bool) {}
+    /// End of one loop iteration: a good moment to flush buffered output.
+    fn flush(&mut self) {}
+}
+
+/// An observer that ignores everything.
+impl Observer for () {}
+
+#[derive(Debug, Clone, Copy)]
+enum Timer {
+    DialTimeout(usize),
+    Pace,
+    Report,
+    Hold,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Dialing,
+    Established,
+}
+
+/// One connection that is dialing or established (closed and failed ones leave the slab).
+struct Conn {
+    stream: TcpStream,
+    /// Dial order, from 0.
+    index: u64,
+    /// Nanoseconds since the run's start of the `connect()` call while dialing, of the
+    /// establishment afterwards.
+    since_ns: u64,
+    /// The dial timeout, while dialing.
+    timer: TimerKey,
+    phase: Phase,
+}
+
+/// A run in progress. Create it with [`Engine::new`], then call [`Engine::run`].
+pub struct Engine {
+    plan: Plan,
+    poll: Poll,
+    conns: Slab<Conn>,
+    wheel: TimerWheel<Timer>,
+    fired: Vec<Timer>,
+    scratch: Box<[u8]>,
+    signals: Option<Signals>,
+    start: Instant,
+    counts: Counts,
+    max_established: u64,
+    connect: LatencyStats,
+    time_to_error: LatencyStats,
+    errors: ErrorTally,
+    ramp: Ramp,
+    launched: u64,
+    pace_timer: Option<TimerKey>,
+    report_ticks: u64,
+    hold_timer: Option<TimerKey>,
+    hold_over: bool,
+    stop: StopReason,
+    wants_events: bool,
+}
+
+impl Engine {
+    /// Prepares a run of `plan`. With `signals`, SIGINT/SIGTERM end it cleanly.
+    pub fn new(plan: Plan, signals: Option<Signals>) -> io::Result<Engine> {
+        if plan.targets.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a plan needs a target",
+            ));
+        }
+        let poll = Poll::new()?;
+        if let Some(s) = &signals {
+            s.register(poll.registry(), SIGNAL)?;
+        }
+        // The slab grows to the number of connections open at once: reserve it up front (when
+        // it is known to fit in memory comfortably) so growth never doubles the peak.
+        let reserve = usize::try_from(plan.connections.min(1 << 24)).unwrap_or(1 << 24);
+        let max_dialing = plan.max_dialing.max(1);
+        Ok(Engine {
+            counts: Counts::new(plan.connections),
+            conns: Slab::with_capacity(reserve),
+            wheel: TimerWheel::with_capacity(max_dialing.min(reserve) + 4),
+            fired: Vec::with_capacity(64),
+            scratch: vec![0u8; 4096].into_boxed_slice(),
+            signals,
+            poll,
+            start: Instant::now(),
+            max_established: 0,
+            connect: LatencyStats::new(),
+            time_to_error: LatencyStats::new(),
+            errors: ErrorTally::default(),
+            ramp: Ramp::default(),
+            launched: 0,
+            pace_timer: None,
+            report_ticks: 0,
+            hold_timer: None,
+            hold_over: false,
+            stop: StopReason::Completed,
+            wants_events: false,
+            plan: Plan {
+                max_dialing,
+                ..plan
+            },
+        })
+    }
+
+    /// Runs to the end and returns what was measured. `Err` only for a failure of the poll
+    /// itself; every per-connection failure is a counted result.
+    pub fn run(mut self, observer: &mut dyn Observer) -> io::Result<RunResult> {
+        self.start = Instant::now();
+        self.wants_events = observer.wants_events();
+        observer.status(&self.snapshot(0));
+        if let Some(every) = self.plan.report_interval {
+            self.wheel
+                .insert(ceil_ms(every.as_nanos() as u64), Timer::Report);
+        }
+        self.launch_due(observer);
+        let mut events = Events::with_capacity(1024);
+        while !self.finished() {
+            let timeout = self.wheel.next_deadline().map(|deadline| {
+                Duration::from_nanos((deadline * NS_PER_MS).saturating_sub(self.now_ns()))
+            });
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            let mut signalled = false;
+            for event in events.iter() {
+                match event.token() {
+                    SIGNAL => signalled = true,
+                    Token(key) => self.on_socket_event(key, event, observer),
+                }
+            }
+            if signalled {
+                self.on_signal(observer);
+            }
+            self.fire_timers(observer);
+            self.launch_due(observer);
+            self.update_phase();
+            observer.flush();
+        }
+        Ok(self.finish())
+    }
+
+    /// Nanoseconds since the run's start: a fresh monotonic clock reading.
+    #[inline]
+    fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    fn snapshot(&self, at_ns: u64) -> Snapshot {
+        Snapshot {
+            at: Duration::from_nanos(at_ns),
+            counts: self.counts,
+            max_established: self.max_established,
+        }
+    }
+
+    fn emit(&self, observer: &mut dyn Observer, conn: u64, at_ns: u64, kind: EventKind) {
+        if self.wants_events {
+            observer.event(&ConnEvent {
+                conn,
+                at: Duration::from_nanos(at_ns),
+                kind,
+            });
+        }
+    }
+
+    /// True when no more dials will happen and none is in flight.
+    fn dials_settled(&self) -> bool {
+        (self.launched == self.plan.connections || self.stop != StopReason::Completed)
+            && self.counts.dialing == 0
+    }
+
+    fn finished(&self) -> bool {
+        if self.stop == StopReason::Aborted {
+            return true;
+        }
+        if !self.dials_settled() {
+            return false;
+        }
+        self.stop != StopReason::Completed
+            || self.plan.hold.is_zero()
+            || self.hold_over
+            || self.counts.established == 0
+    }
+
+    /// Records the end of the dial phase and starts the hold once every dial has settled.
+    fn update_phase(&mut self) {
+        if self.ramp.settled.is_none() && self.dials_settled() {
+            let now = self.now_ns();
+            self.ramp.settled = Some(Duration::from_nanos(now));
+            if !self.plan.hold.is_zero() && self.stop == StopReason::Completed {
+                let at = ceil_ms(now.saturating_add(self.plan.hold.as_nanos() as u64));
+                self.hold_timer = Some(self.wheel.insert(at, Timer::Hold));
+            }
+        }
+    }
+
+    /// Dials every connection that is due, as long as fewer than `max_dialing` are in flight,
+    /// and arms the pacing timer for the next one.
+    fn launch_due(&mut self, observer: &mut dyn Observer) {
+        if self.stop != StopReason::Completed || self.pace_timer.is_some() {
+            return;
+        }
+        while self.launched < self.plan.connections
+            && (self.counts.dialing as usize) < self.plan.max_dialing
+        {
+            let due = self.plan.pacing.due_nanos(self.launched);
+            if due > self.now_ns() {
+                self.pace_timer = Some(self.wheel.insert(ceil_ms(due), Timer::Pace));
+                return;
+            }
+            let i = self.launched;
+            self.launched += 1;
+            self.dial(i, observer);
+        }
+    }
+
+    fn dial(&mut self, i: u64, observer: &mut dyn Observer) {
+        let targets = &self.plan.targets;
+        let target = targets[(i % targets.len() as u64) as usize];
+        let opened = self.plan.local.open(i, target);
+        let now = self.now_ns();
+        if self.ramp.dialed == 0 {
+            self.ramp.first_dial = Duration::from_nanos(now);
+        }
+        self.ramp.dialed += 1;
+        self.ramp.last_dial = Duration::from_nanos(now);
+        let (socket, local) = match opened {
+            Ok(pair) => pair,
+            Err(e) => return self.fail_before_connect(i, now, &e, observer),
+        };
+        self.emit(observer, i, now, EventKind::Dialing { target, local });
+        // A fresh clock reading right before connect(): the connect time excludes socket setup.
+        let t0 = self.now_ns();
+        let result = socket.connect(&target.into());
+        let mut stream = TcpStream::from_std(socket.into());
+        let connected = match result {
+            Ok(()) => true,
+            Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EINPROGRESS as i32) => false,
+            Err(e) => return self.fail_before_connect(i, t0, &e, observer),
+        };
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        if let Err(e) = self.poll.registry().register(
+            &mut stream,
+            Token(key),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            return self.fail_before_connect(i, t0, &e, observer);
+        }
+        let deadline = ceil_ms(t0.saturating_add(self.plan.dial_timeout.as_nanos() as u64));
+        let timer = self.wheel.insert(deadline, Timer::DialTimeout(key));
+        entry.insert(Conn {
+            stream,
+            index: i,
+            since_ns: t0,
+            timer,
+            phase: Phase::Dialing,
+        });
+        self.counts
+            .shift(ConnState::NotInitiated, ConnState::Dialing);
+        if connected {
+            self.establish(key, t0, observer);
+        }
+    }
+
+    /// A dial that failed before any handshake: socket, bind, connect or register said no.
+    fn fail_before_connect(&mut self, i: u64, t0: u64, e: &io::Error, observer: &mut dyn Observer) {
+        let now = self.now_ns();
+        let errno = e.raw_os_error().unwrap_or(0);
+        self.counts.shift(ConnState::NotInitiated, ConnState::Error);
+        let after = Duration::from_nanos(now.saturating_sub(t0));
+        self.time_to_error.record(after);
+        self.errors.add(errno);
+        self.emit(observer, i, now, EventKind::Error { after, errno });
+    }
+
+    fn on_socket_event(
+        &mut self,
+        key: usize,
+        event: &mio::event::Event,
+        observer: &mut dyn Observer,
+    ) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return; // an event for a connection closed earlier in this batch
+        };
+        if conn.phase == Phase::Established {
+            return self.drain(key, observer);
+        }
+        // Dialing: the handshake finished one way or the other, or the event is spurious.
+        let outcome = match conn.stream.take_error() {
+            Ok(Some(e)) | Err(e) => Err(e),
+            // On Linux a connecting socket reports writable only once the handshake completed.
+            Ok(None) if event.is_writable() => Ok(true),
+            Ok(None) => match conn.stream.peer_addr() {
+                Ok(_) => Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+                Err(e) => Err(e),
+            },
+        };
+        let now = self.now_ns();
+        match outcome {
+            Ok(true) => {
+                self.establish(key, now, observer);
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    self.drain(key, observer);
+                }
+            }
+            Ok(false) => {}
+            Err(e) => self.fail(key, now, e.raw_os_error().unwrap_or(0), observer),
+        }
+    }
+
+    fn establish(&mut self, key: usize, now: u64, observer: &mut dyn Observer) {
+        let conn = &mut self.conns[key];
+        self.wheel.cancel(conn.timer);
+        let connect_time = Duration::from_nanos(now.saturating_sub(conn.since_ns));
+        conn.since_ns = now;
+        conn.phase = Phase::Established;
+        let index = conn.index;
+        self.connect.record(connect_time);
+        self.counts
+            .shift(ConnState::Dialing, ConnState::Established);
+        self.max_established = self.max_established.max(self.counts.established);
+        self.emit(
+            observer,
+            index,
+            now,
+            EventKind::Established { connect_time },
+        );
+    }
+
+    fn fail(&mut self, key: usize, now: u64, errno: i32, observer: &mut dyn Observer) {
+        let conn = self.conns.remove(key);
+        self.wheel.cancel(conn.timer);
+        let after = Duration::from_nanos(now.saturating_sub(conn.since_ns));
+        self.time_to_error.record(after);
+        self.errors.add(errno);
+        self.counts.shift(ConnState::Dialing, ConnState::Error);
+        self.emit(observer, conn.index, now, EventKind::Error { after, errno });
+    }
+
+    /// Reads (and discards) whatever an established connection has, to see the far side close.
+    fn drain(&mut self, key: usize, observer: &mut dyn Observer) {
+        let conn = &mut self.conns[key];
+        let cause = loop {
+            match conn.stream.read(&mut self.scratch) {
+                Ok(0) => break CloseCause::Eof,
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break CloseCause::Reset(e.raw_os_error().unwrap_or(0)),
+            }
+        };
+        let conn = self.conns.remove(key);
+        let now = self.now_ns();
+        self.counts.shift(ConnState::Established, ConnState::Closed);
+        let lifetime = Duration::from_nanos(now.saturating_sub(conn.since_ns));
+        self.emit(
+            observer,
+            conn.index,
+            now,
+            EventKind::Closed { lifetime, cause },
+        );
+    }
+
+    fn on_signal(&mut self, observer: &mut dyn Observer) {
+        let n = self.signals.as_mut().map_or(0, Signals::drain);
+        for _ in 0..n {
+            self.stop = match self.stop {
+                StopReason::Completed => StopReason::Interrupted,
+                _ => StopReason::Aborted,
+            };
+            let snapshot = self.snapshot(self.now_ns());
+            observer.interrupted(&snapshot, self.stop == StopReason::Aborted);
+        }
+        if let Some(key) = self.pace_timer.take() {
+            self.wheel.cancel(key);
+        }
+    }
+
+    fn fire_timers(&mut self, observer: &mut dyn Observer) {
+        let now = self.now_ns();
+        let mut fired = std::mem::take(&mut self.fired);
+        self.wheel.advance(now / NS_PER_MS, &mut fired);
+        for timer in fired.drain(..) {
+            match timer {
+                Timer::DialTimeout(key) => {
+                    debug_assert_eq!(self.conns[key].phase, Phase::Dialing);
+                    self.fail(key, now, nix::errno::Errno::ETIMEDOUT as i32, observer);
+                }
+                Timer::Pace => self.pace_timer = None,
+                Timer::Report => {
+                    self.report_ticks += 1;
+                    observer.status(&self.snapshot(now));
+                    if let Some(every) = self.plan.report_interval {
+                        let next = (self.report_ticks + 1) as u128 * every.as_nanos();
+                        self.wheel.insert(ceil_ms(next as u64), Timer::Report);
+                    }
+                }
+                Timer::Hold => {
+                    self.hold_over = true;
+                    self.hold_timer = None;
+                }
+            }
+        }
+        self.fired = fired;
+    }
+
+    /// Closes what is still open and assembles the result.
+    fn finish(mut self) -> RunResult {
+        let elapsed_ns = self.now_ns();
+        let counts = self.counts;
+        for conn in self.conns.drain() {
+            if self.plan.close == CloseMode::Rst && conn.phase == Phase::Established {
+                let _ = socket2::SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
+            }
+            drop(conn.stream);
+        }
+        RunResult {
+            counts,
+            max_established: self.max_established,
+            connect: self.connect,
+            time_to_error: self.time_to_error,
+            errors: self.errors,
+            ramp: self.ramp,
+            elapsed: Duration::from_nanos(elapsed_ns),
+            stop: self.stop,
+        }
+    }
+}
+
+/// Nanoseconds to wheel ticks, rounded up so that a timer never fires early.
+#[inline]
+fn ceil_ms(ns: u64) -> u64 {
+    ns.div_ceil(NS_PER_MS)
+}

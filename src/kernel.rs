@@ -1,0 +1,260 @@
+//! What the kernel says about local ports and TCP sockets, read from `/proc`.
+//!
+//! The pre-flight check and the source-port allocator need three facts that only the kernel
+//! knows: the ephemeral port range (`net.ipv4.ip_local_port_range`, which IPv6 shares), the
+//! reserved ports (`net.ipv4.ip_local_reserved_ports`), and which local ports are already taken,
+//! by whom and toward where (`/proc/net/tcp` and `/proc/net/tcp6`, which include TIME_WAIT).
+//! Everything here is read once, before the run; parsing is pure and tested on fixed text.
+
+use std::fs;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// An inclusive range of local ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    /// First port.
+    pub lo: u16,
+    /// Last port, inclusive.
+    pub hi: u16,
+}
+
+impl PortRange {
+    /// Number of ports in the range.
+    pub fn len(&self) -> u32 {
+        u32::from(self.hi) - u32::from(self.lo) + 1
+    }
+
+    /// Never true: a range has at least one port.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// True if `port` is in the range.
+    pub fn contains(&self, port: u16) -> bool {
+        (self.lo..=self.hi).contains(&port)
+    }
+}
+
+impl std::fmt::Display for PortRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.lo, self.hi)
+    }
+}
+
+/// A set of ports as a 65,536-bit bitmap (8 KiB).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PortSet(Box<[u64; 1024]>);
+
+impl std::fmt::Debug for PortSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PortSet({} ports)",
+            self.count_in(PortRange {
+                lo: 0,
+                hi: u16::MAX
+            })
+        )
+    }
+}
+
+impl Default for PortSet {
+    fn default() -> Self {
+        PortSet(Box::new([0; 1024]))
+    }
+}
+
+impl PortSet {
+    /// Adds `port`.
+    #[inline]
+    pub fn insert(&mut self, port: u16) {
+        self.0[usize::from(port >> 6)] |= 1 << (port & 63);
+    }
+
+    /// True if `port` is in the set.
+    #[inline]
+    pub fn contains(&self, port: u16) -> bool {
+        self.0[usize::from(port >> 6)] & (1 << (port & 63)) != 0
+    }
+
+    /// How many ports of `range` are in the set.
+    pub fn count_in(&self, range: PortRange) -> u32 {
+        (range.lo..=range.hi).filter(|&p| self.contains(p)).count() as u32
+    }
+}
+
+/// TCP states as `/proc/net/tcp` numbers them (the subset the tool looks at).
+pub mod tcp_state {
+    /// A connection in TIME_WAIT.
+    pub const TIME_WAIT: u8 = 0x06;
+    /// A listening socket.
+    pub const LISTEN: u8 = 0x0A;
+}
+
+/// One line of `/proc/net/tcp{,6}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketEntry {
+    /// Local address and port.
+    pub local: SocketAddr,
+    /// Remote address and port (unspecified for listeners).
+    pub remote: SocketAddr,
+    /// The state number (see [`tcp_state`]).
+    pub state: u8,
+}
+
+/// Reads `net.ipv4.ip_local_port_range`.
+pub fn local_port_range() -> io::Result<PortRange> {
+    parse_port_range(&fs::read_to_string(
+        "/proc/sys/net/ipv4/ip_local_port_range",
+    )?)
+}
+
+/// Reads `net.ipv4.ip_local_reserved_ports` (an empty set if the file is absent).
+pub fn reserved_ports() -> PortSet {
+    fs::read_to_string("/proc/sys/net/ipv4/ip_local_reserved_ports")
+        .map(|t| parse_reserved(&t))
+        .unwrap_or_default()
+}
+
+/// Reads every TCP socket of this network namespace, IPv4 and IPv6.
+pub fn tcp_sockets() -> io::Result<Vec<SocketEntry>> {
+    let mut out = parse_sockets(&fs::read_to_string("/proc/net/tcp")?);
+    if let Ok(text) = fs::read_to_string("/proc/net/tcp6") {
+        out.extend(parse_sockets(&text));
+    }
+    Ok(out)
+}
+
+fn invalid(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
+}
+
+/// Parses the two numbers of `ip_local_port_range`.
+pub fn parse_port_range(text: &str) -> io::Result<PortRange> {
+    let mut it = text.split_whitespace().map(|s| s.parse::<u16>());
+    match (it.next(), it.next()) {
+        (Some(Ok(lo)), Some(Ok(hi))) if lo <= hi => Ok(PortRange { lo, hi }),
+        _ => Err(invalid("unreadable ip_local_port_range")),
+    }
+}
+
+/// Parses `ip_local_reserved_ports`: comma-separated ports and ranges (`8080,9000-9010`).
+pub fn parse_reserved(text: &str) -> PortSet {
+    let mut set = PortSet::default();
+    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        if let (Ok(a), Ok(b)) = (a.trim().parse::<u16>(), b.trim().parse::<u16>()) {
+            for p in a..=b {
+                set.insert(p);
+            }
+        }
+    }
+    set
+}
+
+/// Parses the text of `/proc/net/tcp` or `/proc/net/tcp6`; unreadable lines are skipped.
+pub fn parse_sockets(text: &str) -> Vec<SocketEntry> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut f = line.split_whitespace().skip(1);
+            let local = parse_hex_addr(f.next()?)?;
+            let remote = parse_hex_addr(f.next()?)?;
+            let state = u8::from_str_radix(f.next()?, 16).ok()?;
+            Some(SocketEntry {
+                local,
+                remote,
+                state,
+            })
+        })
+        .collect()
+}
+
+/// Parses `0100007F:1F90` (IPv4) or 32 hex digits and a port (IPv6). The kernel prints each
+/// 32-bit word of the address in host byte order.
+fn parse_hex_addr(s: &str) -> Option<SocketAddr> {
+    let (addr, port) = s.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let word = |i: usize| -> Option<[u8; 4]> {
+        Some(
+            u32::from_str_radix(addr.get(i * 8..i * 8 + 8)?, 16)
+                .ok()?
+                .to_ne_bytes(),
+        )
+    };
+    let ip = match addr.len() {
+        8 => IpAddr::V4(Ipv4Addr::from(word(0)?)),
+        32 => {
+            let mut b = [0u8; 16];
+            for i in 0..4 {
+                b[i * 4..i * 4 + 4].copy_from_slice(&word(i)?);
+            }
+            IpAddr::V6(Ipv6Addr::from(b))
+        }
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_range_and_reserved() {
+        assert_eq!(
+            parse_port_range("32768\t60999\n").unwrap(),
+            PortRange {
+                lo: 32768,
+                hi: 60999
+            }
+        );
+        assert_eq!(
+            PortRange {
+                lo: 32768,
+                hi: 60999
+            }
+            .len(),
+            28232
+        );
+        assert!(parse_port_range("9 1").is_err());
+        let r = parse_reserved("8080,9000-9002\n");
+        assert!(r.contains(8080) && r.contains(9001) && r.contains(9002));
+        assert!(!r.contains(9003) && !r.contains(8081));
+        assert_eq!(r.count_in(PortRange { lo: 0, hi: 65535 }), 4);
+        assert_eq!(
+            parse_reserved("\n").count_in(PortRange { lo: 0, hi: 65535 }),
+            0
+        );
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn parses_proc_net_tcp_lines() {
+        let v4 = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:4269 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n   1: 0200007F:8000 0100007F:4269 06 00000000:00000000 03:00000F9F 00000000     0        0 0 3 0\n";
+        let e = parse_sockets(v4);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].local, "127.0.0.1:17001".parse().unwrap());
+        assert_eq!(e[0].state, tcp_state::LISTEN);
+        assert_eq!(e[1].local, "127.0.0.2:32768".parse().unwrap());
+        assert_eq!(e[1].remote, "127.0.0.1:17001".parse().unwrap());
+        assert_eq!(e[1].state, tcp_state::TIME_WAIT);
+        let v6 = "  sl  local_address                         remote_address                        st\n   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n";
+        let e = parse_sockets(v6);
+        assert_eq!(e[0].local, "[::1]:8080".parse().unwrap());
+    }
+
+    #[test]
+    fn reads_this_machines_tables() {
+        let r = local_port_range().expect("Linux exposes ip_local_port_range");
+        assert!(r.lo <= r.hi);
+        // The listener below must appear in the socket table.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let all = tcp_sockets().unwrap();
+        assert!(all
+            .iter()
+            .any(|e| e.local == addr && e.state == tcp_state::LISTEN));
+    }
+}

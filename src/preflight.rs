@@ -1,0 +1,322 @@
+//! The pre-flight check: before the first dial, make sure the run fits on this machine, and say
+//! precisely what to change when it does not.
+//!
+//! Two kernel limits end large runs halfway with confusing errors: the open-files limit
+//! ("too many open files" at connection 1,019) and the local ports of one source address (a
+//! connect that takes seconds, then "cannot assign requested address"). This module raises the
+//! soft file limit to the hard one, counts the ports that are really free for each source
+//! address (reserved ports and sockets already there, TIME_WAIT included), checks that the
+//! source addresses exist, and builds the [`LocalEndpoints`] the engine dials from.
+
+use std::hash::{BuildHasher, RandomState};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::engine::LocalEndpoints;
+use crate::kernel::{self, tcp_state, PortRange, PortSet, SocketEntry};
+use crate::source::PortPolicy;
+
+/// File descriptors the process needs besides its connections (stdio, poll, signalfd...).
+pub const FD_MARGIN: u64 = 32;
+
+/// A run that cannot fit on this machine, with the numbers and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum PreflightError {
+    /// Too few file descriptors.
+    #[error(
+        "{connections} connections need {needed} open files but the limit is {soft} (hard limit {hard}); \
+         raise it with `ulimit -n {needed}` (as root, or LimitNOFILE={needed} in a systemd unit, or nofile \
+         in /etc/security/limits.conf), lower --connections, or split the run over several processes"
+    )]
+    Fds {
+        /// Connections asked for.
+        connections: u64,
+        /// File descriptors needed.
+        needed: u64,
+        /// The soft limit after raising it.
+        soft: u64,
+        /// The hard limit.
+        hard: u64,
+    },
+    /// Too few free local ports for one source address (or one source/destination pair).
+    #[error(
+        "not enough local ports: {need} connections from {source_desc} need {need} ports{toward}, but only \
+         {free} of the {range_len} in {range} are free ({in_use} in use, {time_wait} of them in TIME_WAIT); \
+         fix: spread over more source addresses with --source (e.g. 127.0.0.1-127.0.0.4 on loopback), widen \
+         net.ipv4.ip_local_port_range, wait 60 s for TIME_WAIT to clear, or close runs with --close rst"
+    )]
+    Ports {
+        /// Connections from that source.
+        need: u64,
+        /// The source address, or "the default source address".
+        source_desc: String,
+        /// " toward <dest>" for the kernel policy, else empty.
+        toward: String,
+        /// Free ports.
+        free: u32,
+        /// Size of the range.
+        range_len: u32,
+        /// The range.
+        range: PortRange,
+        /// Ports taken (reserved or in use).
+        in_use: u32,
+        /// Of which in TIME_WAIT.
+        time_wait: u32,
+    },
+    /// A `--source` address that this machine does not have, or of the wrong family.
+    #[error("source address {addr} cannot be used: {why}")]
+    Source {
+        /// The address.
+        addr: IpAddr,
+        /// What is wrong and how to fix it.
+        why: String,
+    },
+    /// A kernel table could not be read.
+    #[error("cannot read {what}: {err}")]
+    Kernel {
+        /// Which table.
+        what: &'static str,
+        /// The error.
+        err: io::Error,
+    },
+}
+
+/// Raises the soft open-files limit to the hard limit and checks that `connections` fit.
+/// Returns the limit now in force.
+pub fn check_fds(connections: u64) -> Result<u64, PreflightError> {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let (soft, hard) = rlimit::Resource::NOFILE.get().unwrap_or((1024, 1024));
+    let needed = connections.saturating_add(FD_MARGIN);
+    if needed > soft {
+        return Err(PreflightError::Fds {
+            connections,
+            needed,
+            soft,
+            hard,
+        });
+    }
+    Ok(soft)
+}
+
+/// Checks the source addresses and the port budget, and builds the local endpoints to dial from.
+/// Connection `i` goes to `targets[i % targets.len()]` from `sources[i % sources.len()]`.
+pub fn plan_local(
+    connections: u64,
+    targets: &[SocketAddr],
+    sources: Vec<IpAddr>,
+    policy: PortPolicy,
+) -> Result<LocalEndpoints, PreflightError> {
+    for &addr in &sources {
+        check_source(addr, targets)?;
+    }
+    let range = kernel::local_port_range().map_err(|err| PreflightError::Kernel {
+        what: "/proc/sys/net/ipv4/ip_local_port_range",
+        err,
+    })?;
+    let reserved = kernel::reserved_ports();
+    let sockets = kernel::tcp_sockets().map_err(|err| PreflightError::Kernel {
+        what: "/proc/net/tcp",
+        err,
+    })?;
+    let n_sources = sources.len().max(1) as u64;
+    match policy {
+        PortPolicy::Pick => {
+            let slots: Vec<Option<IpAddr>> = if sources.is_empty() {
+                vec![None]
+            } else {
+                sources.iter().copied().map(Some).collect()
+            };
+            let mut taken = Vec::with_capacity(slots.len());
+            for (k, &source) in slots.iter().enumerate() {
+                let need = share(connections, n_sources, k as u64);
+                let matches = |e: &SocketEntry| match source {
+                    None => true,
+                    Some(ip) => e.local.ip() == ip || e.local.ip().is_unspecified(),
+                };
+                let set = budget(range, &reserved, &sockets, need, source, None, matches)?;
+                taken.push(set);
+            }
+            Ok(LocalEndpoints::pick(sources, range, taken, seed()))
+        }
+        PortPolicy::Kernel => {
+            // The kernel's limit is per (source, destination) pair: check the busiest pair.
+            let n_targets = targets.len() as u64;
+            for (t, &target) in targets.iter().enumerate() {
+                for k in 0..n_sources {
+                    let need = pair_share(connections, n_sources, n_targets, k, t as u64);
+                    let source = sources.get(k as usize).copied();
+                    let matches = |e: &SocketEntry| {
+                        e.remote == target && source.is_none_or(|ip| e.local.ip() == ip)
+                    };
+                    budget(
+                        range,
+                        &reserved,
+                        &sockets,
+                        need,
+                        source,
+                        Some(target),
+                        matches,
+                    )?;
+                }
+            }
+            Ok(LocalEndpoints::kernel(sources))
+        }
+    }
+}
+
+/// The ports taken for one source (reserved, or used by a socket `matches` selects); an error
+/// when fewer than `need` remain.
+fn budget(
+    range: PortRange,
+    reserved: &PortSet,
+    sockets: &[SocketEntry],
+    need: u64,
+    source: Option<IpAddr>,
+    toward: Option<SocketAddr>,
+    matches: impl Fn(&SocketEntry) -> bool,
+) -> Result<PortSet, PreflightError> {
+    let mut taken = reserved.clone();
+    let mut time_wait = PortSet::default();
+    for e in sockets
+        .iter()
+        .filter(|e| range.contains(e.local.port()) && matches(e))
+    {
+        taken.insert(e.local.port());
+        if e.state == tcp_state::TIME_WAIT {
+            time_wait.insert(e.local.port());
+        }
+    }
+    let in_use = taken.count_in(range);
+    let free = range.len() - in_use;
+    if need > u64::from(free) {
+        return Err(PreflightError::Ports {
+            need,
+            source_desc: source.map_or("the default source address".to_string(), |ip| {
+                ip.to_string()
+            }),
+            toward: toward.map_or(String::new(), |t| format!(" toward {t}")),
+            free,
+            range_len: range.len(),
+            range,
+            in_use,
+            time_wait: time_wait.count_in(range),
+        });
+    }
+    Ok(taken)
+}
+
+/// Connections that go to source `k` of `s` when `n` are dealt round-robin.
+fn share(n: u64, s: u64, k: u64) -> u64 {
+    n / s + u64::from(k < n % s)
+}
+
+/// Connections with `i % s == k` and `i % t == j` among `0..n`.
+fn pair_share(n: u64, s: u64, t: u64, k: u64, j: u64) -> u64 {
+    // Each residue pair that occurs at all occurs once per period lcm(s, t).
+    let period = s / gcd(s, t) * t;
+    let first = (0..period.min(n)).find(|i| i % s == k && i % t == j);
+    match first {
+        None => 0,
+        Some(p) => (n - p).div_ceil(period),
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Checks that `addr` is an address of this machine and of the targets' family.
+fn check_source(addr: IpAddr, targets: &[SocketAddr]) -> Result<(), PreflightError> {
+    if targets.iter().any(|t| t.is_ipv4() != addr.is_ipv4()) {
+        return Err(PreflightError::Source {
+            addr,
+            why: "the target is IPv4 and the source IPv6, or the other way round; give sources of the target's family"
+                .to_string(),
+        });
+    }
+    let domain = if addr.is_ipv4() {
+        socket2::Domain::IPV4
+    } else {
+        socket2::Domain::IPV6
+    };
+    let result = socket2::Socket::new(domain, socket2::Type::STREAM, None).and_then(|s| {
+        nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::IpBindAddressNoPort, &true)
+            .map_err(io::Error::from)?;
+        s.bind(&SocketAddr::new(addr, 0).into())
+    });
+    result.map_err(|e| PreflightError::Source {
+        addr,
+        why: format!("{e}; give addresses this machine has (see `ip addr`)"),
+    })
+}
+
+/// A per-process starting point for the port cursors, so that concurrent runs on one machine
+/// start in different parts of the range.
+fn seed() -> u32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    RandomState::new().hash_one((std::process::id(), nanos)) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_deal_round_robin() {
+        assert_eq!(
+            (0..3).map(|k| share(10, 3, k)).collect::<Vec<_>>(),
+            vec![4, 3, 3]
+        );
+        assert_eq!(pair_share(10, 1, 1, 0, 0), 10);
+        // i in 0..12 with i%2==0 and i%3==0: 0 and 6.
+        assert_eq!(pair_share(12, 2, 3, 0, 0), 2);
+        assert_eq!(pair_share(12, 2, 3, 1, 1), 2); // 1, 7
+        assert_eq!(pair_share(5, 2, 2, 0, 1), 0); // never
+        let total: u64 = (0..2)
+            .flat_map(|k| (0..3).map(move |j| (k, j)))
+            .map(|(k, j)| pair_share(13, 2, 3, k, j))
+            .sum();
+        assert_eq!(total, 13);
+    }
+
+    #[test]
+    fn an_unknown_source_address_is_refused() {
+        let target: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        // 192.0.2.1 is TEST-NET-1: never assigned to this machine. Nothing is sent: bind only.
+        let err = check_source("192.0.2.1".parse().unwrap(), &[target]).unwrap_err();
+        assert!(err.to_string().contains("192.0.2.1"), "{err}");
+        assert!(check_source("127.0.0.5".parse().unwrap(), &[target]).is_ok());
+        assert!(check_source("::1".parse().unwrap(), &[target]).is_err());
+    }
+
+    #[test]
+    fn a_budget_that_does_not_fit_names_the_numbers() {
+        let range = PortRange {
+            lo: 40000,
+            hi: 40009,
+        };
+        let mut reserved = PortSet::default();
+        reserved.insert(40000);
+        let tw = SocketEntry {
+            local: "127.0.0.1:40001".parse().unwrap(),
+            remote: "127.0.0.1:80".parse().unwrap(),
+            state: tcp_state::TIME_WAIT,
+        };
+        let ok = budget(range, &reserved, &[tw], 8, None, None, |_| true).unwrap();
+        assert_eq!(ok.count_in(range), 2);
+        let err = budget(range, &reserved, &[tw], 9, None, None, |_| true).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(
+                "only 8 of the 10 in 40000-40009 are free (2 in use, 1 of them in TIME_WAIT)"
+            ),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! Text output: the Go tool's status line and final block, exactly, plus the extensions that
+//! follow the block (ramp, percentiles, error reasons) and the `-v` debugging lines.
+//!
+//! Scripts written for the Go tcpgoon grep these lines, so their shape is a contract: every
+//! string that the behaviour spec quotes is produced here and pinned by tests. The reporter
+//! knows text and nothing of sockets: it reads [`Snapshot`]s, [`ConnEvent`]s and the
+//! [`RunResult`].
+
+pub mod godur;
+
+use std::fmt::Write as _;
+use std::io::{self, BufWriter, Stderr, Stdout, Write};
+
+use crate::engine::Observer;
+use crate::results::{CloseCause, ConnEvent, Counts, EventKind, RunResult, Snapshot};
+use crate::stats::{LatencyStats, Summary};
+use godur::{go_duration, truncate_micros};
+
+/// The status line: `Total: %d, Dialing: %d, Established: %d, Closed: %d, Error: %d, NotInitiated: %d`.
+pub fn status_line(c: &Counts) -> String {
+    format!(
+        "Total: {}, Dialing: {}, Established: {}, Closed: {}, Error: {}, NotInitiated: {}",
+        c.total, c.dialing, c.established, c.closed, c.error, c.not_initiated
+    )
+}
+
+fn stats_figures(s: &Summary) -> String {
+    [s.min, s.avg, s.max, s.dev]
+        .map(|d| go_duration(truncate_micros(d)))
+        .join("/")
+}
+
+/// The Go tool's final block, ending with an empty line. `target` is the report name
+/// (`host` or `host(ip)`).
+pub fn final_block(target: &str, port: u16, r: &RunResult) -> String {
+    let c = &r.counts;
+    let mut out = String::new();
+    let _ = writeln!(out, "--- {target}:{port} tcp test statistics ---");
+    let _ = writeln!(out, "{}", status_line(c));
+    let _ = writeln!(out, "--- tcpgoon execution statistics ---");
+    let _ = writeln!(
+        out,
+        "Total established connections: {}",
+        c.ever_established()
+    );
+    let _ = writeln!(
+        out,
+        "Max concurrent established connections: {}",
+        r.max_established
+    );
+    let _ = writeln!(
+        out,
+        "Number of established connections on closure: {}",
+        c.established
+    );
+    if let Some(s) = r.connect.summary() {
+        let _ = writeln!(
+            out,
+            "Response time stats for {} successful connections min/avg/max/dev = {}",
+            s.count,
+            stats_figures(&s)
+        );
+    }
+    if let Some(s) = r.time_to_error.summary() {
+        let _ = writeln!(
+            out,
+            "Time to error stats for {} failed connections min/avg/max/dev = {}",
+            s.count,
+            stats_figures(&s)
+        );
+    }
+    out.push('\n');
+    out
+}
+
+fn percentiles(s: &LatencyStats) -> String {
+    [0.5, 0.9, 0.99, 0.999]
+        .map(|q| s.quantile(q).map_or("-".to_string(), go_duration))
+        .join("/")
+}
+
+/// What the tool adds after the Go block: the ramp, percentiles and error reasons.
+pub fn extended_block(r: &RunResult) -> String {
+    let mut out = String::new();
+    let ramp = &r.ramp;
+    let span = ramp.last_dial.saturating_sub(ramp.first_dial);
+    let rate = ramp
+        .rate()
+        .map_or(String::new(), |v| format!(" ({v:.1} connections/s)"));
+    let settled = ramp.settled.map_or(String::new(), |t| {
+        format!(", all settled after {}", go_duration(truncate_micros(t)))
+    });
+    let _ = writeln!(
+        out,
+        "Ramp: dialed {} connections in {}{rate}{settled}",
+        ramp.dialed,
+        go_duration(truncate_micros(span))
+    );
+    if r.connect.count() > 0 {
+        let _ = writeln!(
+            out,
+            "Response time percentiles p50/p90/p99/p99.9 = {}",
+            percentiles(&r.connect)
+        );
+    }
+    if r.errors.total() > 0 {
+        let reasons: Vec<String> = r
+            .errors
+            .sorted()
+            .into_iter()
+            .map(|(errno, n)| format!("{n} {}", errno_text(errno)))
+            .collect();
+        let _ = writeln!(out, "Errors: {}", reasons.join(", "));
+    }
+    out
+}
+
+/// An OS error number as words (`connection refused`), without Rust's "(os error N)" suffix.
+pub fn errno_text(errno: i32) -> String {
+    if errno == nix::errno::Errno::ETIMEDOUT as i32 {
+        return "dial timeout".to_string();
+    }
+    let text = io::Error::from_raw_os_error(errno).to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => format!("os error {errno}"),
+    }
+}
+
+/// The reporter of a `run`: status lines to stdout, `-v` debugging and notices to stderr.
+pub struct TextReporter {
+    out: Stdout,
+    err: BufWriter<Stderr>,
+    verbose: bool,
+}
+
+impl TextReporter {
+    /// A reporter; with `verbose`, one stderr line per connection state change.
+    pub fn new(verbose: bool) -> Self {
+        TextReporter {
+            out: io::stdout(),
+            err: BufWriter::new(io::stderr()),
+            verbose,
+        }
+    }
+
+    /// Writes a debugging line to stderr when verbose.
+    pub fn debug(&mut self, line: &str) {
+        if self.verbose {
+            let _ = writeln!(self.err, "{line}");
+        }
+    }
+}
+
+impl Observer for TextReporter {
+    fn status(&mut self, snapshot: &Snapshot) {
+        let _ = self.err.flush();
+        let mut out = self.out.lock();
+        let _ = writeln!(out, "{}", status_line(&snapshot.counts));
+        let _ = out.flush();
+    }
+
+    fn wants_events(&self) -> bool {
+        self.verbose
+    }
+
+    fn event(&mut self, e: &ConnEvent) {
+        let at = go_duration(truncate_micros(e.at));
+        let n = e.conn + 1;
+        let _ = match e.kind {
+            EventKind::Dialing {
+                target,
+                local: Some(l),
+            } => {
+                writeln!(self.err, "[{at}] connection {n}: dialing {target} from {l}")
+            }
+            EventKind::Dialing {
+                target,
+                local: None,
+            } => {
+                writeln!(self.err, "[{at}] connection {n}: dialing {target}")
+            }
+            EventKind::Established { connect_time } => writeln!(
+                self.err,
+                "[{at}] connection {n}: established after {}",
+                go_duration(connect_time)
+            ),
+            EventKind::Closed { lifetime, cause } => {
+                let how = match cause {
+                    CloseCause::Eof => "closed by the far side".to_string(),
+                    CloseCause::Reset(errno) => format!("closed: {}", errno_text(errno)),
+                };
+                writeln!(
+                    self.err,
+                    "[{at}] connection {n}: {how} after {}",
+                    go_duration(lifetime)
+                )
+            }
+            EventKind::Error { after, errno } => writeln!(
+                self.err,
+                "[{at}] connection {n}: error after {}: {}",
+                go_duration(after),
+                errno_text(errno)
+            ),
+        };
+    }
+
+    fn interrupted(&mut self, s: &Snapshot, abort: bool) {
+        let _ = if abort {
+            writeln!(
+                self.err,
+                "Interrupted again: ending now with {} connections still dialing",
+                s.counts.dialing
+            )
+        } else {
+            writeln!(
+                self.err,
+                "Interrupted: no new connections; waiting for {} dialing ones (interrupt again to end now)",
+                s.counts.dialing
+            )
+        };
+        let _ = self.err.flush();
+    }
+
+    fn flush(&mut self) {
+        let _ = self.err.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{Ramp, StopReason};
+    use crate::stats::ErrorTally;
+    use std::time::Duration;
+
+    fn result(counts: Counts, ok: &[u64], bad: &[u64]) -> RunResult {
+        let mut connect = LatencyStats::new();
+        ok.iter()
+            .for_each(|&us| connect.record(Duration::from_micros(us)));
+        let mut time_to_error = LatencyStats::new();
+        bad.iter()
+            .for_each(|&us| time_to_error.record(Duration::from_micros(us)));
+        RunResult {
+            counts,
+            max_established: counts.established + counts.closed,
+            connect,
+            time_to_error,
+            errors: ErrorTally::default(),
+            ramp: Ramp::default(),
+            elapsed: Duration::ZERO,
+            stop: StopReason::Completed,
+        }
+    }
+
+    #[test]
+    fn status_line_is_the_go_line() {
+        let mut c = Counts::new(10);
+        c.not_initiated = 1;
+        c.dialing = 2;
+        c.established = 3;
+        c.closed = 1;
+        c.error = 3;
+        assert_eq!(
+            status_line(&c),
+            "Total: 10, Dialing: 2, Established: 3, Closed: 1, Error: 3, NotInitiated: 1"
+        );
+    }
+
+    #[test]
+    fn final_block_all_established() {
+        let c = Counts {
+            total: 2,
+            established: 2,
+            ..Counts::default()
+        };
+        let text = final_block("localhost(127.0.0.1)", 8080, &result(c, &[86, 15_230], &[]));
+        assert_eq!(
+            text,
+            "--- localhost(127.0.0.1):8080 tcp test statistics ---\n\
+             Total: 2, Dialing: 0, Established: 2, Closed: 0, Error: 0, NotInitiated: 0\n\
+             --- tcpgoon execution statistics ---\n\
+             Total established connections: 2\n\
+             Max concurrent established connections: 2\n\
+             Number of established connections on closure: 2\n\
+             Response time stats for 2 successful connections min/avg/max/dev = 86µs/7.658ms/15.23ms/7.572ms\n\
+             \n"
+        );
+    }
+
+    #[test]
+    fn final_block_errors_only() {
+        let c = Counts {
+            total: 2,
+            error: 2,
+            ..Counts::default()
+        };
+        let text = final_block("127.0.0.1", 1, &result(c, &[], &[100, 300]));
+        assert!(!text.contains("Response time"));
+        assert!(text.contains("Time to error stats for 2 failed connections min/avg/max/dev = 100µs/200µs/300µs/100µs\n\n"));
+    }
+
+    #[test]
+    fn errno_words() {
+        assert_eq!(
+            errno_text(nix::errno::Errno::ECONNREFUSED as i32),
+            "connection refused"
+        );
+        assert_eq!(
+            errno_text(nix::errno::Errno::ETIMEDOUT as i32),
+            "dial timeout"
+        );
+    }
+}

@@ -1,0 +1,268 @@
+//! The engine's results as plain data: states, counts, snapshots, per-connection events and the
+//! final result of a run.
+//!
+//! Everything a reporter, an exporter (JSON, JUnit), a threshold check or a merge of runs from
+//! many machines needs is here, with no sockets and no text. The engine produces these values;
+//! the `report` module turns them into the Go-compatible lines; other formats plug in beside it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::stats::{ErrorTally, LatencyStats};
+
+/// The state of one connection. Every connection is in exactly one state at any time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    /// Not dialed yet.
+    NotInitiated,
+    /// `connect()` issued, handshake not finished.
+    Dialing,
+    /// Handshake finished and the far side has not closed.
+    Established,
+    /// Was established, then the far side closed it (EOF or reset).
+    Closed,
+    /// The dial failed or timed out.
+    Error,
+}
+
+/// How many connections are in each state. The fields always add up to `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Connections the run was asked for.
+    pub total: u64,
+    /// Not dialed (yet, or ever, if the run was interrupted).
+    pub not_initiated: u64,
+    /// Handshake in progress.
+    pub dialing: u64,
+    /// Open.
+    pub established: u64,
+    /// Closed by the far side after being established.
+    pub closed: u64,
+    /// Failed to establish.
+    pub error: u64,
+}
+
+impl Counts {
+    /// All `total` connections not initiated.
+    pub fn new(total: u64) -> Self {
+        Counts {
+            total,
+            not_initiated: total,
+            ..Counts::default()
+        }
+    }
+
+    /// Moves one connection from state `from` to state `to`.
+    #[inline]
+    pub fn shift(&mut self, from: ConnState, to: ConnState) {
+        *self.slot(from) -= 1;
+        *self.slot(to) += 1;
+    }
+
+    /// Number of connections in `state`.
+    pub fn get(&self, state: ConnState) -> u64 {
+        match state {
+            ConnState::NotInitiated => self.not_initiated,
+            ConnState::Dialing => self.dialing,
+            ConnState::Established => self.established,
+            ConnState::Closed => self.closed,
+            ConnState::Error => self.error,
+        }
+    }
+
+    #[inline]
+    fn slot(&mut self, state: ConnState) -> &mut u64 {
+        match state {
+            ConnState::NotInitiated => &mut self.not_initiated,
+            ConnState::Dialing => &mut self.dialing,
+            ConnState::Established => &mut self.established,
+            ConnState::Closed => &mut self.closed,
+            ConnState::Error => &mut self.error,
+        }
+    }
+
+    /// Connections that were established at some point (Established + Closed).
+    pub fn ever_established(&self) -> u64 {
+        self.established + self.closed
+    }
+
+    /// True when some connection was never started or is still dialing.
+    pub fn pending(&self) -> bool {
+        self.not_initiated > 0 || self.dialing > 0
+    }
+}
+
+/// The counts at one moment of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Time since the run started.
+    pub at: Duration,
+    /// Connections per state.
+    pub counts: Counts,
+    /// The highest number of simultaneously established connections so far.
+    pub max_established: u64,
+}
+
+/// Who ended an established connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCause {
+    /// The far side closed it (a read of 0 bytes).
+    Eof,
+    /// A reset or another read error, with its OS error number.
+    Reset(i32),
+}
+
+/// What happened to one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// `connect()` was issued to `target` (from `local`, when the tool bound it).
+    Dialing {
+        /// The destination.
+        target: SocketAddr,
+        /// The source address and port, if bound before `connect()`.
+        local: Option<SocketAddr>,
+    },
+    /// The handshake finished after `connect_time`.
+    Established {
+        /// Time from `connect()` to the completion event.
+        connect_time: Duration,
+    },
+    /// The far side closed the connection after it had been established for `lifetime`.
+    Closed {
+        /// Time since the connection was established.
+        lifetime: Duration,
+        /// EOF or reset.
+        cause: CloseCause,
+    },
+    /// The dial failed after `after` with OS error `errno` (`ETIMEDOUT` for a dial timeout).
+    Error {
+        /// Time from `connect()` (zero if the socket could not even be created or bound).
+        after: Duration,
+        /// The OS error number.
+        errno: i32,
+    },
+}
+
+/// One state change of one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnEvent {
+    /// The connection's number, from 0 in dial order.
+    pub conn: u64,
+    /// Time since the run started.
+    pub at: Duration,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// Every connection was dialed and settled (and held, if asked).
+    Completed,
+    /// A first SIGINT/SIGTERM: no new dials, the dialing ones were let finish.
+    Interrupted,
+    /// A second signal: the run ended at once, dialing connections left as they were.
+    Aborted,
+}
+
+/// How the dial phase went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ramp {
+    /// Connections dialed (`connect()` issued or attempted).
+    pub dialed: u64,
+    /// When the first connection was dialed.
+    pub first_dial: Duration,
+    /// When the last connection was dialed.
+    pub last_dial: Duration,
+    /// When no connection was left dialing or waiting to be dialed, if that happened.
+    pub settled: Option<Duration>,
+}
+
+impl Ramp {
+    /// Achieved dial rate in connections per second over the ramp (intervals between the first
+    /// and the last dial), or `None` for fewer than two dials or a zero-length ramp.
+    pub fn rate(&self) -> Option<f64> {
+        let span = self.last_dial.saturating_sub(self.first_dial).as_secs_f64();
+        (self.dialed >= 2 && span > 0.0).then(|| (self.dialed - 1) as f64 / span)
+    }
+}
+
+/// Everything a finished run measured.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Connections per state at the end, before the tool closed the established ones.
+    pub counts: Counts,
+    /// Peak of simultaneously established connections.
+    pub max_established: u64,
+    /// Connect times of the connections that got established.
+    pub connect: LatencyStats,
+    /// Time to error of the connections that failed.
+    pub time_to_error: LatencyStats,
+    /// Failures by OS error.
+    pub errors: ErrorTally,
+    /// How the dial phase went.
+    pub ramp: Ramp,
+    /// Wall time of the run, from the first status to the final close.
+    pub elapsed: Duration,
+    /// Why the run ended.
+    pub stop: StopReason,
+}
+
+/// The process exit code the Go tool used for a run that ended with `counts`:
+/// 1 when some connection never started or was still dialing, else 2 when some failed, else 0.
+pub fn exit_code(counts: &Counts) -> i32 {
+    if counts.pending() {
+        1
+    } else if counts.error > 0 {
+        2
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_always_add_up() {
+        let mut c = Counts::new(3);
+        c.shift(ConnState::NotInitiated, ConnState::Dialing);
+        c.shift(ConnState::Dialing, ConnState::Established);
+        c.shift(ConnState::Established, ConnState::Closed);
+        c.shift(ConnState::NotInitiated, ConnState::Dialing);
+        c.shift(ConnState::Dialing, ConnState::Error);
+        let sum = c.not_initiated + c.dialing + c.established + c.closed + c.error;
+        assert_eq!(sum, c.total);
+        assert_eq!(c.ever_established(), 1);
+        assert!(c.pending());
+    }
+
+    #[test]
+    fn exit_codes_follow_the_go_tool() {
+        let mut c = Counts::new(2);
+        assert_eq!(exit_code(&c), 1);
+        c.shift(ConnState::NotInitiated, ConnState::Error);
+        assert_eq!(
+            exit_code(&c),
+            1,
+            "pending wins over errors, as in the Go tool"
+        );
+        c.shift(ConnState::NotInitiated, ConnState::Established);
+        assert_eq!(exit_code(&c), 2);
+        c.shift(ConnState::Error, ConnState::Closed);
+        assert_eq!(exit_code(&c), 0);
+    }
+
+    #[test]
+    fn ramp_rate_counts_intervals() {
+        let r = Ramp {
+            dialed: 11,
+            first_dial: Duration::ZERO,
+            last_dial: Duration::from_secs(1),
+            settled: None,
+        };
+        assert_eq!(r.rate(), Some(10.0));
+        assert_eq!(Ramp { dialed: 1, ..r }.rate(), None);
+    }
+}

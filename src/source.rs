@@ -1,0 +1,241 @@
+//! Source addresses and source ports: which local endpoint each connection dials from.
+//!
+//! One (source address, destination) pair can hold at most the size of the ephemeral port range
+//! (28,232 by default), and Linux's own port search in `connect()` slows down by one or two
+//! orders of magnitude past about half of it. So the tool decides where connections come from:
+//! `--source` spreads them round-robin over several local addresses, and by default the tool
+//! picks each source port itself ([`PortPolicy::Pick`]) with an O(1) cursor over the range that
+//! skips ports the kernel reports as taken, instead of leaving the search to the kernel.
+
+use std::net::IpAddr;
+
+use crate::kernel::{PortRange, PortSet};
+
+/// The most source addresses `--source` may expand to.
+pub const MAX_SOURCES: usize = 65_536;
+
+/// Who chooses each connection's source port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PortPolicy {
+    /// The tool picks a free port from the ephemeral range and binds it (the default): no
+    /// kernel port search, so dialing stays fast up to the last port of the range.
+    #[default]
+    Pick,
+    /// The kernel picks at `connect()` time (binding only the address, with
+    /// `IP_BIND_ADDRESS_NO_PORT`). Lets one source port serve several destinations.
+    Kernel,
+}
+
+/// Why a `--source` value is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// A part is not an address, a range or a CIDR block.
+    #[error(
+        "{0:?} is not an address, a range (127.0.0.2-127.0.0.9) or a CIDR block (10.1.0.0/28)"
+    )]
+    Syntax(String),
+    /// A range whose end comes before its start, or mixes IPv4 and IPv6.
+    #[error("range {0:?} must go from a lower to a higher address of the same family")]
+    BadRange(String),
+    /// More addresses than [`MAX_SOURCES`].
+    #[error("expands to more than {MAX_SOURCES} addresses; give a smaller range")]
+    TooMany,
+}
+
+/// Expands a `--source` value: comma-separated addresses, ranges (`a-b`) and CIDR blocks
+/// (`10.1.0.0/28`, every address of the block), in order of appearance, each address once.
+pub fn parse_sources(text: &str) -> Result<Vec<IpAddr>, SourceError> {
+    let mut out: Vec<IpAddr> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (first, count) = parse_part(part)?;
+        if count > (MAX_SOURCES - out.len()) as u128 {
+            return Err(SourceError::TooMany);
+        }
+        for k in 0..count {
+            let ip = offset(first, k);
+            if seen.insert(ip) {
+                out.push(ip);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(SourceError::Syntax(text.to_string()));
+    }
+    Ok(out)
+}
+
+fn parse_part(part: &str) -> Result<(IpAddr, u128), SourceError> {
+    let syntax = || SourceError::Syntax(part.to_string());
+    let addr = |s: &str| {
+        s.trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .map_err(|_| syntax())
+    };
+    if let Some((base, bits)) = part.split_once('/') {
+        let base = addr(base)?;
+        let width = if base.is_ipv4() { 32 } else { 128 };
+        let bits: u32 = bits.parse().map_err(|_| syntax())?;
+        if bits > width {
+            return Err(syntax());
+        }
+        let host_bits = width - bits;
+        if host_bits > 16 {
+            return Err(SourceError::TooMany);
+        }
+        let mask = !((1u128 << host_bits) - 1);
+        let network = from_u128(base, to_u128(base) & mask);
+        return Ok((network, 1u128 << host_bits));
+    }
+    // An IPv6 address contains no '-', so a dash always separates a range.
+    if let Some((a, b)) = part.split_once('-') {
+        let (a, b) = (addr(a)?, addr(b)?);
+        if a.is_ipv4() != b.is_ipv4() || to_u128(b) < to_u128(a) {
+            return Err(SourceError::BadRange(part.to_string()));
+        }
+        return Ok((a, to_u128(b) - to_u128(a) + 1));
+    }
+    Ok((addr(part)?, 1))
+}
+
+fn to_u128(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v) => u128::from(u32::from(v)),
+        IpAddr::V6(v) => u128::from(v),
+    }
+}
+
+fn from_u128(like: IpAddr, v: u128) -> IpAddr {
+    match like {
+        IpAddr::V4(_) => IpAddr::V4((v as u32).into()),
+        IpAddr::V6(_) => IpAddr::V6(v.into()),
+    }
+}
+
+fn offset(ip: IpAddr, k: u128) -> IpAddr {
+    from_u128(ip, to_u128(ip) + k)
+}
+
+/// Hands out source ports for one source address: a cursor that walks the ephemeral range once,
+/// from a per-process starting point, skipping reserved ports and ports already taken.
+#[derive(Debug, Clone)]
+pub struct PortCursor {
+    range: PortRange,
+    /// Ports not to hand out: reserved, seen in use before the run, or already handed out.
+    taken: PortSet,
+    /// What `taken` was before the run, to start a second lap from.
+    initial: PortSet,
+    next: u16,
+}
+
+impl PortCursor {
+    /// A cursor over `range`, never handing out a port of `taken`, starting at `start` (wrapped
+    /// into the range).
+    pub fn new(range: PortRange, taken: PortSet, start: u32) -> Self {
+        let next = range.lo + (start % range.len()) as u16;
+        PortCursor {
+            range,
+            initial: taken.clone(),
+            taken,
+            next,
+        }
+    }
+
+    /// The next port believed free, marked as taken. After a whole lap with nothing free it
+    /// starts a second lap over the ports it handed out (some of them may have been released);
+    /// `None` when even that finds nothing.
+    pub fn next_port(&mut self) -> Option<u16> {
+        for lap in 0..2 {
+            if lap == 1 {
+                self.taken = self.initial.clone();
+            }
+            for _ in 0..self.range.len() {
+                let port = self.next;
+                self.next = if port == self.range.hi {
+                    self.range.lo
+                } else {
+                    port + 1
+                };
+                if !self.taken.contains(port) {
+                    self.taken.insert(port);
+                    return Some(port);
+                }
+            }
+        }
+        None
+    }
+
+    /// Marks `port` as taken by someone else (a bind said it is in use).
+    pub fn mark_taken(&mut self, port: u16) {
+        self.taken.insert(port);
+        self.initial.insert(port);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ips(v: &[&str]) -> Vec<IpAddr> {
+        v.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn lists_ranges_and_blocks() {
+        assert_eq!(parse_sources("127.0.0.2").unwrap(), ips(&["127.0.0.2"]));
+        assert_eq!(
+            parse_sources("127.0.0.2-127.0.0.4, ::1").unwrap(),
+            ips(&["127.0.0.2", "127.0.0.3", "127.0.0.4", "::1"])
+        );
+        let block = parse_sources("10.1.0.5/30").unwrap();
+        assert_eq!(
+            block,
+            ips(&["10.1.0.4", "10.1.0.5", "10.1.0.6", "10.1.0.7"])
+        );
+        assert_eq!(parse_sources("10.1.0.0/28").unwrap().len(), 16);
+        assert_eq!(parse_sources("127.0.0.1,127.0.0.1").unwrap().len(), 1);
+        assert_eq!(parse_sources("[::1]").unwrap(), ips(&["::1"]));
+    }
+
+    #[test]
+    fn rejects_bad_sources() {
+        assert!(matches!(parse_sources("nope"), Err(SourceError::Syntax(_))));
+        assert!(matches!(parse_sources(""), Err(SourceError::Syntax(_))));
+        assert!(matches!(
+            parse_sources("127.0.0.9-127.0.0.2"),
+            Err(SourceError::BadRange(_))
+        ));
+        assert!(matches!(
+            parse_sources("127.0.0.1-::1"),
+            Err(SourceError::BadRange(_))
+        ));
+        assert!(matches!(
+            parse_sources("10.0.0.0/33"),
+            Err(SourceError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_sources("10.0.0.0/8"),
+            Err(SourceError::TooMany)
+        ));
+    }
+
+    #[test]
+    fn cursor_skips_taken_ports_and_wraps() {
+        let range = PortRange { lo: 100, hi: 104 };
+        let mut taken = PortSet::default();
+        taken.insert(102);
+        let mut c = PortCursor::new(range, taken, 1);
+        let got: Vec<u16> = (0..4).map(|_| c.next_port().unwrap()).collect();
+        assert_eq!(got, vec![101, 103, 104, 100]);
+        // Second lap: the handed-out ports come back, the initially taken one never does.
+        let again: Vec<u16> = (0..4).map(|_| c.next_port().unwrap()).collect();
+        assert_eq!(again, vec![101, 103, 104, 100]);
+        c.mark_taken(101);
+        c.mark_taken(103);
+        c.mark_taken(104);
+        c.mark_taken(100);
+        assert_eq!(c.next_port(), None);
+    }
+}
