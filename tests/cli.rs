@@ -1,0 +1,79 @@
+//! The command line through the binary: exit codes of usage errors, help, version.
+
+use crate::util::*;
+
+#[test]
+fn usage_errors_exit_1_with_one_clear_line() {
+    for args in [
+        &["run", "localhost"][..],
+        &["run", "localhost", "70000"],
+        &["run", "-c", "-5", "localhost", "80"],
+        &["run", "-i", "-1", "localhost", "80"],
+        &["run", "--nope", "localhost", "80"],
+        &["run", "no-such-host.invalid", "80"],
+    ] {
+        let o = run(args);
+        assert_eq!(code(&o), 1, "{args:?}");
+        let err = stderr(&o);
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(stdout(&o).is_empty(), "{args:?}: nothing on stdout");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let o = run(&["run", "no-such-host.invalid", "80"]);
+    assert!(stderr(&o).starts_with("error: Domain name not resolvable"));
+}
+
+#[test]
+fn help_version_and_root_line() {
+    let o = run(&["--help"]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o)
+        .contains("tcpgoon tests concurrent connections towards a server listening on a TCP port"));
+    let o = run(&["run", "--help"]);
+    let help = stdout(&o);
+    for text in [
+        "Force execution without asking for confirmation",
+        "Number of connections you want to open",
+        "Connection dialing timeout, in ms",
+        "Interval, in seconds, between stats updates",
+        "Time you want to sleep between connections, in ms",
+        "Print debugging information to the standard error",
+    ] {
+        assert!(help.contains(text), "run --help lacks {text:?}");
+    }
+    let o = run(&["version"]);
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("Git Commit Hash: ") && out.contains("\nUTC Build Time: "),
+        "{out}"
+    );
+    let o = run(&["--version"]);
+    assert!(stdout(&o).starts_with("tcpgoon "));
+}
+
+#[test]
+fn fd_limit_is_checked_before_dialing() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let bin = env!("CARGO_BIN_EXE_tcpgoon");
+    let script = format!(
+        "ulimit -n 100 && exec {bin} run -y -c 200 -s 0 127.0.0.1 {}",
+        server.port()
+    );
+    let o = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("200 connections need 232 open files but the limit is 100"),
+        "{err}"
+    );
+    assert!(err.contains("ulimit -n 232"), "{err}");
+    assert_eq!(
+        server.settle_at(0, std::time::Duration::ZERO),
+        0,
+        "nothing was dialed"
+    );
+}

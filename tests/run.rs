@@ -1,0 +1,391 @@
+//! `tcpgoon run` against loopback targets: each outcome the Go tool could report, with its exact
+//! lines and exit code.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// The Go tool's final block, line by line, with the numbers as patterns.
+fn assert_go_block(out: &str, target: &str, counts: [u64; 6]) {
+    let lines: Vec<&str> = out.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| *l == format!("--- {target} tcp test statistics ---"))
+        .unwrap_or_else(|| panic!("no final block for {target} in:\n{out}"));
+    let [total, dialing, est, closed, err, ni] = counts;
+    assert_eq!(
+        lines[start + 1],
+        format!("Total: {total}, Dialing: {dialing}, Established: {est}, Closed: {closed}, Error: {err}, NotInitiated: {ni}")
+    );
+    assert_eq!(lines[start + 2], "--- tcpgoon execution statistics ---");
+    assert_eq!(
+        lines[start + 3],
+        format!("Total established connections: {}", est + closed)
+    );
+    assert!(lines[start + 4].starts_with("Max concurrent established connections: "));
+    assert_eq!(
+        lines[start + 5],
+        format!("Number of established connections on closure: {est}")
+    );
+    let mut k = start + 6;
+    if est + closed > 0 {
+        let prefix = format!(
+            "Response time stats for {} successful connections min/avg/max/dev = ",
+            est + closed
+        );
+        assert!(lines[k].starts_with(&prefix), "{:?}", lines[k]);
+        assert_eq!(lines[k][prefix.len()..].split('/').count(), 4);
+        k += 1;
+    }
+    if err > 0 {
+        let prefix = format!("Time to error stats for {err} failed connections min/avg/max/dev = ");
+        assert!(lines[k].starts_with(&prefix), "{:?}", lines[k]);
+        k += 1;
+    }
+    assert_eq!(lines[k], "", "the Go block ends with an empty line");
+}
+
+#[test]
+fn all_established_exit_0_with_exact_lines() {
+    let server = BuiltinServer::start("127.0.0.1", &["-m", "0", "-d", "60", "-q"]);
+    let port = server.port.to_string();
+    let o = run(&["run", "-y", "-c", "20", "-s", "1", "127.0.0.1", &port]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert_eq!(
+        out.lines().next().unwrap(),
+        "Total: 20, Dialing: 0, Established: 0, Closed: 0, Error: 0, NotInitiated: 20",
+        "a status line at the start"
+    );
+    assert_go_block(&out, &format!("127.0.0.1:{port}"), [20, 0, 20, 0, 0, 0]);
+    assert!(out.contains("Max concurrent established connections: 20\n"));
+    assert!(!out.contains("Time to error"));
+    assert!(out.contains("Ramp: dialed 20 connections in "));
+}
+
+#[test]
+fn a_name_is_reported_with_its_address() {
+    let server = BuiltinServer::start("127.0.0.1", &["-m", "0", "-d", "60", "-q"]);
+    let port = server.port.to_string();
+    let o = run(&["-y", "-c", "3", "-s", "0", "localhost", &port]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_go_block(
+        &stdout(&o),
+        &format!("localhost(127.0.0.1):{port}"),
+        [3, 0, 3, 0, 0, 0],
+    );
+}
+
+#[test]
+fn refused_port_exit_2_with_time_to_error() {
+    let port = closed_port().to_string();
+    let o = run(&["run", "-y", "-c", "5", "-s", "0", "127.0.0.1", &port]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 2, "{out}");
+    assert_go_block(&out, &format!("127.0.0.1:{port}"), [5, 0, 0, 0, 5, 0]);
+    assert!(!out.contains("Response time stats"));
+    assert!(out.contains("Errors: 5 connection refused"), "{out}");
+}
+
+#[test]
+fn the_far_side_closing_every_connection_is_closed_exit_0() {
+    let server = TestServer::start("127.0.0.1", Behaviour::CloseAfter(Duration::ZERO));
+    // The hold keeps the run open until every closure is seen; it ends early once none is left.
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "10",
+        "-s",
+        "0",
+        "--hold",
+        "20s",
+        "127.0.0.1",
+        &server.port(),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert_go_block(
+        &out,
+        &format!("127.0.0.1:{}", server.port()),
+        [10, 0, 0, 10, 0, 0],
+    );
+    assert!(out.contains("Number of established connections on closure: 0"));
+}
+
+#[test]
+fn hold_sees_closures_and_ends_when_nothing_is_left() {
+    let server = TestServer::start(
+        "127.0.0.1",
+        Behaviour::CloseAfter(Duration::from_millis(400)),
+    );
+    let started = Instant::now();
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "8",
+        "-s",
+        "0",
+        "-i",
+        "100ms",
+        "--hold",
+        "30s",
+        "127.0.0.1",
+        &server.port(),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert_eq!(final_counts(&out), [8, 0, 0, 8, 0, 0]);
+    // Status lines during the hold showed them established before they closed.
+    let statuses: Vec<[u64; 6]> = out.lines().filter_map(parse_status).collect();
+    assert!(
+        statuses.iter().any(|s| s[2] == 8),
+        "no status with all 8 established:\n{out}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the hold did not end early"
+    );
+}
+
+#[test]
+fn hold_keeps_connections_open_for_the_given_time() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let started = Instant::now();
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "4",
+        "-s",
+        "0",
+        "--hold",
+        "600ms",
+        "127.0.0.1",
+        &server.port(),
+    ]);
+    let took = started.elapsed();
+    assert_eq!(code(&o), 0);
+    assert_eq!(final_counts(&stdout(&o)), [4, 0, 4, 0, 0, 0]);
+    assert!(took >= Duration::from_millis(600), "ended after {took:?}");
+}
+
+#[test]
+fn dial_timeout_against_a_full_backlog() {
+    let (_listener, port) = full_backlog_listener();
+    let port = port.to_string();
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "6",
+        "-s",
+        "0",
+        "-d",
+        "300",
+        "127.0.0.1",
+        &port,
+    ]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 2, "{out}");
+    let [total, dialing, est, closed, err, ni] = final_counts(&out);
+    assert_eq!((total, dialing, closed, ni), (6, 0, 0, 0));
+    assert!(err >= 4, "most dials must time out: {out}");
+    assert_eq!(est + err, 6);
+    assert!(out.contains("dial timeout"), "{out}");
+    // Time to error of a timeout is the dial timeout (300 ms), not less.
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("Time to error stats"))
+        .unwrap();
+    let min = line.split(" = ").nth(1).unwrap().split('/').next().unwrap();
+    assert!(
+        min.ends_with("ms") && min.trim_end_matches("ms").parse::<f64>().unwrap() >= 300.0,
+        "{line}"
+    );
+}
+
+#[test]
+fn sigint_mid_run_prints_the_report_and_exits_1() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let mut child = tcpgoon()
+        .args([
+            "run",
+            "-y",
+            "-c",
+            "50",
+            "-s",
+            "100",
+            "127.0.0.1",
+            &server.port(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while server.accepted() < 3 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    signal(child.id(), "INT");
+    let o = wait_output(&mut child, Duration::from_secs(20));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    let [total, dialing, est, _, _, ni] = final_counts(&out);
+    assert_eq!((total, dialing), (50, 0));
+    assert!(est >= 3 && ni > 0, "{out}");
+    assert!(stderr(&o).contains("Interrupted"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_second_sigint_ends_at_once_with_dialing_left() {
+    let (_listener, port) = full_backlog_listener();
+    let mut child = tcpgoon()
+        .args([
+            "run",
+            "-y",
+            "-c",
+            "5",
+            "-s",
+            "0",
+            "-d",
+            "60s",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    signal(child.id(), "INT");
+    std::thread::sleep(Duration::from_millis(100));
+    signal(child.id(), "TERM");
+    let started = Instant::now();
+    let o = wait_output(&mut child, Duration::from_secs(10));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    let [total, dialing, ..] = final_counts(&out);
+    assert_eq!(total, 5);
+    assert!(
+        dialing > 0,
+        "dials to a full backlog were still pending: {out}"
+    );
+}
+
+#[test]
+fn ipv6_literal_with_and_without_brackets() {
+    let server = BuiltinServer::start("::1", &["-m", "0", "-d", "60", "-q"]);
+    let port = server.port.to_string();
+    for host in ["::1", "[::1]"] {
+        let o = run(&["run", "-y", "-c", "3", "-s", "0", host, &port]);
+        assert_eq!(code(&o), 0, "{}", stdout(&o));
+        assert_go_block(&stdout(&o), &format!("[::1]:{port}"), [3, 0, 3, 0, 0, 0]);
+    }
+}
+
+#[test]
+fn verbose_traces_each_connection_on_stderr() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let o = run(&[
+        "run",
+        "-y",
+        "-v",
+        "-c",
+        "2",
+        "-s",
+        "0",
+        "127.0.0.1",
+        &server.port(),
+    ]);
+    assert_eq!(code(&o), 0);
+    let err = stderr(&o);
+    assert!(err.contains("connection 1: dialing 127.0.0.1:"), "{err}");
+    assert!(err.contains("connection 2: established after "), "{err}");
+    assert!(
+        !stdout(&o).contains("dialing"),
+        "debugging stays off stdout"
+    );
+    let refused = run(&[
+        "run",
+        "-y",
+        "--debug",
+        "-c",
+        "1",
+        "127.0.0.1",
+        &closed_port().to_string(),
+    ]);
+    assert!(
+        stderr(&refused).contains("connection 1: error after "),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(stderr(&refused).contains("connection refused"));
+}
+
+#[test]
+fn status_lines_follow_the_interval() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "3",
+        "-s",
+        "0",
+        "-i",
+        "100ms",
+        "--hold",
+        "550ms",
+        "127.0.0.1",
+        &server.port(),
+    ]);
+    let out = stdout(&o);
+    // One at the start, about five during the hold, plus the final one.
+    let n = out.lines().filter(|l| parse_status(l).is_some()).count();
+    assert!((4..=9).contains(&n), "{n} status lines:\n{out}");
+    let quiet = run(&[
+        "run",
+        "-y",
+        "-c",
+        "3",
+        "-s",
+        "0",
+        "-i",
+        "0",
+        "--hold",
+        "300ms",
+        "127.0.0.1",
+        &server.port(),
+    ]);
+    let n = stdout(&quiet)
+        .lines()
+        .filter(|l| parse_status(l).is_some())
+        .count();
+    assert_eq!(n, 2, "-i 0: the start and the final status only");
+}
+
+#[test]
+fn no_sleep_after_the_last_connection() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let started = Instant::now();
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "1",
+        "-s",
+        "5000",
+        "127.0.0.1",
+        &server.port(),
+    ]);
+    assert_eq!(code(&o), 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "one connection must not wait for -s"
+    );
+}

@@ -1,0 +1,204 @@
+//! The capabilities that come with scale: exact counts under `--rate`, source addresses,
+//! close modes and the bound on dials in flight.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+#[test]
+fn rate_opens_exactly_the_connections_asked_for() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "700",
+        "--rate",
+        "3500",
+        "127.0.0.1",
+        &server.port(),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert_eq!(final_counts(&out), [700, 0, 700, 0, 0, 0]);
+    assert_eq!(
+        server.settle_at(700, Duration::from_secs(5)),
+        700,
+        "never more than asked"
+    );
+    // The ramp is planned at 699 / 3500 s = 199.7 ms; the achieved rate is printed.
+    let ramp = out
+        .lines()
+        .find(|l| l.starts_with("Ramp: dialed 700 connections in "))
+        .expect(&out);
+    assert!(ramp.contains("connections/s"), "{ramp}");
+}
+
+#[test]
+fn unpaced_runs_open_exactly_the_count() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "1500",
+        "-s",
+        "0",
+        "--max-dialing",
+        "64",
+        "127.0.0.1",
+        &server.port(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(server.settle_at(1500, Duration::from_secs(5)), 1500);
+}
+
+#[test]
+fn source_addresses_are_really_used_round_robin() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    for policy in ["auto", "kernel"] {
+        let before = server.peers().len();
+        let o = run(&[
+            "run",
+            "-y",
+            "-c",
+            "30",
+            "-s",
+            "0",
+            "--source",
+            "127.0.0.2-127.0.0.4",
+            "--source-ports",
+            policy,
+            "127.0.0.1",
+            &server.port(),
+        ]);
+        assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+        server.settle_at((before + 30) as u64, Duration::from_secs(5));
+        let mut per_ip: HashMap<IpAddr, usize> = HashMap::new();
+        for peer in &server.peers()[before..] {
+            *per_ip.entry(peer.ip()).or_default() += 1;
+        }
+        let expected: HashMap<IpAddr, usize> = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+            .iter()
+            .map(|s| (s.parse().unwrap(), 10))
+            .collect();
+        assert_eq!(per_ip, expected, "--source-ports {policy}");
+    }
+}
+
+#[test]
+fn picked_source_ports_come_from_the_ephemeral_range() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "50",
+        "-s",
+        "0",
+        "127.0.0.1",
+        &server.port(),
+    ]);
+    assert_eq!(code(&o), 0);
+    server.settle_at(50, Duration::from_secs(5));
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let range: Vec<u16> = text
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let ports: Vec<u16> = server.peers().iter().map(|p| p.port()).collect();
+    assert_eq!(ports.len(), 50);
+    assert!(
+        ports.iter().all(|p| (range[0]..=range[1]).contains(p)),
+        "{ports:?}"
+    );
+    let mut unique = ports.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), 50);
+}
+
+#[test]
+fn a_source_address_this_machine_lacks_is_refused_before_dialing() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    // 192.0.2.7 (TEST-NET-1) is never a local address: the pre-flight bind fails, nothing is sent.
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "5",
+        "--source",
+        "192.0.2.7",
+        "127.0.0.1",
+        &server.port(),
+    ]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("source address 192.0.2.7 cannot be used"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "5",
+        "--source",
+        "::1",
+        "127.0.0.1",
+        &server.port(),
+    ]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("family"), "{}", stderr(&o));
+    assert_eq!(server.settle_at(0, Duration::ZERO), 0);
+}
+
+#[test]
+fn close_rst_leaves_no_time_wait_and_fin_does() {
+    // The built-in server closes on EOF, so a FIN close ends in TIME_WAIT on the client.
+    let server = BuiltinServer::start("127.0.0.1", &["-m", "0", "-d", "60", "-q"]);
+    let port = server.port.to_string();
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "20",
+        "-s",
+        "0",
+        "--close",
+        "rst",
+        "127.0.0.1",
+        &port,
+    ]);
+    assert_eq!(code(&o), 0);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        sockets_toward(server.port, "06"),
+        0,
+        "RST must leave no TIME_WAIT"
+    );
+    let o = run(&[
+        "run",
+        "-y",
+        "-c",
+        "20",
+        "-s",
+        "0",
+        "--close",
+        "fin",
+        "127.0.0.1",
+        &port,
+    ]);
+    assert_eq!(code(&o), 0);
+    let start = Instant::now();
+    while sockets_toward(server.port, "06") < 20 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        sockets_toward(server.port, "06"),
+        20,
+        "FIN leaves the client in TIME_WAIT"
+    );
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the built binary against servers on loopback (and in network namespaces
+//! the tests create and delete). One test binary, one module per topic; helpers in `util`.
+
+mod util;
+
+mod cli;
+mod netns;
+mod prompt;
+mod run;
+mod scale;
+mod server;

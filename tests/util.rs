@@ -1,0 +1,390 @@
+//! Helpers shared by the integration tests: running the binary, test servers, parsing output.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn tcpgoon() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tcpgoon"))
+}
+
+/// Runs the binary with `args` and no standard input; panics if it takes over 60 s.
+pub fn run(args: &[&str]) -> Output {
+    let mut child = tcpgoon()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tcpgoon");
+    wait_output(&mut child, Duration::from_secs(60))
+}
+
+/// Waits for `child` at most `limit`, killing it past that, and collects its output.
+pub fn wait_output(child: &mut Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("tcpgoon did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    child.stdout.take().map(|mut s| s.read_to_end(&mut stdout));
+    child.stderr.take().map(|mut s| s.read_to_end(&mut stderr));
+    Output {
+        status: child.wait().expect("wait"),
+        stdout,
+        stderr,
+    }
+}
+
+/// Stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The exit code.
+pub fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited, not killed")
+}
+
+/// The counts of a status line `Total: a, Dialing: b, ...` in field order
+/// (total, dialing, established, closed, error, not_initiated).
+pub fn parse_status(line: &str) -> Option<[u64; 6]> {
+    let names = [
+        "Total: ",
+        "Dialing: ",
+        "Established: ",
+        "Closed: ",
+        "Error: ",
+        "NotInitiated: ",
+    ];
+    let parts: Vec<&str> = line.split(", ").collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut out = [0u64; 6];
+    for (k, (part, name)) in parts.iter().zip(names).enumerate() {
+        out[k] = part.strip_prefix(name)?.parse().ok()?;
+    }
+    Some(out)
+}
+
+/// The final status line (the one after `--- ... tcp test statistics ---`).
+pub fn final_counts(out: &str) -> [u64; 6] {
+    let mut lines = out
+        .lines()
+        .skip_while(|l| !l.ends_with("tcp test statistics ---"));
+    lines.next().expect("final block present");
+    parse_status(lines.next().expect("final status line")).expect("final status parses")
+}
+
+/// A `tcpgoon server` process on loopback, killed when dropped.
+pub struct BuiltinServer {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl BuiltinServer {
+    /// Starts `tcpgoon server --bind <bind> -p 0 <extra...>` and reads the port it prints.
+    pub fn start(bind: &str, extra: &[&str]) -> BuiltinServer {
+        Self::start_with(tcpgoon(), bind, 0, extra)
+    }
+
+    /// Same, with a prepared command (e.g. `ip netns exec NAME tcpgoon`) and a port.
+    pub fn start_with(mut cmd: Command, bind: &str, port: u16, extra: &[&str]) -> BuiltinServer {
+        let mut child = cmd
+            .args(["server", "--bind", bind, "-p", &port.to_string()])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn server");
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("server banner");
+        let port = first
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {first:?}"));
+        let lines = Arc::new(Mutex::new(vec![first.trim_end().to_string()]));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        BuiltinServer { child, port, lines }
+    }
+
+    /// Every line printed so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Waits (at most `limit`) for the process to exit; returns its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(50)); // let the reader thread finish
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+impl Drop for BuiltinServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What an in-test server does with each accepted connection.
+#[derive(Debug, Clone, Copy)]
+pub enum Behaviour {
+    /// Keep it open; close when the client closes.
+    Hold,
+    /// Close it after this long.
+    CloseAfter(Duration),
+}
+
+/// An in-test server on a thread: counts accepted connections and records their peers.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    accepted: Arc<AtomicU64>,
+    peers: Arc<Mutex<Vec<SocketAddr>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Listens on `ip` (port 0) and serves with `behaviour`.
+    pub fn start(ip: &str, behaviour: Behaviour) -> TestServer {
+        let listener = TcpListener::bind((ip.parse::<IpAddr>().unwrap(), 0)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicU64::new(0));
+        let peers = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (a, p, s) = (accepted.clone(), peers.clone(), stop.clone());
+        let thread = std::thread::spawn(move || serve(listener, behaviour, a, p, s));
+        TestServer {
+            addr,
+            accepted,
+            peers,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `n` connections were accepted (at most `limit`), then a little longer to
+    /// catch any extra one; returns the final count.
+    pub fn settle_at(&self, n: u64, limit: Duration) -> u64 {
+        let start = Instant::now();
+        while self.accepted() < n && start.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        self.accepted()
+    }
+
+    /// The peer address of every accepted connection.
+    pub fn peers(&self) -> Vec<SocketAddr> {
+        self.peers.lock().unwrap().clone()
+    }
+
+    /// The port.
+    pub fn port(&self) -> String {
+        self.addr.port().to_string()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(
+    listener: TcpListener,
+    behaviour: Behaviour,
+    accepted: Arc<AtomicU64>,
+    peers: Arc<Mutex<Vec<SocketAddr>>>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut held: Vec<(TcpStream, Instant)> = Vec::new();
+    let mut buf = [0u8; 512];
+    while !stop.load(Ordering::SeqCst) {
+        let mut idle = true;
+        while let Ok((stream, peer)) = listener.accept() {
+            idle = false;
+            stream.set_nonblocking(true).unwrap();
+            accepted.fetch_add(1, Ordering::SeqCst);
+            peers.lock().unwrap().push(peer);
+            held.push((stream, Instant::now()));
+        }
+        held.retain_mut(|(stream, since)| {
+            if let Behaviour::CloseAfter(after) = behaviour {
+                if since.elapsed() >= after {
+                    return false;
+                }
+            }
+            !matches!(stream.read(&mut buf), Ok(0))
+        });
+        if idle {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+/// A port on 127.0.0.1 with nothing listening (bound then released).
+pub fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A listener that completes at most one handshake and never accepts: later dials hang in
+/// SYN_SENT until their timeout (the kernel drops SYNs while the accept queue is full).
+pub fn full_backlog_listener() -> (socket2::Socket, u16) {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    s.listen(0).unwrap();
+    let port = s.local_addr().unwrap().as_socket().unwrap().port();
+    (s, port)
+}
+
+/// Sends `signal` (e.g. "INT") to the process `pid` with kill(1).
+pub fn signal(pid: u32, signal: &str) {
+    let ok = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .expect("kill(1)")
+        .success();
+    assert!(ok, "kill -{signal} {pid}");
+}
+
+/// Counts sockets in `/proc/net/tcp` whose remote port is `port` and whose state is `state`
+/// (hex, e.g. "06" for TIME_WAIT).
+pub fn sockets_toward(port: u16, state: &str) -> usize {
+    let text = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let want = format!(":{port:04X}");
+    text.lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && f[2].ends_with(&want) && f[3] == state
+        })
+        .count()
+}
+
+/// A network namespace created for one test and deleted when dropped: its own loopback, port
+/// space, TIME_WAIT table and sysctls.
+pub struct Netns {
+    /// Its name.
+    pub name: String,
+}
+
+impl Netns {
+    /// Creates a namespace with loopback up. Returns `None` (the test is skipped, with a note)
+    /// when this is not root or `ip` is missing, unless `TCPGOON_REQUIRE_NETNS=1` (set by CI),
+    /// which makes that a failure.
+    pub fn create(tag: &str) -> Option<Netns> {
+        let name = format!("tcpgoon-t-{tag}-{}", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
+        let made = Command::new("ip")
+            .args(["netns", "add", &name])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made {
+            assert!(
+                std::env::var("TCPGOON_REQUIRE_NETNS").as_deref() != Ok("1"),
+                "cannot create a network namespace (needs root and iproute2)"
+            );
+            eprintln!("skipped: cannot create a network namespace (needs root and iproute2)");
+            return None;
+        }
+        let ns = Netns { name };
+        ns.sh("ip link set lo up");
+        Some(ns)
+    }
+
+    /// A command that runs `program` inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// Runs a shell command inside the namespace; panics if it fails.
+    pub fn sh(&self, script: &str) {
+        let ok = self
+            .command("sh")
+            .args(["-c", script])
+            .status()
+            .expect("ip netns exec")
+            .success();
+        assert!(ok, "in {}: {script}", self.name);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Runs tcpgoon with `args` inside `ns`.
+pub fn run_in(ns: &Netns, args: &[&str]) -> Output {
+    let mut child = ns
+        .command(env!("CARGO_BIN_EXE_tcpgoon"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tcpgoon in namespace");
+    wait_output(&mut child, Duration::from_secs(60))
+}
