@@ -144,9 +144,16 @@ impl<T> TimerWheel<T> {
                     let mut index = self.heads[bucket];
                     self.heads[bucket] = NIL;
                     self.occupied[bucket / SLOTS] &= !(1u64 << (bucket % SLOTS));
+                    // The list is detached: due entries leave the slab directly, the others
+                    // move down to the level their deadline now belongs in.
                     while index != NIL {
-                        let next = self.entries[index as usize].next;
-                        self.link(index);
+                        let entry = &self.entries[index as usize];
+                        let next = entry.next;
+                        if entry.deadline <= self.elapsed {
+                            fired.push(self.entries.remove(index as usize).value);
+                        } else {
+                            self.link(index);
+                        }
                         index = next;
                     }
                 }

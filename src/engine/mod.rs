@@ -291,11 +291,11 @@ impl Engine {
             }
             let i = self.launched;
             self.launched += 1;
-            self.dial(i, observer);
+            self.dial(i, due, observer);
         }
     }
 
-    fn dial(&mut self, i: u64, observer: &mut dyn Observer) {
+    fn dial(&mut self, i: u64, due_ns: u64, observer: &mut dyn Observer) {
         let targets = &self.plan.targets;
         let target = targets[(i % targets.len() as u64) as usize];
         let opened = self.plan.local.open(i, target);
@@ -305,6 +305,8 @@ impl Engine {
         }
         self.ramp.dialed += 1;
         self.ramp.last_dial = Duration::from_nanos(now);
+        let lag = Duration::from_nanos(now.saturating_sub(due_ns));
+        self.ramp.max_lag = self.ramp.max_lag.max(lag);
         let (socket, local) = match opened {
             Ok(pair) => pair,
             Err(e) => return self.fail_before_connect(i, now, &e, observer),

@@ -92,9 +92,10 @@ pub fn extended_block(r: &RunResult) -> String {
     });
     let _ = writeln!(
         out,
-        "Ramp: dialed {} connections in {}{rate}{settled}",
+        "Ramp: dialed {} connections in {}{rate}{settled}; at most {} behind schedule",
         ramp.dialed,
-        go_duration(truncate_micros(span))
+        go_duration(truncate_micros(span)),
+        go_duration(truncate_micros(ramp.max_lag))
     );
     if r.connect.count() > 0 {
         let _ = writeln!(

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Measures tcpgoon against the C reference (floodconnect) side by side, each run in a fresh
+# network namespace beside the reference accept-and-hold sink (../shared/bench/netns-run), and
+# prints ratios. Also: memory per held connection, idle CPU, pacing accuracy.
+# Needs root (namespaces). Loopback only. Usage: scripts/bench.sh [REPEATS] (default 3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=${TCPGOON_SHARED:-../shared}
+netns_run=$shared/bench/netns-run
+reps=${1:-3}
+[[ $(id -u) == 0 ]] || { echo "bench.sh: needs root for network namespaces" >&2; exit 1; }
+[[ -x $netns_run ]] || { echo "bench.sh: $netns_run not found (set TCPGOON_SHARED)" >&2; exit 1; }
+command -v /usr/bin/time >/dev/null || { echo "bench.sh: needs GNU time (apt-get install time)" >&2; exit 1; }
+cargo build --release -q
+bin=$PWD/target/release/tcpgoon
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# measure CMD...: runs CMD in a fresh namespace; prints "wall_s maxrss_kb user_s sys_s".
+measure() {
+  "$netns_run" bash -c '/usr/bin/time -o "$0" -f "%e %M %U %S" "$@" >/dev/null 2>&1' "$tmp/t" "$@" || true
+  cat "$tmp/t"
+}
+# median of the first field over $reps runs of CMD...
+median_wall() {
+  for _ in $(seq "$reps"); do measure "$@" | cut -d' ' -f1; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+echo "machine: $(nproc) cores, $(uname -r), ip_local_port_range $(tr '\t' ' ' </proc/sys/net/ipv4/ip_local_port_range)"
+echo "repeats: $reps (median wall time, each run in its own namespace)"
+echo
+printf '%-8s %-34s %10s %10s %8s\n' N reference "ref (s)" "tool (s)" ratio
+for n in 1000 5000 14000 19500; do
+  if [[ $n == 19500 ]]; then ref=(floodconnect 17001 "$n" 0 4); label="floodconnect, 4 source addresses"
+  else ref=(floodconnect 17001 "$n"); label="floodconnect, 1 source address"; fi
+  r=$(median_wall "${ref[@]}")
+  t=$(median_wall "$bin" run 127.0.0.1 17001 -c "$n" -s 0 -y -i 0)
+  printf '%-8s %-34s %10s %10s %8s\n' "$n" "$label" "$r" "$t" "$(ratio "$t" "$r")"
+done
+r1=$(median_wall floodconnect 17001 19500)
+t=$(median_wall "$bin" run 127.0.0.1 17001 -c 19500 -s 0 -y -i 0)
+printf '%-8s %-34s %10s %10s %8s\n' 19500 "floodconnect, 1 source address" "$r1" "$t" "$(ratio "$t" "$r1")"
+echo
+
+rss() { measure "$bin" run 127.0.0.1 17001 -c "$1" -s 0 -y -i 0 | cut -d' ' -f2; }
+small=$(rss 500); large=$(rss 19500)
+echo "memory: peak RSS ${small} KiB at 500, ${large} KiB at 19500 connections:" \
+  "$(awk -v a="$small" -v b="$large" 'BEGIN { printf "%.1f", (b - a) * 1024 / 19000 }') bytes per added connection"
+
+cpu() { measure "$bin" run 127.0.0.1 17001 -c 19500 -s 0 -y -i 1 --hold "$1" | awk '{ printf "%.2f", $3 + $4 }'; }
+c0=$(cpu 0); c10=$(cpu 10s)
+echo "idle: CPU (user+sys) holding 19500 connections for 0 s: ${c0} s, for 10 s: ${c10} s:" \
+  "$(awk -v a="$c0" -v b="$c10" 'BEGIN { printf "%+.2f", b - a }') s"
+
+# Pacing: 10,000 connections at 5,000/s. The tool reports its achieved rate and lag; the server
+# side counts what it really holds during the hold.
+"$netns_run" bash -c '
+  "$0" run 127.0.0.1 17001 -c 10000 --rate 5000 -y -i 0 --hold 2s > "$1/pace" &
+  sleep 3
+  ss -Htn state established "( sport = :17001 )" | wc -l > "$1/held"
+  wait' "$bin" "$tmp"
+achieved=$(grep -o '([0-9.]* connections/s)' "$tmp/pace" | tr -d '(' | cut -d' ' -f1)
+echo "pacing: --rate 5000 over 10000 connections achieved ${achieved}/s" \
+  "($(awk -v a="$achieved" 'BEGIN { printf "%+.2f", (a - 5000) / 50 }')%);" \
+  "$(grep -o 'at most .* behind schedule' "$tmp/pace");" \
+  "the server held $(cat "$tmp/held") connections"
