@@ -10,9 +10,16 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tcpgoon::engine::{CloseMode, Engine, LocalEndpoints, Plan};
 use tcpgoon::pacing::Pacing;
 
-/// Accepts and holds connections on a thread, dropping them in bulk to stay bounded.
+/// Accepts and holds connections on a thread, dropping them in bulk to stay bounded. The backlog
+/// is large, as in the reference sink: std's 128 would overflow and turn dials into 1 s SYN
+/// retransmits, measuring the sink instead of the engine.
 fn sink() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    socket.listen(65_535).unwrap();
+    let listener: TcpListener = socket.into();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         let mut held = Vec::new();

@@ -46,7 +46,60 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
             }
         }
         Ok(Command::Run(config)) => run(config),
+        Ok(Command::Demo(config)) => demo(config),
     }
+}
+
+/// Starts `tcpgoon server` (this same binary) on a free loopback port as a child process, so
+/// that it has file descriptors of its own, and runs the test against it.
+fn demo(config: RunConfig) -> i32 {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            return fail(&format!(
+                "cannot find this program to start its server: {e}"
+            ))
+        }
+    };
+    let child = std::process::Command::new(exe)
+        .args([
+            "server",
+            "--bind",
+            "127.0.0.1",
+            "-p",
+            "0",
+            "-m",
+            "0",
+            "-d",
+            "0",
+            "-q",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => return fail(&format!("cannot start the built-in server: {e}")),
+    };
+    let mut banner = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = io::BufRead::read_line(&mut io::BufReader::new(out), &mut banner);
+    }
+    let port = banner
+        .split_whitespace()
+        .skip_while(|w| *w != "port")
+        .nth(1)
+        .and_then(|p| p.parse::<u16>().ok());
+    let code = match port {
+        Some(port) => {
+            println!("demo: the built-in server (tcpgoon server) listens on 127.0.0.1:{port}");
+            run(RunConfig { port, ..config })
+        }
+        None => fail("the built-in server did not start"),
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    code
 }
 
 fn fail(message: &str) -> i32 {

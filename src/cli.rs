@@ -57,6 +57,8 @@ enum RawCommand {
     Run(RawRun),
     /// Simple TCP server (the built-in target): accepts and holds connections
     Server(RawServer),
+    /// Start the built-in server on loopback and run the test against it (takes run's flags)
+    Demo(RawDemo),
     /// Print the git commit and the build time
     Version,
 }
@@ -84,6 +86,19 @@ struct RawRun {
     /// The target's host name or IP address, then its TCP port
     #[arg(value_names = ["HOST", "PORT"], num_args = 0..)]
     positional: Vec<String>,
+    #[command(flatten)]
+    flags: RunFlags,
+}
+
+#[derive(Debug, Args)]
+struct RawDemo {
+    #[command(flatten)]
+    flags: RunFlags,
+}
+
+/// The flags of `run`, shared with `demo`.
+#[derive(Debug, Args)]
+struct RunFlags {
     /// Force execution without asking for confirmation
     #[arg(short = 'y', long = "assume-yes")]
     assume_yes: bool,
@@ -237,6 +252,8 @@ pub enum Command {
     Run(RunConfig),
     /// Run the built-in server.
     Server(ServerConfig),
+    /// Run against a built-in server started for the purpose; host and port are placeholders.
+    Demo(RunConfig),
     /// Print version details.
     Version,
 }
@@ -264,6 +281,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliExi
     let usage = |msg: String| CliExit::Usage(format!("error: {msg}\n"));
     match cli.command {
         RawCommand::Run(raw) => validate_run(raw).map(Command::Run).map_err(usage),
+        RawCommand::Demo(raw) => validate_flags("127.0.0.1".to_string(), 1, raw.flags)
+            .map(|c| {
+                Command::Demo(RunConfig {
+                    assume_yes: true,
+                    ..c
+                })
+            })
+            .map_err(usage),
         RawCommand::Server(raw) => validate_server(raw).map(Command::Server).map_err(usage),
         RawCommand::Version => Ok(Command::Version),
     }
@@ -271,9 +296,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliExi
 
 /// The older form: a first argument that is not a subcommand (or a help/version flag) means `run`.
 fn normalize(mut args: Vec<OsString>) -> Vec<OsString> {
-    const KEEP: [&str; 8] = [
+    const KEEP: [&str; 9] = [
         "run",
         "server",
+        "demo",
         "version",
         "help",
         "-h",
@@ -330,7 +356,7 @@ fn target_port(text: &str) -> Result<u16, String> {
 }
 
 fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
-    let [host, port] = <[String; 2]>::try_from(raw.positional.clone()).map_err(|p| {
+    let [host, port] = <[String; 2]>::try_from(raw.positional).map_err(|p| {
         format!(
             "Number of required parameters doesn't match: expected <host> <port>, got {} argument{} (see `tcpgoon run --help`)",
             p.len(),
@@ -338,6 +364,10 @@ fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
         )
     })?;
     let port = target_port(&port)?;
+    validate_flags(host, port, raw.flags)
+}
+
+fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<RunConfig, String> {
     let connections = count("--connections", &raw.connections, 1, MAX_CONNECTIONS)?;
     let dial_timeout = duration("--dial-timeout", &raw.dial_timeout, Unit::Millis)?;
     if dial_timeout < Duration::from_millis(1) {

@@ -50,7 +50,7 @@ pub enum PreflightError {
         need: u64,
         /// The source address, or "the default source address".
         source_desc: String,
-        /// " toward <dest>" for the kernel policy, else empty.
+        /// `" toward <dest>"` for the kernel policy, else empty.
         toward: String,
         /// Free ports.
         free: u32,

@@ -176,9 +176,10 @@ pub struct Ramp {
     pub last_dial: Duration,
     /// When no connection was left dialing or waiting to be dialed, if that happened.
     pub settled: Option<Duration>,
-    /// The most any dial started after its scheduled time (loop latency, timer resolution, or
-    /// the cap on connections dialing at once).
-    pub max_lag: Duration,
+    /// For a paced run, the most any dial started after its scheduled time (loop latency, timer
+    /// resolution, or the cap on connections dialing at once); `None` when every dial was due at
+    /// once (`--sleep 0`).
+    pub max_lag: Option<Duration>,
 }
 
 impl Ramp {
@@ -264,7 +265,7 @@ mod tests {
             first_dial: Duration::ZERO,
             last_dial: Duration::from_secs(1),
             settled: None,
-            max_lag: Duration::ZERO,
+            max_lag: None,
         };
         assert_eq!(r.rate(), Some(10.0));
         assert_eq!(Ramp { dialed: 1, ..r }.rate(), None);

@@ -77,3 +77,25 @@ fn fd_limit_is_checked_before_dialing() {
         "nothing was dialed"
     );
 }
+
+#[test]
+fn demo_runs_against_its_own_built_in_server() {
+    let o = run(&["demo", "-c", "200", "-s", "0", "-i", "0"]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    assert!(
+        out.starts_with("demo: the built-in server (tcpgoon server) listens on 127.0.0.1:"),
+        "{out}"
+    );
+    assert_eq!(final_counts(&out), [200, 0, 200, 0, 0, 0]);
+    assert!(
+        !out.contains("behind schedule"),
+        "no lag for an unpaced run"
+    );
+    let paced = run(&["demo", "-c", "5", "-s", "1"]);
+    assert!(
+        stdout(&paced).contains("behind schedule"),
+        "{}",
+        stdout(&paced)
+    );
+}

@@ -305,8 +305,10 @@ impl Engine {
         }
         self.ramp.dialed += 1;
         self.ramp.last_dial = Duration::from_nanos(now);
-        let lag = Duration::from_nanos(now.saturating_sub(due_ns));
-        self.ramp.max_lag = self.ramp.max_lag.max(lag);
+        if !self.plan.pacing.is_unpaced() {
+            let lag = Duration::from_nanos(now.saturating_sub(due_ns));
+            self.ramp.max_lag = Some(self.ramp.max_lag.map_or(lag, |m| m.max(lag)));
+        }
         let (socket, local) = match opened {
             Ok(pair) => pair,
             Err(e) => return self.fail_before_connect(i, now, &e, observer),

@@ -90,12 +90,17 @@ pub fn extended_block(r: &RunResult) -> String {
     let settled = ramp.settled.map_or(String::new(), |t| {
         format!(", all settled after {}", go_duration(truncate_micros(t)))
     });
+    let lag = ramp.max_lag.map_or(String::new(), |lag| {
+        format!(
+            "; at most {} behind schedule",
+            go_duration(truncate_micros(lag))
+        )
+    });
     let _ = writeln!(
         out,
-        "Ramp: dialed {} connections in {}{rate}{settled}; at most {} behind schedule",
+        "Ramp: dialed {} connections in {}{rate}{settled}{lag}",
         ramp.dialed,
-        go_duration(truncate_micros(span)),
-        go_duration(truncate_micros(ramp.max_lag))
+        go_duration(truncate_micros(span))
     );
     if r.connect.count() > 0 {
         let _ = writeln!(
