@@ -83,9 +83,13 @@ enum Close {
 
 #[derive(Debug, Args)]
 struct RawRun {
-    /// The target's host name or IP address, then its TCP port
-    #[arg(value_names = ["HOST", "PORT"], num_args = 0..)]
-    positional: Vec<String>,
+    /// The target's host name or IP address (IPv6 with or without brackets)
+    host: Option<String>,
+    /// The target's TCP port
+    port: Option<String>,
+    /// Anything more: an error, reported with the Go tool's message
+    #[arg(hide = true)]
+    extra: Vec<String>,
     #[command(flatten)]
     flags: RunFlags,
 }
@@ -356,7 +360,13 @@ fn target_port(text: &str) -> Result<u16, String> {
 }
 
 fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
-    let [host, port] = <[String; 2]>::try_from(raw.positional).map_err(|p| {
+    let positional: Vec<String> = raw
+        .host
+        .into_iter()
+        .chain(raw.port)
+        .chain(raw.extra)
+        .collect();
+    let [host, port] = <[String; 2]>::try_from(positional).map_err(|p| {
         format!(
             "Number of required parameters doesn't match: expected <host> <port>, got {} argument{} (see `tcpgoon run --help`)",
             p.len(),

@@ -519,3 +519,38 @@ impl Engine {
 fn ceil_ms(ns: u64) -> u64 {
     ns.div_ceil(NS_PER_MS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memory budget per held connection is one slab slot: `Conn` is 32 bytes in a release
+    /// build. mio's `TcpStream` is a 4-byte fd in release but carries a selector id in debug
+    /// builds, so the bound is on everything else.
+    #[test]
+    fn a_connection_fits_in_32_bytes() {
+        let size = std::mem::size_of::<Conn>();
+        let stream = std::mem::size_of::<TcpStream>();
+        // Besides the stream: index, time and timer key (8 bytes each) and the phase byte.
+        let budget = (stream + 25).next_multiple_of(8);
+        assert!(size <= budget, "Conn is {size} bytes, the stream {stream}");
+        #[cfg(not(debug_assertions))]
+        assert!(size <= 32, "Conn is {size} bytes");
+    }
+
+    #[test]
+    fn a_plan_without_target_is_an_error_not_a_panic() {
+        let plan = Plan {
+            targets: Vec::new(),
+            connections: 1,
+            pacing: Pacing::Interval(Duration::ZERO),
+            dial_timeout: Duration::from_secs(1),
+            report_interval: None,
+            hold: Duration::ZERO,
+            max_dialing: 1,
+            close: CloseMode::Fin,
+            local: LocalEndpoints::kernel(Vec::new()),
+        };
+        assert!(Engine::new(plan, None).is_err());
+    }
+}
