@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
+use std::os::unix::process::CommandExt;
 
 use crate::cli::{self, CliExit, Command, RunConfig};
 use crate::engine::{Engine, Plan};
@@ -25,7 +26,7 @@ pub const EXIT_INCOMPLETE: i32 = 1;
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
     match cli::parse(args) {
         Err(CliExit::Info(text)) => {
-            print!("{text}");
+            say(&text);
             0
         }
         Err(CliExit::Usage(text)) => {
@@ -33,8 +34,13 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
             EXIT_INCOMPLETE
         }
         Ok(Command::Version) => {
-            println!("Git Commit Hash: {}", env!("TCPGOON_GIT_HASH"));
-            println!("UTC Build Time: {}", env!("TCPGOON_BUILD_TIME"));
+            say(concat!(
+                "Git Commit Hash: ",
+                env!("TCPGOON_GIT_HASH"),
+                "\nUTC Build Time: ",
+                env!("TCPGOON_BUILD_TIME"),
+                "\n"
+            ));
             0
         }
         Ok(Command::Server(config)) => {
@@ -61,7 +67,9 @@ fn demo(config: RunConfig) -> i32 {
             ))
         }
     };
+    // Its own process group: a Ctrl-C at the terminal interrupts the run, not the target.
     let child = std::process::Command::new(exe)
+        .process_group(0)
         .args([
             "server",
             "--bind",
@@ -81,9 +89,12 @@ fn demo(config: RunConfig) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(&format!("cannot start the built-in server: {e}")),
     };
+    // Read the banner for the port; keep the pipe open until the end so the server's later
+    // lines (a few, with -q) never meet a closed pipe.
     let mut banner = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = io::BufRead::read_line(&mut io::BufReader::new(out), &mut banner);
+    let mut server_out = child.stdout.take().map(io::BufReader::new);
+    if let Some(out) = server_out.as_mut() {
+        let _ = io::BufRead::read_line(out, &mut banner);
     }
     let port = banner
         .split_whitespace()
@@ -92,14 +103,25 @@ fn demo(config: RunConfig) -> i32 {
         .and_then(|p| p.parse::<u16>().ok());
     let code = match port {
         Some(port) => {
-            println!("demo: the built-in server (tcpgoon server) listens on 127.0.0.1:{port}");
+            say(&format!(
+                "demo: the built-in server (tcpgoon server) listens on 127.0.0.1:{port}\n"
+            ));
             run(RunConfig { port, ..config })
         }
         None => fail("the built-in server did not start"),
     };
     let _ = child.kill();
     let _ = child.wait();
+    drop(server_out);
     code
+}
+
+/// Writes to stdout. A closed stdout (`tcpgoon ... | head -1`) is not an error worth a panic:
+/// the run's outcome is still the exit code.
+fn say(text: &str) {
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }
 
 fn fail(message: &str) -> i32 {
@@ -151,7 +173,7 @@ fn run(config: RunConfig) -> i32 {
         ) {
             Ok(Answer::Yes) => {}
             Ok(Answer::No) => {
-                println!("\n{}", prompt::ABORTED);
+                say(&format!("\n{}\n", prompt::ABORTED));
                 return EXIT_INCOMPLETE;
             }
             Ok(Answer::NoInput) | Err(_) => {

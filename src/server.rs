@@ -78,8 +78,9 @@ pub fn listen(bind: Option<IpAddr>, port: u16) -> io::Result<TcpListener> {
     }
 }
 
-/// Runs the server until a limit or a signal; prints the Go tool's messages to `out`.
-/// Returns why it stopped and how many connections it accepted.
+/// Runs the server until a limit or a signal; prints the Go tool's messages to `out`. A failing
+/// `out` (a closed pipe) does not stop the server. Returns why it stopped and how many
+/// connections it accepted.
 pub fn run(
     config: &ServerConfig,
     signals: Option<Signals>,
@@ -110,7 +111,7 @@ pub fn run(
         "Running the simple TCP server in port {port} up to {} or {seconds} seconds, what happens first",
         limit(config.max_connections, "connections")
     )?;
-    writeln!(out, "Press Ctrl+C to end")?;
+    let _ = writeln!(out, "Press Ctrl+C to end");
     out.flush()?;
 
     let start = Instant::now();
@@ -136,7 +137,7 @@ pub fn run(
             match event.token() {
                 SIGNAL => {
                     if signals.as_mut().map_or(0, Signals::drain) > 0 {
-                        writeln!(out)?;
+                        let _ = writeln!(out);
                         break 'run ServerStop::Signal;
                     }
                 }
@@ -145,7 +146,7 @@ pub fn run(
                         Ok((mut stream, peer)) => {
                             accepted += 1;
                             if !config.quiet {
-                                writeln!(out, "{peer}")?;
+                                let _ = writeln!(out, "{peer}");
                             }
                             let entry = conns.vacant_entry();
                             poll.registry().register(
@@ -188,17 +189,19 @@ pub fn run(
                 }
             }
         }
-        out.flush()?;
+        let _ = out.flush();
     };
-    match stop {
-        ServerStop::MaxConnections => writeln!(
-            out,
-            "Reached max number of connections: {}",
-            config.max_connections
-        )?,
-        ServerStop::Duration => writeln!(out, "Reached max duration: {seconds} seconds")?,
-        ServerStop::Signal => writeln!(out, "Stopped by a signal after {accepted} connections")?,
-    }
-    out.flush()?;
+    let last = match stop {
+        ServerStop::MaxConnections => {
+            format!(
+                "Reached max number of connections: {}",
+                config.max_connections
+            )
+        }
+        ServerStop::Duration => format!("Reached max duration: {seconds} seconds"),
+        ServerStop::Signal => format!("Stopped by a signal after {accepted} connections"),
+    };
+    let _ = writeln!(out, "{last}");
+    let _ = out.flush();
     Ok((stop, accepted))
 }
