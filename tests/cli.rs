@@ -99,3 +99,21 @@ fn demo_runs_against_its_own_built_in_server() {
         stdout(&paced)
     );
 }
+
+/// Regression: `println!` panicked when stdout was closed (`tcpgoon version | head -c1`).
+#[test]
+fn a_closed_stdout_is_no_panic_and_keeps_the_exit_code() {
+    let bin = env!("CARGO_BIN_EXE_tcpgoon");
+    let closed = |args: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("exec 1>&-; exec {bin} {args}")])
+            .output()
+            .unwrap()
+    };
+    let o = closed("version");
+    assert_eq!(code(&o), 0);
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    let o = closed(&format!("run -y -c 2 -s 0 127.0.0.1 {}", closed_port()));
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
