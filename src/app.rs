@@ -153,13 +153,21 @@ fn run(config: RunConfig) -> i32 {
         config.sources.clone(),
         config.port_policy,
     ) {
-        Ok(l) => l,
+        Ok((local, warnings)) => {
+            for w in warnings {
+                eprintln!("warning: {}", w.0);
+            }
+            local
+        }
         Err(e) => return fail(&e.to_string()),
     };
     reporter.debug(&format!(
-        "pre-flight: open-files limit {fd_limit}, {} source address(es), source ports picked by {:?}",
+        "pre-flight: open-files limit {fd_limit}, {} source address(es), source ports picked by {}",
         local.sources().len().max(1),
-        local.policy()
+        match local.policy() {
+            crate::source::PortPolicy::Pick => "tcpgoon",
+            crate::source::PortPolicy::Kernel => "the kernel",
+        }
     ));
     if !config.assume_yes {
         let stdin = io::stdin();

@@ -98,14 +98,20 @@ pub fn check_fds(connections: u64) -> Result<u64, PreflightError> {
     Ok(soft)
 }
 
-/// Checks the source addresses and the port budget, and builds the local endpoints to dial from.
-/// Connection `i` goes to `targets[i % targets.len()]` from `sources[i % sources.len()]`.
+/// A run that fits but will be slower than it needs to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning(pub String);
+
+/// Checks the source addresses and the port budget, and builds the local endpoints to dial from,
+/// with warnings for a run that fits but will be slow. Connection `i` goes to
+/// `targets[i % targets.len()]` from `sources[i % sources.len()]`.
 pub fn plan_local(
     connections: u64,
     targets: &[SocketAddr],
     sources: Vec<IpAddr>,
     policy: PortPolicy,
-) -> Result<LocalEndpoints, PreflightError> {
+) -> Result<(LocalEndpoints, Vec<Warning>), PreflightError> {
+    let mut warnings = Vec::new();
     for &addr in &sources {
         check_source(addr, targets)?;
     }
@@ -136,10 +142,13 @@ pub fn plan_local(
                 let set = budget(range, &reserved, &sockets, need, source, None, matches)?;
                 taken.push(set);
             }
-            Ok(LocalEndpoints::pick(sources, range, taken, seed()))
+            Ok((
+                LocalEndpoints::pick(sources, range, taken, seed()),
+                warnings,
+            ))
         }
         PortPolicy::Kernel => {
-            // The kernel's limit is per (source, destination) pair: check the busiest pair.
+            // The kernel's limit is per (source, destination) pair: check every pair.
             let n_targets = targets.len() as u64;
             for (t, &target) in targets.iter().enumerate() {
                 for k in 0..n_sources {
@@ -148,7 +157,7 @@ pub fn plan_local(
                     let matches = |e: &SocketEntry| {
                         e.remote == target && source.is_none_or(|ip| e.local.ip() == ip)
                     };
-                    budget(
+                    let taken = budget(
                         range,
                         &reserved,
                         &sockets,
@@ -157,9 +166,20 @@ pub fn plan_local(
                         Some(target),
                         matches,
                     )?;
+                    let free = range.len() - taken.count_in(range);
+                    if need > u64::from(free / 2) {
+                        let from = source.map_or("the default source address".to_string(), |ip| {
+                            ip.to_string()
+                        });
+                        warnings.push(Warning(format!(
+                            "{need} connections from {from} toward {target} use more than half of the {free} \
+                             free ports: Linux's connect() slows down sharply past that (its port search); \
+                             --source-ports auto avoids it"
+                        )));
+                    }
                 }
             }
-            Ok(LocalEndpoints::kernel(sources))
+            Ok((LocalEndpoints::kernel(sources), warnings))
         }
     }
 }

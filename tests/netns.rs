@@ -45,6 +45,42 @@ fn preflight_refuses_a_run_that_exceeds_the_port_range() {
         assert!(err.contains("--source"), "{err}");
         assert!(stdout(&o).is_empty(), "nothing dialed, no report");
     }
+    // Left to the kernel, more than half the free ports toward one destination is slow: a warning.
+    let o = run_in(
+        &ns,
+        &[
+            "run",
+            "-y",
+            "-c",
+            "60",
+            "-s",
+            "0",
+            "--source-ports",
+            "kernel",
+            "127.0.0.1",
+            &port,
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning: 60 connections from the default source address toward 127.0.0.1:17001 use more than half"), "{}", stderr(&o));
+    let o = run_in(
+        &ns,
+        &[
+            "run",
+            "-y",
+            "-c",
+            "40",
+            "-s",
+            "0",
+            "--source-ports",
+            "kernel",
+            "--close",
+            "rst",
+            "127.0.0.1",
+            &port,
+        ],
+    );
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
     // Spread over two source addresses the same run fits, and every connection is made.
     let o = run_in(
         &ns,
