@@ -57,6 +57,8 @@ fn preflight_refuses_a_run_that_exceeds_the_port_range() {
             "0",
             "--source-ports",
             "kernel",
+            "--close",
+            "rst",
             "127.0.0.1",
             &port,
         ],
