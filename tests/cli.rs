@@ -5,31 +5,31 @@ use crate::util::*;
 #[test]
 fn usage_errors_exit_1_with_one_clear_line() {
     for args in [
-        &["run", "localhost"][..],
-        &["run", "localhost", "70000"],
-        &["run", "-c", "-5", "localhost", "80"],
-        &["run", "-i", "-1", "localhost", "80"],
-        &["run", "--nope", "localhost", "80"],
-        &["run", "no-such-host.invalid", "80"],
+        "run localhost",
+        "run localhost 70000",
+        "run -c -5 localhost 80",
+        "run -i -1 localhost 80",
+        "run --nope localhost 80",
+        "run no-such-host.invalid 80",
     ] {
-        let o = run(args);
+        let o = tg(args);
         assert_eq!(code(&o), 1, "{args:?}");
         let err = stderr(&o);
         assert!(err.starts_with("error: "), "{args:?}: {err}");
         assert!(stdout(&o).is_empty(), "{args:?}: nothing on stdout");
         assert!(!err.contains("panicked"), "{err}");
     }
-    let o = run(&["run", "no-such-host.invalid", "80"]);
+    let o = tg("run no-such-host.invalid 80");
     assert!(stderr(&o).starts_with("error: Domain name not resolvable"));
 }
 
 #[test]
 fn help_version_and_root_line() {
-    let o = run(&["--help"]);
+    let o = tg("--help");
     assert_eq!(code(&o), 0);
     assert!(stdout(&o)
         .contains("tcpgoon tests concurrent connections towards a server listening on a TCP port"));
-    let o = run(&["run", "--help"]);
+    let o = tg("run --help");
     let help = stdout(&o);
     for text in [
         "Force execution without asking for confirmation",
@@ -41,14 +41,14 @@ fn help_version_and_root_line() {
     ] {
         assert!(help.contains(text), "run --help lacks {text:?}");
     }
-    let o = run(&["version"]);
+    let o = tg("version");
     assert_eq!(code(&o), 0);
     let out = stdout(&o);
     assert!(
         out.starts_with("Git Commit Hash: ") && out.contains("\nUTC Build Time: "),
         "{out}"
     );
-    let o = run(&["--version"]);
+    let o = tg("--version");
     assert!(stdout(&o).starts_with("tcpgoon "));
 }
 
@@ -80,7 +80,7 @@ fn fd_limit_is_checked_before_dialing() {
 
 #[test]
 fn demo_runs_against_its_own_built_in_server() {
-    let o = run(&["demo", "-c", "200", "-s", "0", "-i", "0"]);
+    let o = tg("demo -c 200 -s 0 -i 0");
     let out = stdout(&o);
     assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
     assert!(
@@ -92,7 +92,7 @@ fn demo_runs_against_its_own_built_in_server() {
         !out.contains("behind schedule"),
         "no lag for an unpaced run"
     );
-    let paced = run(&["demo", "-c", "5", "-s", "1"]);
+    let paced = tg("demo -c 5 -s 1");
     assert!(
         stdout(&paced).contains("behind schedule"),
         "{}",

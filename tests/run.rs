@@ -1,7 +1,6 @@
 //! `tcpgoon run` against loopback targets: each outcome the Go tool could report, with its exact
 //! lines and exit code.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::util::*;
@@ -48,9 +47,9 @@ fn assert_go_block(out: &str, target: &str, counts: [u64; 6]) {
 
 #[test]
 fn all_established_exit_0_with_exact_lines() {
-    let server = BuiltinServer::start("127.0.0.1", &["-m", "0", "-d", "60", "-q"]);
+    let server = BuiltinServer::holding("127.0.0.1");
     let port = server.port.to_string();
-    let o = run(&["run", "-y", "-c", "20", "-s", "1", "127.0.0.1", &port]);
+    let o = tg(&format!("run -y -c 20 -s 1 127.0.0.1 {port}"));
     let out = stdout(&o);
     assert_eq!(code(&o), 0, "{out}");
     assert_eq!(
@@ -66,9 +65,9 @@ fn all_established_exit_0_with_exact_lines() {
 
 #[test]
 fn a_name_is_reported_with_its_address() {
-    let server = BuiltinServer::start("127.0.0.1", &["-m", "0", "-d", "60", "-q"]);
+    let server = BuiltinServer::holding("127.0.0.1");
     let port = server.port.to_string();
-    let o = run(&["-y", "-c", "3", "-s", "0", "localhost", &port]);
+    let o = tg(&format!("-y -c 3 -s 0 localhost {port}"));
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert_go_block(
         &stdout(&o),
@@ -79,8 +78,8 @@ fn a_name_is_reported_with_its_address() {
 
 #[test]
 fn refused_port_exit_2_with_time_to_error() {
-    let port = closed_port().to_string();
-    let o = run(&["run", "-y", "-c", "5", "-s", "0", "127.0.0.1", &port]);
+    let port = closed_port();
+    let o = tg(&format!("run -y -c 5 -s 0 127.0.0.1 {port}"));
     let out = stdout(&o);
     assert_eq!(code(&o), 2, "{out}");
     assert_go_block(&out, &format!("127.0.0.1:{port}"), [5, 0, 0, 0, 5, 0]);
@@ -92,18 +91,10 @@ fn refused_port_exit_2_with_time_to_error() {
 fn the_far_side_closing_every_connection_is_closed_exit_0() {
     let server = TestServer::start("127.0.0.1", Behaviour::CloseAfter(Duration::ZERO));
     // The hold keeps the run open until every closure is seen; it ends early once none is left.
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "10",
-        "-s",
-        "0",
-        "--hold",
-        "20s",
-        "127.0.0.1",
-        &server.port(),
-    ]);
+    let o = tg(&format!(
+        "run -y -c 10 -s 0 --hold 20s 127.0.0.1 {}",
+        server.port()
+    ));
     let out = stdout(&o);
     assert_eq!(code(&o), 0, "{out}");
     assert_go_block(
@@ -121,20 +112,10 @@ fn hold_sees_closures_and_ends_when_nothing_is_left() {
         Behaviour::CloseAfter(Duration::from_millis(400)),
     );
     let started = Instant::now();
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "8",
-        "-s",
-        "0",
-        "-i",
-        "100ms",
-        "--hold",
-        "30s",
-        "127.0.0.1",
-        &server.port(),
-    ]);
+    let o = tg(&format!(
+        "run -y -c 8 -s 0 -i 100ms --hold 30s 127.0.0.1 {}",
+        server.port()
+    ));
     let out = stdout(&o);
     assert_eq!(code(&o), 0, "{out}");
     assert_eq!(final_counts(&out), [8, 0, 0, 8, 0, 0]);
@@ -154,18 +135,10 @@ fn hold_sees_closures_and_ends_when_nothing_is_left() {
 fn hold_keeps_connections_open_for_the_given_time() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
     let started = Instant::now();
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "4",
-        "-s",
-        "0",
-        "--hold",
-        "600ms",
-        "127.0.0.1",
-        &server.port(),
-    ]);
+    let o = tg(&format!(
+        "run -y -c 4 -s 0 --hold 600ms 127.0.0.1 {}",
+        server.port()
+    ));
     let took = started.elapsed();
     assert_eq!(code(&o), 0);
     assert_eq!(final_counts(&stdout(&o)), [4, 0, 4, 0, 0, 0]);
@@ -176,18 +149,7 @@ fn hold_keeps_connections_open_for_the_given_time() {
 fn dial_timeout_against_a_full_backlog() {
     let (_listener, port) = full_backlog_listener();
     let port = port.to_string();
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "6",
-        "-s",
-        "0",
-        "-d",
-        "300",
-        "127.0.0.1",
-        &port,
-    ]);
+    let o = tg(&format!("run -y -c 6 -s 0 -d 300 127.0.0.1 {port}"));
     let out = stdout(&o);
     assert_eq!(code(&o), 2, "{out}");
     let [total, dialing, est, closed, err, ni] = final_counts(&out);
@@ -210,22 +172,7 @@ fn dial_timeout_against_a_full_backlog() {
 #[test]
 fn sigint_mid_run_prints_the_report_and_exits_1() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
-    let mut child = tcpgoon()
-        .args([
-            "run",
-            "-y",
-            "-c",
-            "50",
-            "-s",
-            "100",
-            "127.0.0.1",
-            &server.port(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&format!("run -y -c 50 -s 100 127.0.0.1 {}", server.port()));
     while server.accepted() < 3 {
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -242,24 +189,7 @@ fn sigint_mid_run_prints_the_report_and_exits_1() {
 #[test]
 fn a_second_sigint_ends_at_once_with_dialing_left() {
     let (_listener, port) = full_backlog_listener();
-    let mut child = tcpgoon()
-        .args([
-            "run",
-            "-y",
-            "-c",
-            "5",
-            "-s",
-            "0",
-            "-d",
-            "60s",
-            "127.0.0.1",
-            &port.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&format!("run -y -c 5 -s 0 -d 60s 127.0.0.1 {port}"));
     std::thread::sleep(Duration::from_millis(300));
     signal(child.id(), "INT");
     std::thread::sleep(Duration::from_millis(100));
@@ -279,10 +209,10 @@ fn a_second_sigint_ends_at_once_with_dialing_left() {
 
 #[test]
 fn ipv6_literal_with_and_without_brackets() {
-    let server = BuiltinServer::start("::1", &["-m", "0", "-d", "60", "-q"]);
+    let server = BuiltinServer::holding("::1");
     let port = server.port.to_string();
     for host in ["::1", "[::1]"] {
-        let o = run(&["run", "-y", "-c", "3", "-s", "0", host, &port]);
+        let o = tg(&format!("run -y -c 3 -s 0 {} {}", host, port));
         assert_eq!(code(&o), 0, "{}", stdout(&o));
         assert_go_block(&stdout(&o), &format!("[::1]:{port}"), [3, 0, 3, 0, 0, 0]);
     }
@@ -291,17 +221,7 @@ fn ipv6_literal_with_and_without_brackets() {
 #[test]
 fn verbose_traces_each_connection_on_stderr() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
-    let o = run(&[
-        "run",
-        "-y",
-        "-v",
-        "-c",
-        "2",
-        "-s",
-        "0",
-        "127.0.0.1",
-        &server.port(),
-    ]);
+    let o = tg(&format!("run -y -v -c 2 -s 0 127.0.0.1 {}", server.port()));
     assert_eq!(code(&o), 0);
     let err = stderr(&o);
     assert!(err.contains("connection 1: dialing 127.0.0.1:"), "{err}");
@@ -310,15 +230,7 @@ fn verbose_traces_each_connection_on_stderr() {
         !stdout(&o).contains("dialing"),
         "debugging stays off stdout"
     );
-    let refused = run(&[
-        "run",
-        "-y",
-        "--debug",
-        "-c",
-        "1",
-        "127.0.0.1",
-        &closed_port().to_string(),
-    ]);
+    let refused = tg(&format!("run -y --debug -c 1 127.0.0.1 {}", closed_port()));
     assert!(
         stderr(&refused).contains("connection 1: error after "),
         "{}",
@@ -330,38 +242,18 @@ fn verbose_traces_each_connection_on_stderr() {
 #[test]
 fn status_lines_follow_the_interval() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "3",
-        "-s",
-        "0",
-        "-i",
-        "100ms",
-        "--hold",
-        "550ms",
-        "127.0.0.1",
-        &server.port(),
-    ]);
+    let o = tg(&format!(
+        "run -y -c 3 -s 0 -i 100ms --hold 550ms 127.0.0.1 {}",
+        server.port()
+    ));
     let out = stdout(&o);
     // One at the start, about five during the hold, plus the final one.
     let n = out.lines().filter(|l| parse_status(l).is_some()).count();
     assert!((4..=9).contains(&n), "{n} status lines:\n{out}");
-    let quiet = run(&[
-        "run",
-        "-y",
-        "-c",
-        "3",
-        "-s",
-        "0",
-        "-i",
-        "0",
-        "--hold",
-        "300ms",
-        "127.0.0.1",
-        &server.port(),
-    ]);
+    let quiet = tg(&format!(
+        "run -y -c 3 -s 0 -i 0 --hold 300ms 127.0.0.1 {}",
+        server.port()
+    ));
     let n = stdout(&quiet)
         .lines()
         .filter(|l| parse_status(l).is_some())
@@ -373,16 +265,7 @@ fn status_lines_follow_the_interval() {
 fn no_sleep_after_the_last_connection() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
     let started = Instant::now();
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "1",
-        "-s",
-        "5000",
-        "127.0.0.1",
-        &server.port(),
-    ]);
+    let o = tg(&format!("run -y -c 1 -s 5000 127.0.0.1 {}", server.port()));
     assert_eq!(code(&o), 0);
     assert!(
         started.elapsed() < Duration::from_secs(3),

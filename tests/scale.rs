@@ -10,16 +10,10 @@ use crate::util::*;
 #[test]
 fn rate_opens_exactly_the_connections_asked_for() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "700",
-        "--rate",
-        "3500",
-        "127.0.0.1",
-        &server.port(),
-    ]);
+    let o = tg(&format!(
+        "run -y -c 700 --rate 3500 127.0.0.1 {}",
+        server.port()
+    ));
     let out = stdout(&o);
     assert_eq!(code(&o), 0, "{out}");
     assert_eq!(final_counts(&out), [700, 0, 700, 0, 0, 0]);
@@ -39,18 +33,10 @@ fn rate_opens_exactly_the_connections_asked_for() {
 #[test]
 fn unpaced_runs_open_exactly_the_count() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "1500",
-        "-s",
-        "0",
-        "--max-dialing",
-        "64",
-        "127.0.0.1",
-        &server.port(),
-    ]);
+    let o = tg(&format!(
+        "run -y -c 1500 -s 0 --max-dialing 64 127.0.0.1 {}",
+        server.port()
+    ));
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert_eq!(server.settle_at(1500, Duration::from_secs(5)), 1500);
 }
@@ -60,20 +46,11 @@ fn source_addresses_are_really_used_round_robin() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
     for policy in ["auto", "kernel"] {
         let before = server.peers().len();
-        let o = run(&[
-            "run",
-            "-y",
-            "-c",
-            "30",
-            "-s",
-            "0",
-            "--source",
-            "127.0.0.2-127.0.0.4",
-            "--source-ports",
+        let o = tg(&format!(
+            "run -y -c 30 -s 0 --source 127.0.0.2-127.0.0.4 --source-ports {} 127.0.0.1 {}",
             policy,
-            "127.0.0.1",
-            &server.port(),
-        ]);
+            server.port()
+        ));
         assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
         server.settle_at((before + 30) as u64, Duration::from_secs(5));
         let mut per_ip: HashMap<IpAddr, usize> = HashMap::new();
@@ -91,16 +68,7 @@ fn source_addresses_are_really_used_round_robin() {
 #[test]
 fn picked_source_ports_come_from_the_ephemeral_range() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "50",
-        "-s",
-        "0",
-        "127.0.0.1",
-        &server.port(),
-    ]);
+    let o = tg(&format!("run -y -c 50 -s 0 127.0.0.1 {}", server.port()));
     assert_eq!(code(&o), 0);
     server.settle_at(50, Duration::from_secs(5));
     let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
@@ -124,32 +92,20 @@ fn picked_source_ports_come_from_the_ephemeral_range() {
 fn a_source_address_this_machine_lacks_is_refused_before_dialing() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
     // 192.0.2.7 (TEST-NET-1) is never a local address: the pre-flight bind fails, nothing is sent.
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "5",
-        "--source",
-        "192.0.2.7",
-        "127.0.0.1",
-        &server.port(),
-    ]);
+    let o = tg(&format!(
+        "run -y -c 5 --source 192.0.2.7 127.0.0.1 {}",
+        server.port()
+    ));
     assert_eq!(code(&o), 1);
     assert!(
         stderr(&o).contains("source address 192.0.2.7 cannot be used"),
         "{}",
         stderr(&o)
     );
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "5",
-        "--source",
-        "::1",
-        "127.0.0.1",
-        &server.port(),
-    ]);
+    let o = tg(&format!(
+        "run -y -c 5 --source ::1 127.0.0.1 {}",
+        server.port()
+    ));
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("family"), "{}", stderr(&o));
     assert_eq!(server.settle_at(0, Duration::ZERO), 0);
@@ -158,20 +114,9 @@ fn a_source_address_this_machine_lacks_is_refused_before_dialing() {
 #[test]
 fn close_rst_leaves_no_time_wait_and_fin_does() {
     // The built-in server closes on EOF, so a FIN close ends in TIME_WAIT on the client.
-    let server = BuiltinServer::start("127.0.0.1", &["-m", "0", "-d", "60", "-q"]);
+    let server = BuiltinServer::holding("127.0.0.1");
     let port = server.port.to_string();
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "20",
-        "-s",
-        "0",
-        "--close",
-        "rst",
-        "127.0.0.1",
-        &port,
-    ]);
+    let o = tg(&format!("run -y -c 20 -s 0 --close rst 127.0.0.1 {port}"));
     assert_eq!(code(&o), 0);
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(
@@ -179,18 +124,7 @@ fn close_rst_leaves_no_time_wait_and_fin_does() {
         0,
         "RST must leave no TIME_WAIT"
     );
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "20",
-        "-s",
-        "0",
-        "--close",
-        "fin",
-        "127.0.0.1",
-        &port,
-    ]);
+    let o = tg(&format!("run -y -c 20 -s 0 --close fin 127.0.0.1 {port}"));
     assert_eq!(code(&o), 0);
     let start = Instant::now();
     while sockets_toward(server.port, "06") < 20 && start.elapsed() < Duration::from_secs(5) {

@@ -44,31 +44,16 @@ fn stops_after_its_duration() {
 
 #[test]
 fn holds_what_tcpgoon_opens() {
-    let server = BuiltinServer::start("127.0.0.1", &["-m", "0", "-d", "60", "-q"]);
-    let o = run(&[
-        "run",
-        "-y",
-        "-c",
-        "300",
-        "-s",
-        "0",
-        "127.0.0.1",
-        &server.port.to_string(),
-    ]);
+    let server = BuiltinServer::holding("127.0.0.1");
+    let o = tg(&format!("run -y -c 300 -s 0 127.0.0.1 {}", server.port));
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert_eq!(final_counts(&stdout(&o)), [300, 0, 300, 0, 0, 0]);
 }
 
 #[test]
 fn a_taken_port_is_a_clear_error() {
-    let server = BuiltinServer::start("127.0.0.1", &["-m", "0", "-d", "60", "-q"]);
-    let o = run(&[
-        "server",
-        "--bind",
-        "127.0.0.1",
-        "-p",
-        &server.port.to_string(),
-    ]);
+    let server = BuiltinServer::holding("127.0.0.1");
+    let o = tg(&format!("server --bind 127.0.0.1 -p {}", server.port));
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
     assert!(

@@ -15,16 +15,24 @@ pub fn tcpgoon() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tcpgoon"))
 }
 
-/// Runs the binary with `args` and no standard input; panics if it takes over 60 s.
-pub fn run(args: &[&str]) -> Output {
-    let mut child = tcpgoon()
-        .args(args)
-        .stdin(Stdio::null())
+/// Runs the binary with `args` (split on white space) and no standard input; panics if it takes
+/// over 60 s.
+pub fn tg(args: &str) -> Output {
+    let mut child = spawn(args);
+    wait_output(&mut child, Duration::from_secs(60))
+}
+
+/// Starts the binary with `args` (split on white space), stdout and stderr piped.
+pub fn spawn(args: &str) -> Child {
+    piped(tcpgoon().args(args.split_whitespace()))
+}
+
+fn piped(cmd: &mut Command) -> Child {
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn tcpgoon");
-    wait_output(&mut child, Duration::from_secs(60))
+        .expect("spawn tcpgoon")
 }
 
 /// Waits for `child` at most `limit`, killing it past that, and collects its output.
@@ -109,6 +117,11 @@ impl BuiltinServer {
     /// Starts `tcpgoon server --bind <bind> -p 0 <extra...>` and reads the port it prints.
     pub fn start(bind: &str, extra: &[&str]) -> BuiltinServer {
         Self::start_with(tcpgoon(), bind, 0, extra)
+    }
+
+    /// A server on `bind` that holds every connection for up to a minute, quietly.
+    pub fn holding(bind: &str) -> BuiltinServer {
+        Self::start(bind, &["-m", "0", "-d", "60", "-q"])
     }
 
     /// Same, with a prepared command (e.g. `ip netns exec NAME tcpgoon`) and a port.
@@ -376,15 +389,29 @@ impl Drop for Netns {
     }
 }
 
-/// Runs tcpgoon with `args` inside `ns`.
-pub fn run_in(ns: &Netns, args: &[&str]) -> Output {
-    let mut child = ns
-        .command(env!("CARGO_BIN_EXE_tcpgoon"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tcpgoon in namespace");
-    wait_output(&mut child, Duration::from_secs(60))
+impl Netns {
+    /// Runs tcpgoon with `args` (split on white space) inside the namespace.
+    pub fn tg(&self, args: &str) -> Output {
+        let mut child = piped(
+            self.command(env!("CARGO_BIN_EXE_tcpgoon"))
+                .args(args.split_whitespace()),
+        );
+        wait_output(&mut child, Duration::from_secs(60))
+    }
+
+    /// Starts a holding `tcpgoon server` on 127.0.0.1:17001 inside the namespace (below any
+    /// ephemeral range the tests set, so it never takes a port they count).
+    pub fn server(&self) -> BuiltinServer {
+        let tcpgoon = self.command(env!("CARGO_BIN_EXE_tcpgoon"));
+        BuiltinServer::start_with(tcpgoon, "127.0.0.1", 17001, &["-m", "0", "-d", "60", "-q"])
+    }
+
+    /// Creates a namespace with its ephemeral port range set to `lo..=hi`.
+    pub fn with_port_range(tag: &str, lo: u16, hi: u16) -> Option<Netns> {
+        let ns = Netns::create(tag)?;
+        ns.sh(&format!(
+            "sysctl -qw net.ipv4.ip_local_port_range='{lo} {hi}'"
+        ));
+        Some(ns)
+    }
 }
