@@ -130,7 +130,6 @@ pub struct Engine {
     launched: u64,
     pace_timer: Option<TimerKey>,
     report_ticks: u64,
-    hold_timer: Option<TimerKey>,
     hold_over: bool,
     stop: StopReason,
     wants_events: bool,
@@ -170,7 +169,6 @@ impl Engine {
             launched: 0,
             pace_timer: None,
             report_ticks: 0,
-            hold_timer: None,
             hold_over: false,
             stop: StopReason::Completed,
             wants_events: false,
@@ -192,6 +190,8 @@ impl Engine {
                 .insert(ceil_ms(every.as_nanos() as u64), Timer::Report);
         }
         self.launch_due(observer);
+        // Every dial may already have failed (synchronously refused): record it before looping.
+        self.update_phase();
         let mut events = Events::with_capacity(1024);
         while !self.finished() {
             let timeout = self.wheel.next_deadline().map(|deadline| {
@@ -270,7 +270,7 @@ impl Engine {
             self.ramp.settled = Some(Duration::from_nanos(now));
             if !self.plan.hold.is_zero() && self.stop == StopReason::Completed {
                 let at = ceil_ms(now.saturating_add(self.plan.hold.as_nanos() as u64));
-                self.hold_timer = Some(self.wheel.insert(at, Timer::Hold));
+                self.wheel.insert(at, Timer::Hold);
             }
         }
     }
@@ -482,10 +482,7 @@ impl Engine {
                         self.wheel.insert(ceil_ms(next as u64), Timer::Report);
                     }
                 }
-                Timer::Hold => {
-                    self.hold_over = true;
-                    self.hold_timer = None;
-                }
+                Timer::Hold => self.hold_over = true,
             }
         }
         self.fired = fired;
