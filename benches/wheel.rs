@@ -44,14 +44,37 @@ fn insert_cancel(c: &mut Criterion) {
     group.finish();
 }
 
+/// Timers inserted in deadline order, as the engine inserts dial timeouts (now + a constant).
+fn filled_in_order(n: usize, span: u64) -> TimerWheel<u64> {
+    let mut w = TimerWheel::with_capacity(n + 1);
+    for i in 0..n as u64 {
+        w.insert(1 + i * span / n as u64, i);
+    }
+    w
+}
+
 fn expire(c: &mut Criterion) {
     let mut group = c.benchmark_group("wheel/expire");
+    for (order, fill) in [
+        ("random", filled as fn(usize, u64) -> TimerWheel<u64>),
+        ("in order", filled_in_order),
+    ] {
+        expire_case(&mut group, order, fill);
+    }
+    group.finish();
+}
+
+fn expire_case(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    order: &str,
+    fill: fn(usize, u64) -> TimerWheel<u64>,
+) {
     for n in [100_000usize, 1_000_000] {
         group.throughput(Throughput::Elements(n as u64));
         group.sample_size(10);
-        group.bench_function(format!("{n} timers"), |b| {
+        group.bench_function(format!("{n} timers, deadlines {order}"), |b| {
             b.iter_batched(
-                || (filled(n, 10_000), Vec::with_capacity(n)),
+                || (fill(n, 10_000), Vec::with_capacity(n)),
                 |(mut w, mut fired)| {
                     // Advance in 1 ms steps, as the engine does, through every deadline.
                     for now in 1..=10_001 {
@@ -64,7 +87,6 @@ fn expire(c: &mut Criterion) {
             )
         });
     }
-    group.finish();
 }
 
 criterion_group!(benches, insert_cancel, expire);
