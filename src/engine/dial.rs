@@ -130,3 +130,43 @@ impl LocalEndpoints {
 fn libc_eaddrinuse() -> i32 {
     nix::errno::Errno::EADDRINUSE as i32
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A port that turns out to be taken (the pre-flight did not see it) is skipped at bind time.
+    #[test]
+    fn a_port_in_use_is_skipped_at_bind_time() {
+        let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy = holder.local_addr().unwrap().port();
+        let range = PortRange {
+            lo: busy,
+            hi: busy.saturating_add(50),
+        };
+        let mut local = LocalEndpoints::pick(
+            vec!["127.0.0.1".parse().unwrap()],
+            range,
+            vec![PortSet::default()],
+            0,
+        );
+        let target: SocketAddr = "127.0.0.1:9".parse().unwrap(); // never connected: bind only
+        let (_socket, bound) = local.open(0, target).unwrap();
+        let port = bound.unwrap().port();
+        assert_ne!(port, busy);
+        assert!(range.contains(port));
+    }
+
+    #[test]
+    fn kernel_policy_binds_only_the_address() {
+        let mut local = LocalEndpoints::kernel(vec!["127.0.0.3".parse().unwrap()]);
+        let (socket, bound) = local.open(0, "127.0.0.1:9".parse().unwrap()).unwrap();
+        assert_eq!(bound, Some("127.0.0.3:0".parse().unwrap()));
+        let addr = socket.local_addr().unwrap().as_socket().unwrap();
+        assert_eq!(addr.ip(), "127.0.0.3".parse::<IpAddr>().unwrap());
+        let (_s, none) = LocalEndpoints::kernel(Vec::new())
+            .open(0, "127.0.0.1:9".parse().unwrap())
+            .unwrap();
+        assert_eq!(none, None);
+    }
+}
