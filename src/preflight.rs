@@ -16,8 +16,9 @@ use crate::engine::LocalEndpoints;
 use crate::kernel::{self, tcp_state, PortRange, PortSet, SocketEntry};
 use crate::source::PortPolicy;
 
-/// File descriptors the process needs besides its connections (stdio, poll, signalfd...).
-pub const FD_MARGIN: u64 = 32;
+/// File descriptors a run opens besides its connections: the poll, the signalfd, and one spare
+/// (the kernel tables are read before the run and closed again).
+pub const FD_EXTRA: u64 = 3;
 
 /// A run that cannot fit on this machine, with the numbers and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -81,12 +82,14 @@ pub enum PreflightError {
     },
 }
 
-/// Raises the soft open-files limit to the hard limit and checks that `connections` fit.
-/// Returns the limit now in force.
+/// Raises the soft open-files limit to the hard limit and checks that `connections` fit beside
+/// the descriptors already open and [`FD_EXTRA`]. Returns the limit now in force.
 pub fn check_fds(connections: u64) -> Result<u64, PreflightError> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let (soft, hard) = rlimit::Resource::NOFILE.get().unwrap_or((1024, 1024));
-    let needed = connections.saturating_add(FD_MARGIN);
+    let needed = connections
+        .saturating_add(open_fds())
+        .saturating_add(FD_EXTRA);
     if needed > soft {
         return Err(PreflightError::Fds {
             connections,
@@ -96,6 +99,13 @@ pub fn check_fds(connections: u64) -> Result<u64, PreflightError> {
         });
     }
     Ok(soft)
+}
+
+/// Descriptors open now (stdio and whatever the process inherited), counted in `/proc/self/fd`;
+/// 3 if that cannot be read.
+fn open_fds() -> u64 {
+    // The directory handle itself is one of the entries while it is being read.
+    std::fs::read_dir("/proc/self/fd").map_or(3, |d| d.count().saturating_sub(1) as u64)
 }
 
 /// A run that fits but will be slower than it needs to be.

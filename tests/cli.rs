@@ -56,26 +56,44 @@ fn help_version_and_root_line() {
 fn fd_limit_is_checked_before_dialing() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
     let bin = env!("CARGO_BIN_EXE_tcpgoon");
-    let script = format!(
-        "ulimit -n 100 && exec {bin} run -y -c 200 -s 0 127.0.0.1 {}",
-        server.port()
-    );
-    let o = std::process::Command::new("sh")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
+    let limited = |connections: u64| {
+        let script = format!(
+            "ulimit -n 100 && exec {bin} run -y -c {connections} -s 0 -i 0 127.0.0.1 {}",
+            server.port()
+        );
+        std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .unwrap()
+    };
+    let o = limited(200);
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
+    // "200 connections need N open files but the limit is 100 ...; raise it with `ulimit -n N`"
+    let needed: u64 = err
+        .split("200 connections need ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
     assert!(
-        err.contains("200 connections need 232 open files but the limit is 100"),
+        err.contains("but the limit is 100 (hard limit 100)"),
         "{err}"
     );
-    assert!(err.contains("ulimit -n 232"), "{err}");
+    assert!(err.contains(&format!("ulimit -n {needed}")), "{err}");
+    // The need is the connections plus what is open (stdio at least) plus the poll, the signalfd
+    // and a spare: exactly at the limit fits, one more does not.
+    let extra = needed - 200;
+    assert!((6..32).contains(&extra), "{err}");
     assert_eq!(
         server.settle_at(0, std::time::Duration::ZERO),
         0,
         "nothing was dialed"
     );
+    let fits = limited(100 - extra);
+    assert_eq!(code(&fits), 0, "{}{}", stdout(&fits), stderr(&fits));
+    assert_eq!(final_counts(&stdout(&fits))[2], 100 - extra);
+    assert_eq!(code(&limited(101 - extra)), 1);
 }
 
 #[test]
