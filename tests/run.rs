@@ -272,3 +272,27 @@ fn no_sleep_after_the_last_connection() {
         "one connection must not wait for -s"
     );
 }
+
+#[test]
+fn sigint_during_the_hold_ends_it_with_the_report_and_exit_0() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let port = server.port();
+    let mut child = spawn(&format!(
+        "run -y -c 5 -s 0 -i 0 --hold 60s 127.0.0.1 {port}"
+    ));
+    assert_eq!(server.settle_at(5, Duration::from_secs(10)), 5);
+    signal(child.id(), "TERM");
+    let started = Instant::now();
+    let o = wait_output(&mut child, Duration::from_secs(20));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the hold was not cut short"
+    );
+    let out = stdout(&o);
+    assert_eq!(
+        code(&o),
+        0,
+        "every connection was established and none is pending: {out}"
+    );
+    assert_eq!(final_counts(&out), [5, 0, 5, 0, 0, 0]);
+}
