@@ -279,7 +279,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliExi
             ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                 CliExit::Info(e.render().to_string())
             }
-            _ => CliExit::Usage(e.render().to_string()),
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                CliExit::Usage(e.render().to_string())
+            }
+            _ => CliExit::Usage(one_line(&e.render().to_string())),
         }
     })?;
     let usage = |msg: String| CliExit::Usage(format!("error: {msg}\n"));
@@ -296,6 +299,25 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliExi
         RawCommand::Server(raw) => validate_server(raw).map(Command::Server).map_err(usage),
         RawCommand::Version => Ok(Command::Version),
     }
+}
+
+/// Condenses a clap error (message, possible values, tip, usage, "for more information") into
+/// one line that names the problem and where to read about the fix.
+fn one_line(rendered: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let mut help = "tcpgoon --help".to_string();
+    for line in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(usage) = line.strip_prefix("Usage: ") {
+            let words: Vec<&str> = usage
+                .split_whitespace()
+                .take_while(|w| !w.starts_with('[') && !w.starts_with('<'))
+                .collect();
+            help = format!("{} --help", words.join(" "));
+        } else if !line.starts_with("For more information") && !line.starts_with("tip:") {
+            parts.push(line);
+        }
+    }
+    format!("{} (see `{help}`)\n", parts.join(" "))
 }
 
 /// The older form: a first argument that is not a subcommand (or a help/version flag) means `run`.
@@ -636,6 +658,23 @@ mod tests {
             match parse(argv) {
                 Err(CliExit::Usage(m)) => assert!(m.contains(want), "{m}"),
                 other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn clap_errors_are_one_line() {
+        for (args, want) in [
+            ("tcpgoon run --bogus a 1", "error: unexpected argument '--bogus' found (see `tcpgoon run --help`)\n"),
+            (
+                "tcpgoon run --close maybe a 1",
+                "error: invalid value 'maybe' for '--close <HOW>' [possible values: fin, rst] (see `tcpgoon --help`)\n",
+            ),
+            ("tcpgoon server -x", "error: unexpected argument '-x' found (see `tcpgoon server --help`)\n"),
+        ] {
+            match parse(args.split(' ').map(OsString::from)) {
+                Err(CliExit::Usage(m)) => assert_eq!(m, want),
+                other => panic!("{args}: {other:?}"),
             }
         }
     }

@@ -10,12 +10,15 @@ fn usage_errors_exit_1_with_one_clear_line() {
         "run -c -5 localhost 80",
         "run -i -1 localhost 80",
         "run --nope localhost 80",
+        "run --close maybe localhost 80",
+        "server -p 70000",
         "run no-such-host.invalid 80",
     ] {
         let o = tg(args);
         assert_eq!(code(&o), 1, "{args:?}");
         let err = stderr(&o);
         assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
         assert!(stdout(&o).is_empty(), "{args:?}: nothing on stdout");
         assert!(!err.contains("panicked"), "{err}");
     }
