@@ -48,6 +48,10 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
             let mut out = io::stdout();
             match server::run(&config, signals, &mut out) {
                 Ok(_) => 0,
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => fail(&format!(
+                    "server on port {}: {e}; pick another port with -p, or -p 0 for a free one",
+                    config.port
+                )),
                 Err(e) => fail(&format!("server on port {}: {e}", config.port)),
             }
         }
