@@ -60,4 +60,5 @@ fn a_taken_port_is_a_clear_error() {
         err.starts_with("error: server on port") && err.contains("in use"),
         "{err}"
     );
+    assert!(err.contains("-p 0 for a free one"), "{err}");
 }
