@@ -30,7 +30,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
             0
         }
         Err(CliExit::Usage(text)) => {
-            eprint!("{text}");
+            complain(&text);
             EXIT_INCOMPLETE
         }
         Ok(Command::Version) => {
@@ -128,8 +128,13 @@ fn say(text: &str) {
     let _ = out.flush();
 }
 
+/// Writes to stderr, ignoring a closed stderr as [`say`] ignores a closed stdout.
+fn complain(text: &str) {
+    let _ = io::stderr().write_all(text.as_bytes());
+}
+
 fn fail(message: &str) -> i32 {
-    eprintln!("error: {message}");
+    complain(&format!("error: {message}\n"));
     EXIT_INCOMPLETE
 }
 
@@ -159,7 +164,7 @@ fn run(config: RunConfig) -> i32 {
     ) {
         Ok((local, warnings)) => {
             for w in warnings {
-                eprintln!("warning: {}", w.0);
+                complain(&format!("warning: {}\n", w.0));
             }
             local
         }
@@ -190,7 +195,7 @@ fn run(config: RunConfig) -> i32 {
             }
             Ok(Answer::NoInput) | Err(_) => {
                 if !stdin.is_terminal() {
-                    eprintln!("hint: standard input is not a terminal: pass -y/--assume-yes to run without the prompt");
+                    complain("hint: standard input is not a terminal: pass -y/--assume-yes to run without the prompt\n");
                 }
                 return EXIT_INCOMPLETE;
             }

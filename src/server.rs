@@ -164,7 +164,10 @@ pub fn run(
                         Err(e) => {
                             if !warned_fds {
                                 warned_fds = true;
-                                eprintln!("tcpgoon server: accept failed: {e} (raise `ulimit -n` to hold more connections)");
+                                let _ = writeln!(
+                                    io::stderr(),
+                                    "tcpgoon server: accept failed: {e} (raise `ulimit -n` to hold more connections)"
+                                );
                             }
                             break;
                         }
