@@ -72,3 +72,34 @@ fn the_whole_port_range_is_usable_from_one_address() {
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     assert_eq!(final_counts(&stdout(&o)), [200, 0, 200, 0, 0, 0]);
 }
+
+/// In a namespace of its own: TIME_WAIT left toward a reused port by an earlier run elsewhere
+/// cannot blur the count.
+#[test]
+fn close_rst_leaves_no_time_wait_and_fin_does() {
+    let Some(ns) = Netns::create("close") else {
+        return;
+    };
+    // The built-in server closes on EOF, so a FIN close ends in TIME_WAIT on the client.
+    let _server = ns.server();
+    let o = ns.tg("run -y -c 20 -s 0 --close rst 127.0.0.1 17001");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        ns.sockets_toward(17001, "06"),
+        0,
+        "RST must leave no TIME_WAIT"
+    );
+    let o = ns.tg("run -y -c 20 -s 0 --close fin 127.0.0.1 17001");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let start = std::time::Instant::now();
+    while ns.sockets_toward(17001, "06") < 20 && start.elapsed() < std::time::Duration::from_secs(5)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        ns.sockets_toward(17001, "06"),
+        20,
+        "FIN leaves the client in TIME_WAIT"
+    );
+}

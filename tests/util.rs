@@ -313,20 +313,6 @@ pub fn signal(pid: u32, signal: &str) {
     assert!(ok, "kill -{signal} {pid}");
 }
 
-/// Counts sockets in `/proc/net/tcp` whose remote port is `port` and whose state is `state`
-/// (hex, e.g. "06" for TIME_WAIT).
-pub fn sockets_toward(port: u16, state: &str) -> usize {
-    let text = std::fs::read_to_string("/proc/net/tcp").unwrap();
-    let want = format!(":{port:04X}");
-    text.lines()
-        .skip(1)
-        .filter(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 3 && f[2].ends_with(&want) && f[3] == state
-        })
-        .count()
-}
-
 /// A network namespace created for one test and deleted when dropped: its own loopback, port
 /// space, TIME_WAIT table and sysctls.
 pub struct Netns {
@@ -404,6 +390,25 @@ impl Netns {
     pub fn server(&self) -> BuiltinServer {
         let tcpgoon = self.command(env!("CARGO_BIN_EXE_tcpgoon"));
         BuiltinServer::start_with(tcpgoon, "127.0.0.1", 17001, &["-m", "0", "-d", "60", "-q"])
+    }
+
+    /// Counts sockets of the namespace whose remote port is `port` and whose state is `state`
+    /// (hex as in `/proc/net/tcp`, e.g. "06" for TIME_WAIT).
+    pub fn sockets_toward(&self, port: u16, state: &str) -> usize {
+        let out = self
+            .command("cat")
+            .arg("/proc/net/tcp")
+            .output()
+            .expect("cat /proc/net/tcp");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let want = format!(":{port:04X}");
+        text.lines()
+            .skip(1)
+            .filter(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() > 3 && f[2].ends_with(&want) && f[3] == state
+            })
+            .count()
     }
 
     /// Creates a namespace with its ephemeral port range set to `lo..=hi`.
