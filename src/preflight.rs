@@ -8,6 +8,7 @@
 //! address (reserved ports and sockets already there, TIME_WAIT included), checks that the
 //! source addresses exist, and builds the [`LocalEndpoints`] the engine dials from.
 
+use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -122,7 +123,10 @@ pub fn plan_local(
     policy: PortPolicy,
 ) -> Result<(LocalEndpoints, Vec<Warning>), PreflightError> {
     let mut warnings = Vec::new();
-    for &addr in &sources {
+    // Every address of a short list; of a long one (a large CIDR block), 1,024 spread over it
+    // and the last: an address missed here fails its own connections, counted in the report.
+    let step = (sources.len() / 1024).max(1);
+    for &addr in sources.iter().step_by(step).chain(sources.last()) {
         check_source(addr, targets)?;
     }
     let range = kernel::local_port_range().map_err(|err| PreflightError::Kernel {
@@ -154,46 +158,72 @@ pub fn plan_local(
     };
     match policy {
         PortPolicy::Pick => {
-            let slots: Vec<Option<IpAddr>> = if sources.is_empty() {
-                vec![None]
-            } else {
-                sources.iter().copied().map(Some).collect()
-            };
-            let mut taken = Vec::with_capacity(slots.len());
-            for (k, &source) in slots.iter().enumerate() {
+            // The tool binds explicit ports, so any socket on the same port and address conflicts,
+            // whatever its destination. Without --source it binds the wildcard address: every
+            // socket's port is taken. With sources, a socket on the wildcard address takes its
+            // port for all of them, a socket on one address for that address only.
+            let mut shared = reserved.clone();
+            let mut on_addr: HashMap<IpAddr, Vec<u16>> = HashMap::new();
+            for e in sockets.iter().filter(|e| range.contains(e.local.port())) {
+                if sources.is_empty() || e.local.ip().is_unspecified() {
+                    shared.insert(e.local.port());
+                } else {
+                    on_addr
+                        .entry(e.local.ip())
+                        .or_default()
+                        .push(e.local.port());
+                }
+            }
+            let shared_in_use = shared.count_in(range);
+            let mut own = Vec::with_capacity(sources.len().max(1));
+            for k in 0..sources.len().max(1) {
+                let source = sources.get(k).copied();
+                let mut ports = source
+                    .and_then(|ip| on_addr.remove(&ip))
+                    .unwrap_or_default();
+                ports.retain(|&p| !shared.contains(p));
+                ports.sort_unstable();
+                ports.dedup();
                 let need = share(connections, n_sources, k as u64);
-                let matches = |e: &SocketEntry| match source {
-                    None => true,
-                    Some(ip) => e.local.ip() == ip || e.local.ip().is_unspecified(),
-                };
-                let set = budget(range, &reserved, &sockets, need, source, None, matches)?;
-                taken.push(set);
+                let in_use = shared_in_use + ports.len() as u32;
+                check_budget(range, need, in_use, source, None, &sockets, |e| {
+                    source.is_none_or(|ip| e.local.ip() == ip || e.local.ip().is_unspecified())
+                })?;
+                own.push(ports);
             }
             Ok((
-                LocalEndpoints::pick(sources, range, taken, seed()),
+                LocalEndpoints::pick(sources, range, shared, own, seed()),
                 warnings,
             ))
         }
         PortPolicy::Kernel => {
             // The kernel's limit is per (source, destination) pair: check every pair.
+            let reserved_in_use = reserved.count_in(range);
             let n_targets = targets.len() as u64;
             for (t, &target) in targets.iter().enumerate() {
+                let mut by_addr: HashMap<IpAddr, Vec<u16>> = HashMap::new();
+                let mut all: Vec<u16> = Vec::new();
+                for e in sockets.iter().filter(|e| e.remote == target) {
+                    let port = e.local.port();
+                    if range.contains(port) && !reserved.contains(port) {
+                        by_addr.entry(e.local.ip()).or_default().push(port);
+                        all.push(port);
+                    }
+                }
                 for k in 0..n_sources {
-                    let need = pair_share(connections, n_sources, n_targets, k, t as u64);
                     let source = sources.get(k as usize).copied();
-                    let matches = |e: &SocketEntry| {
-                        e.remote == target && source.is_none_or(|ip| e.local.ip() == ip)
+                    let mut ports = match source {
+                        Some(ip) => by_addr.remove(&ip).unwrap_or_default(),
+                        None => std::mem::take(&mut all),
                     };
-                    let taken = budget(
-                        range,
-                        &reserved,
-                        &sockets,
-                        need,
-                        source,
-                        Some(target),
-                        matches,
-                    )?;
-                    let free = range.len() - taken.count_in(range);
+                    ports.sort_unstable();
+                    ports.dedup();
+                    let need = pair_share(connections, n_sources, n_targets, k, t as u64);
+                    let in_use = reserved_in_use + ports.len() as u32;
+                    let free =
+                        check_budget(range, need, in_use, source, Some(target), &sockets, |e| {
+                            e.remote == target && source.is_none_or(|ip| e.local.ip() == ip)
+                        })?;
                     if need > u64::from(free / 2) {
                         let from = source.map_or("the default source address".to_string(), |ip| {
                             ip.to_string()
@@ -211,45 +241,41 @@ pub fn plan_local(
     }
 }
 
-/// The ports taken for one source (reserved, or used by a socket `matches` selects); an error
-/// when fewer than `need` remain.
-fn budget(
+/// Returns the free ports of one source (or source/destination pair) with `in_use` taken, or an
+/// error that names the numbers when fewer than `need` are free. `matches` selects the sockets
+/// that count against it, to say how many of the taken ports are in TIME_WAIT.
+fn check_budget(
     range: PortRange,
-    reserved: &PortSet,
-    sockets: &[SocketEntry],
     need: u64,
+    in_use: u32,
     source: Option<IpAddr>,
     toward: Option<SocketAddr>,
+    sockets: &[SocketEntry],
     matches: impl Fn(&SocketEntry) -> bool,
-) -> Result<PortSet, PreflightError> {
-    let mut taken = reserved.clone();
+) -> Result<u32, PreflightError> {
+    let free = range.len().saturating_sub(in_use);
+    if need <= u64::from(free) {
+        return Ok(free);
+    }
     let mut time_wait = PortSet::default();
     for e in sockets
         .iter()
-        .filter(|e| range.contains(e.local.port()) && matches(e))
+        .filter(|e| e.state == tcp_state::TIME_WAIT && matches(e))
     {
-        taken.insert(e.local.port());
-        if e.state == tcp_state::TIME_WAIT {
-            time_wait.insert(e.local.port());
-        }
+        time_wait.insert(e.local.port());
     }
-    let in_use = taken.count_in(range);
-    let free = range.len() - in_use;
-    if need > u64::from(free) {
-        return Err(PreflightError::Ports {
-            need,
-            source_desc: source.map_or("the default source address".to_string(), |ip| {
-                ip.to_string()
-            }),
-            toward: toward.map_or(String::new(), |t| format!(" toward {t}")),
-            free,
-            range_len: range.len(),
-            range,
-            in_use,
-            time_wait: time_wait.count_in(range),
-        });
-    }
-    Ok(taken)
+    Err(PreflightError::Ports {
+        need,
+        source_desc: source.map_or("the default source address".to_string(), |ip| {
+            ip.to_string()
+        }),
+        toward: toward.map_or(String::new(), |t| format!(" toward {t}")),
+        free,
+        range_len: range.len(),
+        range,
+        in_use,
+        time_wait: time_wait.count_in(range),
+    })
 }
 
 /// Connections that go to source `k` of `s` when `n` are dealt round-robin.
@@ -348,22 +374,49 @@ mod tests {
             lo: 40000,
             hi: 40009,
         };
-        let mut reserved = PortSet::default();
-        reserved.insert(40000);
         let tw = SocketEntry {
             local: "127.0.0.1:40001".parse().unwrap(),
             remote: "127.0.0.1:80".parse().unwrap(),
             state: tcp_state::TIME_WAIT,
         };
-        let ok = budget(range, &reserved, &[tw], 8, None, None, |_| true).unwrap();
-        assert_eq!(ok.count_in(range), 2);
-        let err = budget(range, &reserved, &[tw], 9, None, None, |_| true).unwrap_err();
+        assert_eq!(
+            check_budget(range, 8, 2, None, None, &[tw], |_| true).unwrap(),
+            8
+        );
+        let err = check_budget(range, 9, 2, None, None, &[tw], |_| true).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains(
                 "only 8 of the 10 in 40000-40009 are free (2 in use, 1 of them in TIME_WAIT)"
             ),
             "{text}"
+        );
+        let toward = "127.0.0.1:80".parse().ok();
+        let err = check_budget(range, 9, 2, "127.0.0.2".parse().ok(), toward, &[tw], |_| {
+            false
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("from 127.0.0.2 need 9 ports toward 127.0.0.1:80"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("0 of them in TIME_WAIT"), "{err}");
+    }
+
+    /// A /16 of source addresses plans (a cursor each, not a bitmap each) and every address
+    /// gets a cursor that hands out ports.
+    #[test]
+    fn a_whole_block_of_sources_plans() {
+        let sources = crate::source::parse_sources("127.1.0.0/16").unwrap();
+        let target: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let (mut local, _) = plan_local(100, &[target], sources, PortPolicy::Pick).unwrap();
+        assert_eq!(local.sources().len(), 65_536);
+        // Bind only (never connected): the last address of the block gets a port.
+        let (_socket, bound) = local.open(65_535, target).unwrap();
+        assert_eq!(
+            bound.unwrap().ip(),
+            "127.1.255.255".parse::<IpAddr>().unwrap()
         );
     }
 }

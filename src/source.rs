@@ -118,59 +118,49 @@ fn offset(ip: IpAddr, k: u128) -> IpAddr {
     from_u128(ip, to_u128(ip) + k)
 }
 
-/// Hands out source ports for one source address: a cursor that walks the ephemeral range once,
-/// from a per-process starting point, skipping reserved ports and ports already taken.
+/// Hands out source ports for one source address: a cursor that walks the ephemeral range from
+/// a per-process starting point, skipping the ports taken for every address (a bitmap shared by
+/// all cursors) and those taken on this address only (a short sorted list). It hands out each
+/// port once per lap; on the next lap, ports released since are used again and ports still in use
+/// fail to bind and are marked. A cursor is a few words, so `--source` can list many thousands of
+/// addresses.
 #[derive(Debug, Clone)]
 pub struct PortCursor {
-    range: PortRange,
-    /// Ports not to hand out: reserved, seen in use before the run, or already handed out.
-    taken: PortSet,
-    /// What `taken` was before the run, to start a second lap from.
-    initial: PortSet,
     next: u16,
+    /// Ports of the range in use on this address only, sorted, beyond the shared set.
+    own: Vec<u16>,
 }
 
 impl PortCursor {
-    /// A cursor over `range`, never handing out a port of `taken`, starting at `start` (wrapped
-    /// into the range).
-    pub fn new(range: PortRange, taken: PortSet, start: u32) -> Self {
-        let next = range.lo + (start % range.len()) as u16;
+    /// A cursor over `range` starting at `start` (wrapped into the range), never handing out a
+    /// port of `own`.
+    pub fn new(range: PortRange, mut own: Vec<u16>, start: u32) -> Self {
+        own.sort_unstable();
+        own.dedup();
         PortCursor {
-            range,
-            initial: taken.clone(),
-            taken,
-            next,
+            next: range.lo + (start % range.len()) as u16,
+            own,
         }
     }
 
-    /// The next port believed free, marked as taken. After a whole lap with nothing free it
-    /// starts a second lap over the ports it handed out (some of them may have been released);
-    /// `None` when even that finds nothing.
-    pub fn next_port(&mut self) -> Option<u16> {
-        for lap in 0..2 {
-            if lap == 1 {
-                self.taken = self.initial.clone();
-            }
-            for _ in 0..self.range.len() {
-                let port = self.next;
-                self.next = if port == self.range.hi {
-                    self.range.lo
-                } else {
-                    port + 1
-                };
-                if !self.taken.contains(port) {
-                    self.taken.insert(port);
-                    return Some(port);
-                }
+    /// The next port of `range` that neither `shared` nor this cursor's own list holds, or
+    /// `None` when a whole lap finds none.
+    pub fn next_port(&mut self, range: PortRange, shared: &PortSet) -> Option<u16> {
+        for _ in 0..range.len() {
+            let port = self.next;
+            self.next = if port == range.hi { range.lo } else { port + 1 };
+            if !shared.contains(port) && self.own.binary_search(&port).is_err() {
+                return Some(port);
             }
         }
         None
     }
 
-    /// Marks `port` as taken by someone else (a bind said it is in use).
+    /// Marks `port` as taken on this address (a bind said it is in use).
     pub fn mark_taken(&mut self, port: u16) {
-        self.taken.insert(port);
-        self.initial.insert(port);
+        if let Err(at) = self.own.binary_search(&port) {
+            self.own.insert(at, port);
+        }
     }
 }
 
@@ -223,19 +213,26 @@ mod tests {
 
     #[test]
     fn cursor_skips_taken_ports_and_wraps() {
-        let range = PortRange { lo: 100, hi: 104 };
-        let mut taken = PortSet::default();
-        taken.insert(102);
-        let mut c = PortCursor::new(range, taken, 1);
-        let got: Vec<u16> = (0..4).map(|_| c.next_port().unwrap()).collect();
-        assert_eq!(got, vec![101, 103, 104, 100]);
-        // Second lap: the handed-out ports come back, the initially taken one never does.
-        let again: Vec<u16> = (0..4).map(|_| c.next_port().unwrap()).collect();
-        assert_eq!(again, vec![101, 103, 104, 100]);
+        let range = PortRange { lo: 100, hi: 105 };
+        let mut shared = PortSet::default();
+        shared.insert(102);
+        let mut c = PortCursor::new(range, vec![104], 1);
+        let got: Vec<u16> = (0..4)
+            .map(|_| c.next_port(range, &shared).unwrap())
+            .collect();
+        assert_eq!(
+            got,
+            vec![101, 103, 105, 100],
+            "skips the shared 102 and its own 104, wraps"
+        );
+        // The next lap offers the same ports again (released ones are reused)...
+        assert_eq!(c.next_port(range, &shared), Some(101));
+        // ...unless a bind found them taken.
+        for p in [100, 103, 105] {
+            c.mark_taken(p);
+        }
+        assert_eq!(c.next_port(range, &shared), Some(101));
         c.mark_taken(101);
-        c.mark_taken(103);
-        c.mark_taken(104);
-        c.mark_taken(100);
-        assert_eq!(c.next_port(), None);
+        assert_eq!(c.next_port(range, &shared), None);
     }
 }

@@ -21,12 +21,22 @@ use crate::source::{PortCursor, PortPolicy};
 const MAX_BIND_TRIES: usize = 1024;
 
 /// Where connections come from: the source addresses and how source ports are chosen.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LocalEndpoints {
     sources: Vec<IpAddr>,
-    policy: PortPolicy,
-    /// With [`PortPolicy::Pick`]: one cursor per source (one in all when `sources` is empty).
-    cursors: Vec<PortCursor>,
+    ports: Ports,
+}
+
+#[derive(Debug, Clone)]
+enum Ports {
+    Kernel,
+    Pick {
+        range: PortRange,
+        /// Ports no source may use: reserved, or in use on every address.
+        shared: PortSet,
+        /// One cursor per source (one in all when there is no source).
+        cursors: Vec<PortCursor>,
+    },
 }
 
 impl LocalEndpoints {
@@ -35,27 +45,35 @@ impl LocalEndpoints {
     pub fn kernel(sources: Vec<IpAddr>) -> Self {
         LocalEndpoints {
             sources,
-            policy: PortPolicy::Kernel,
-            cursors: Vec::new(),
+            ports: Ports::Kernel,
         }
     }
 
-    /// The tool picks ports from `range`, skipping `taken[k]` for source `k` (`taken` has one set
-    /// per source, or exactly one when `sources` is empty). `start` spreads the cursors'
-    /// starting points.
-    pub fn pick(sources: Vec<IpAddr>, range: PortRange, taken: Vec<PortSet>, start: u32) -> Self {
-        let cursors = taken
+    /// The tool picks ports from `range`, never from `shared`, nor for source `k` from `own[k]`
+    /// (`own` has one list per source, or exactly one when `sources` is empty). `start` spreads
+    /// the cursors' starting points.
+    pub fn pick(
+        sources: Vec<IpAddr>,
+        range: PortRange,
+        shared: PortSet,
+        own: Vec<Vec<u16>>,
+        start: u32,
+    ) -> Self {
+        let cursors = own
             .into_iter()
             .enumerate()
-            .map(|(k, t)| {
+            .map(|(k, own)| {
                 let offset = start.wrapping_add((k as u32).wrapping_mul(range.len() / 7 + 1));
-                PortCursor::new(range, t, offset)
+                PortCursor::new(range, own, offset)
             })
             .collect();
         LocalEndpoints {
             sources,
-            policy: PortPolicy::Pick,
-            cursors,
+            ports: Ports::Pick {
+                range,
+                shared,
+                cursors,
+            },
         }
     }
 
@@ -66,7 +84,10 @@ impl LocalEndpoints {
 
     /// The port policy.
     pub fn policy(&self) -> PortPolicy {
-        self.policy
+        match self.ports {
+            Ports::Kernel => PortPolicy::Kernel,
+            Ports::Pick { .. } => PortPolicy::Pick,
+        }
     }
 
     /// Opens a non-blocking TCP socket for connection `i` toward `target` and binds its local
@@ -88,8 +109,8 @@ impl LocalEndpoints {
             (i % self.sources.len() as u64) as usize
         };
         let source = self.sources.get(k).copied();
-        match self.policy {
-            PortPolicy::Kernel => match source {
+        match &mut self.ports {
+            Ports::Kernel => match source {
                 None => Ok((socket, None)),
                 Some(ip) => {
                     setsockopt(&socket, IpBindAddressNoPort, &true).map_err(io::Error::from)?;
@@ -98,15 +119,19 @@ impl LocalEndpoints {
                     Ok((socket, Some(local)))
                 }
             },
-            PortPolicy::Pick => {
+            Ports::Pick {
+                range,
+                shared,
+                cursors,
+            } => {
                 let ip = source.unwrap_or(if target.is_ipv4() {
                     IpAddr::V4(Ipv4Addr::UNSPECIFIED)
                 } else {
                     IpAddr::V6(Ipv6Addr::UNSPECIFIED)
                 });
-                let cursor = &mut self.cursors[k];
+                let cursor = &mut cursors[k];
                 for _ in 0..MAX_BIND_TRIES {
-                    let Some(port) = cursor.next_port() else {
+                    let Some(port) = cursor.next_port(*range, shared) else {
                         break;
                     };
                     let local = SocketAddr::new(ip, port);
@@ -147,7 +172,8 @@ mod tests {
         let mut local = LocalEndpoints::pick(
             vec!["127.0.0.1".parse().unwrap()],
             range,
-            vec![PortSet::default()],
+            PortSet::default(),
+            vec![Vec::new()],
             0,
         );
         let target: SocketAddr = "127.0.0.1:9".parse().unwrap(); // never connected: bind only
