@@ -285,12 +285,13 @@ fn share(n: u64, s: u64, k: u64) -> u64 {
 
 /// Connections with `i % s == k` and `i % t == j` among `0..n`.
 fn pair_share(n: u64, s: u64, t: u64, k: u64, j: u64) -> u64 {
-    // Each residue pair that occurs at all occurs once per period lcm(s, t).
-    let period = s / gcd(s, t) * t;
-    let first = (0..period.min(n)).find(|i| i % s == k && i % t == j);
-    match first {
-        None => 0,
-        Some(p) => (n - p).div_ceil(period),
+    // Each residue pair that occurs at all occurs once per period lcm(s, t); the first
+    // occurrence is among k, k + s, k + 2s, ... (t / gcd candidates: one when t is 1).
+    let g = gcd(s, t);
+    let period = s / g * t;
+    match (0..t / g).map(|m| k + m * s).find(|i| i % t == j) {
+        Some(first) if first < n => (n - first).div_ceil(period),
+        _ => 0,
     }
 }
 
@@ -356,6 +357,15 @@ mod tests {
             .map(|(k, j)| pair_share(13, 2, 3, k, j))
             .sum();
         assert_eq!(total, 13);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pair_share_counts_like_brute_force(n in 0u64..300, s in 1u64..12, t in 1u64..12, k in 0u64..12, j in 0u64..12) {
+            let (k, j) = (k % s, j % t);
+            let brute = (0..n).filter(|i| i % s == k && i % t == j).count() as u64;
+            proptest::prop_assert_eq!(pair_share(n, s, t, k, j), brute);
+        }
     }
 
     #[test]
