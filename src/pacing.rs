@@ -30,11 +30,6 @@ impl Pacing {
         u64::try_from(ns).unwrap_or(u64::MAX)
     }
 
-    /// How long dialing `n` connections is planned to take (due time of the last one).
-    pub fn ramp(&self, n: u64) -> Duration {
-        Duration::from_nanos(self.due_nanos(n.saturating_sub(1)))
-    }
-
     /// True when every connection is due at once (`--sleep 0`).
     pub fn is_unpaced(&self) -> bool {
         matches!(*self, Pacing::Interval(d) if d.is_zero())
@@ -51,9 +46,6 @@ mod tests {
         assert_eq!(p.due_nanos(0), 0);
         assert_eq!(p.due_nanos(1), 10_000_000);
         assert_eq!(p.due_nanos(99), 990_000_000);
-        assert_eq!(p.ramp(100), Duration::from_millis(990));
-        assert_eq!(p.ramp(1), Duration::ZERO);
-        assert_eq!(p.ramp(0), Duration::ZERO);
     }
 
     #[test]
@@ -61,7 +53,7 @@ mod tests {
         let p = Pacing::Rate(5000.0);
         assert_eq!(p.due_nanos(1), 200_000);
         assert_eq!(p.due_nanos(5000), 1_000_000_000);
-        assert_eq!(p.ramp(10_000), Duration::from_nanos(1_999_800_000));
+        assert_eq!(p.due_nanos(9_999), 1_999_800_000);
         let third = Pacing::Rate(3.0);
         assert_eq!(third.due_nanos(1), 333_333_333);
         assert_eq!(third.due_nanos(3_000_000), 1_000_000_000_000_000);

@@ -59,17 +59,6 @@ impl Counts {
         *self.slot(to) += 1;
     }
 
-    /// Number of connections in `state`.
-    pub fn get(&self, state: ConnState) -> u64 {
-        match state {
-            ConnState::NotInitiated => self.not_initiated,
-            ConnState::Dialing => self.dialing,
-            ConnState::Established => self.established,
-            ConnState::Closed => self.closed,
-            ConnState::Error => self.error,
-        }
-    }
-
     #[inline]
     fn slot(&mut self, state: ConnState) -> &mut u64 {
         match state {

@@ -285,7 +285,8 @@ impl Engine {
             && (self.counts.dialing as usize) < self.plan.max_dialing
         {
             let due = self.plan.pacing.due_nanos(self.launched);
-            if due > self.now_ns() {
+            // `due == 0` needs no clock: every connection of an unpaced run is due at once.
+            if due > 0 && due > self.now_ns() {
                 self.pace_timer = Some(self.wheel.insert(ceil_ms(due), Timer::Pace));
                 return;
             }
@@ -299,24 +300,24 @@ impl Engine {
         let targets = &self.plan.targets;
         let target = targets[(i % targets.len() as u64) as usize];
         let opened = self.plan.local.open(i, target);
-        let now = self.now_ns();
+        // One fresh clock reading right before connect(): when the connection was dialed, and
+        // the start of its connect time (which so excludes socket setup).
+        let t0 = self.now_ns();
         if self.ramp.dialed == 0 {
-            self.ramp.first_dial = Duration::from_nanos(now);
+            self.ramp.first_dial = Duration::from_nanos(t0);
         }
         self.ramp.dialed += 1;
-        self.ramp.last_dial = Duration::from_nanos(now);
+        self.ramp.last_dial = Duration::from_nanos(t0);
         if !self.plan.pacing.is_unpaced() {
-            let lag = Duration::from_nanos(now.saturating_sub(due_ns));
+            let lag = Duration::from_nanos(t0.saturating_sub(due_ns));
             self.ramp.max_lag = Some(self.ramp.max_lag.map_or(lag, |m| m.max(lag)));
         }
         let (socket, local) = match opened {
             Ok(pair) => pair,
-            Err(e) => return self.fail_before_connect(i, now, &e, observer),
+            Err(e) => return self.fail_before_connect(i, t0, &e, observer),
         };
-        self.emit(observer, i, now, EventKind::Dialing { target, local });
-        // A fresh clock reading right before connect(): the connect time excludes socket setup.
-        let t0 = self.now_ns();
         let result = socket.connect(&target.into());
+        self.emit(observer, i, t0, EventKind::Dialing { target, local });
         let mut stream = TcpStream::from_std(socket.into());
         let connected = match result {
             Ok(()) => true,
