@@ -13,7 +13,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::engine::LocalEndpoints;
+use crate::engine::{LocalEndpoints, MAX_BIND_TRIES};
 use crate::kernel::{self, tcp_state, PortRange, PortSet, SocketEntry};
 use crate::source::PortPolicy;
 
@@ -146,11 +146,18 @@ pub fn plan_local(
     };
     // When the run would use at most half of the free range even if every socket of this
     // namespace held one of its ports, it fits and stays clear of the kernel's slow port search
-    // whatever the table says: skip reading the whole table (it costs milliseconds even when
-    // empty). The few ports really in use are then skipped at bind time (EADDRINUSE).
+    // whatever the table says. If moreover fewer ports can be taken than one dial tries, no
+    // dial can run out of tries on them (taken ports come in runs: a run's cursor hands out
+    // consecutive ports). Then skip reading the whole table (it costs milliseconds even when
+    // empty): the few ports really in use are skipped at bind time (EADDRINUSE).
     let free_of_reserved = u64::from(range.len() - reserved.count_in(range));
     let sockets = match kernel::tcp_socket_bound() {
-        Ok(bound) if most.saturating_add(bound).saturating_mul(2) <= free_of_reserved => Vec::new(),
+        Ok(bound)
+            if bound < MAX_BIND_TRIES as u64
+                && most.saturating_add(bound).saturating_mul(2) <= free_of_reserved =>
+        {
+            Vec::new()
+        }
         _ => kernel::tcp_sockets().map_err(|err| PreflightError::Kernel {
             what: "/proc/net/tcp",
             err,

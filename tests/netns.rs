@@ -103,3 +103,26 @@ fn close_rst_leaves_no_time_wait_and_fin_does() {
         "FIN leaves the client in TIME_WAIT"
     );
 }
+
+/// A run right after another left a block of TIME_WAIT ports (its cursor handed out consecutive
+/// ports) establishes every connection: the taken ports are known or skipped, never a reason to
+/// give up on a dial.
+#[test]
+fn a_block_of_time_wait_ports_is_skipped() {
+    let Some(ns) = Netns::with_port_range("twblock", 44000, 46999) else {
+        return;
+    };
+    let _server = ns.server();
+    let o = ns.tg("run -y -c 1200 -s 0 --close fin 127.0.0.1 17001");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        ns.sockets_toward(17001, "06") >= 1100,
+        "the first run left its ports in TIME_WAIT"
+    );
+    for _ in 0..3 {
+        let o = ns.tg("run -y -c 600 -s 0 --close rst 127.0.0.1 17001");
+        assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+        assert_eq!(final_counts(&stdout(&o)), [600, 0, 600, 0, 0, 0]);
+    }
+}

@@ -17,8 +17,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::kernel::{PortRange, PortSet};
 use crate::source::{PortCursor, PortPolicy};
 
-/// How many ports one dial tries before it gives up with `EADDRNOTAVAIL`.
-const MAX_BIND_TRIES: usize = 1024;
+/// How many ports one dial tries before it gives up with `EADDRNOTAVAIL`. The pre-flight relies
+/// on it: it skips reading which ports are taken only when fewer than this many can be.
+pub const MAX_BIND_TRIES: usize = 1024;
 
 /// Where connections come from: the source addresses and how source ports are chosen.
 #[derive(Debug, Clone)]
@@ -161,26 +162,32 @@ mod tests {
     use super::*;
 
     /// A port that turns out to be taken (the pre-flight did not see it) is skipped at bind time.
+    /// The range is made of a port a listener holds and a port just released; every other port
+    /// between them is excluded, so the test does not depend on the machine's other sockets.
     #[test]
     fn a_port_in_use_is_skipped_at_bind_time() {
         let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let busy = holder.local_addr().unwrap().port();
+        let free = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let range = PortRange {
-            lo: busy,
-            hi: busy.saturating_add(50),
+            lo: busy.min(free),
+            hi: busy.max(free),
         };
-        let mut local = LocalEndpoints::pick(
-            vec!["127.0.0.1".parse().unwrap()],
-            range,
-            PortSet::default(),
-            vec![Vec::new()],
-            0,
-        );
+        let mut shared = PortSet::default();
+        for p in (range.lo..=range.hi).filter(|&p| p != busy && p != free) {
+            shared.insert(p);
+        }
+        // The cursor starts on the busy port.
+        let start = u32::from(busy - range.lo);
+        let sources = vec!["127.0.0.1".parse().unwrap()];
+        let mut local = LocalEndpoints::pick(sources, range, shared, vec![Vec::new()], start);
         let target: SocketAddr = "127.0.0.1:9".parse().unwrap(); // never connected: bind only
         let (_socket, bound) = local.open(0, target).unwrap();
-        let port = bound.unwrap().port();
-        assert_ne!(port, busy);
-        assert!(range.contains(port));
+        assert_eq!(bound.unwrap().port(), free);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
-pub use dial::LocalEndpoints;
+pub use dial::{LocalEndpoints, MAX_BIND_TRIES};
 
 use crate::pacing::Pacing;
 use crate::results::{
