@@ -411,6 +411,24 @@ impl Netns {
             .count()
     }
 
+    /// Waits until at least `n` sockets toward `port` are in `state`, or their number has not
+    /// changed for half a second (at most 10 s in all); returns how many there are then.
+    pub fn wait_sockets_toward(&self, port: u16, state: &str, n: usize) -> usize {
+        let start = Instant::now();
+        let (mut last, mut since) = (usize::MAX, Instant::now());
+        loop {
+            let count = self.sockets_toward(port, state);
+            if count != last {
+                (last, since) = (count, Instant::now());
+            }
+            let stable = count > 0 && since.elapsed() > Duration::from_millis(500);
+            if count >= n || stable || start.elapsed() > Duration::from_secs(10) {
+                return count;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Creates a namespace with its ephemeral port range set to `lo..=hi`.
     pub fn with_port_range(tag: &str, lo: u16, hi: u16) -> Option<Netns> {
         let ns = Netns::create(tag)?;
