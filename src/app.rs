@@ -100,11 +100,7 @@ fn demo(config: RunConfig) -> i32 {
     if let Some(out) = server_out.as_mut() {
         let _ = io::BufRead::read_line(out, &mut banner);
     }
-    let port = banner
-        .split_whitespace()
-        .skip_while(|w| *w != "port")
-        .nth(1)
-        .and_then(|p| p.parse::<u16>().ok());
+    let port = server::banner_port(&banner);
     let code = match port {
         Some(port) => {
             say(&format!(
@@ -173,10 +169,7 @@ fn run(config: RunConfig) -> i32 {
     reporter.debug(&format!(
         "pre-flight: open-files limit {fd_limit}, {} source address(es), source ports picked by {}",
         local.sources().len().max(1),
-        match local.policy() {
-            crate::source::PortPolicy::Pick => "tcpgoon",
-            crate::source::PortPolicy::Kernel => "the kernel",
-        }
+        local.policy()
     ));
     if !config.assume_yes {
         let stdin = io::stdin();

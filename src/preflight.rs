@@ -232,9 +232,7 @@ pub fn plan_local(
                             e.remote == target && source.is_none_or(|ip| e.local.ip() == ip)
                         })?;
                     if need > u64::from(free / 2) {
-                        let from = source.map_or("the default source address".to_string(), |ip| {
-                            ip.to_string()
-                        });
+                        let from = source_name(source);
                         warnings.push(Warning(format!(
                             "{need} connections from {from} toward {target} use more than half of the {free} \
                              free ports: Linux's connect() slows down sharply past that (its port search); \
@@ -273,15 +271,20 @@ fn check_budget(
     }
     Err(PreflightError::Ports {
         need,
-        source_desc: source.map_or("the default source address".to_string(), |ip| {
-            ip.to_string()
-        }),
+        source_desc: source_name(source),
         toward: toward.map_or(String::new(), |t| format!(" toward {t}")),
         free,
         range_len: range.len(),
         range,
         in_use,
         time_wait: time_wait.count_in(range),
+    })
+}
+
+/// A source as the messages name it.
+fn source_name(source: Option<IpAddr>) -> String {
+    source.map_or("the default source address".to_string(), |ip| {
+        ip.to_string()
     })
 }
 

@@ -46,6 +46,15 @@ pub enum ServerStop {
     Signal,
 }
 
+/// The port in the server's first line (`Running the simple TCP server in port <p> ...`), for
+/// whoever starts `tcpgoon server -p 0` and needs the port it got.
+pub fn banner_port(line: &str) -> Option<u16> {
+    line.split_whitespace()
+        .skip_while(|w| *w != "port")
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+}
+
 /// Binds the listening socket: large backlog, `SO_REUSEADDR`, non-blocking.
 pub fn listen(bind: Option<IpAddr>, port: u16) -> io::Result<TcpListener> {
     let open = |addr: SocketAddr, dual: bool| -> io::Result<TcpListener> {
@@ -207,4 +216,32 @@ pub fn run(
     let _ = writeln!(out, "{last}");
     let _ = out.flush();
     Ok((stop, accepted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The banner a server on port 0 prints names the port it really listens on.
+    #[test]
+    fn the_banner_names_the_bound_port() {
+        let config = ServerConfig {
+            bind: Some("127.0.0.1".parse().unwrap()),
+            port: 0,
+            max_connections: 1,
+            duration: Some(Duration::from_millis(50)),
+            quiet: true,
+        };
+        let mut out = Vec::new();
+        let (stop, accepted) = run(&config, None, &mut out).unwrap();
+        assert_eq!((stop, accepted), (ServerStop::Duration, 0));
+        let text = String::from_utf8(out).unwrap();
+        let port = banner_port(text.lines().next().unwrap()).expect("a port in the banner");
+        assert_ne!(port, 0);
+        assert_eq!(
+            banner_port("Running the simple TCP server in port 54321 up to 10 connections"),
+            Some(54321)
+        );
+        assert_eq!(banner_port("Press Ctrl+C to end"), None);
+    }
 }

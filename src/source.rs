@@ -26,6 +26,16 @@ pub enum PortPolicy {
     Kernel,
 }
 
+impl std::fmt::Display for PortPolicy {
+    /// Who picks the ports, as words: "tcpgoon" or "the kernel".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PortPolicy::Pick => "tcpgoon",
+            PortPolicy::Kernel => "the kernel",
+        })
+    }
+}
+
 /// Why a `--source` value is not usable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {

@@ -137,12 +137,8 @@ impl BuiltinServer {
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         reader.read_line(&mut first).expect("server banner");
-        let port = first
-            .split_whitespace()
-            .skip_while(|w| *w != "port")
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {first:?}"));
+        let port =
+            tcpgoon::server::banner_port(&first).unwrap_or_else(|| panic!("no port in {first:?}"));
         let lines = Arc::new(Mutex::new(vec![first.trim_end().to_string()]));
         let sink = lines.clone();
         std::thread::spawn(move || {

@@ -491,39 +491,26 @@ impl Engine {
 
     /// Closes what is still open and assembles the result.
     fn finish(self) -> RunResult {
-        let elapsed = Duration::from_nanos(self.now_ns());
-        let Engine {
-            plan,
-            poll,
-            conns,
-            counts,
-            max_established,
-            connect,
-            time_to_error,
-            errors,
-            ramp,
-            stop,
-            ..
-        } = self;
+        let result = RunResult {
+            elapsed: Duration::from_nanos(self.now_ns()),
+            counts: self.counts,
+            max_established: self.max_established,
+            connect: self.connect,
+            time_to_error: self.time_to_error,
+            errors: self.errors,
+            ramp: self.ramp,
+            stop: self.stop,
+        };
         // Close the poll first: the kernel then drops every registration in one pass instead
         // of unregistering each socket as it closes.
-        drop(poll);
-        for (_, conn) in conns {
-            if plan.close == CloseMode::Rst && conn.phase == Phase::Established {
+        drop(self.poll);
+        for (_, conn) in self.conns {
+            if self.plan.close == CloseMode::Rst && conn.phase == Phase::Established {
                 let _ = socket2::SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
             }
             drop(conn.stream);
         }
-        RunResult {
-            counts,
-            max_established,
-            connect,
-            time_to_error,
-            errors,
-            ramp,
-            elapsed,
-            stop,
-        }
+        result
     }
 }
 
