@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::engine::CloseMode;
 use crate::pacing::Pacing;
 use crate::server::ServerConfig;
-use crate::source::{parse_sources, PortPolicy};
+use crate::source::{parse_sources, PortPolicy, SourceList};
 use crate::units::{parse_count, parse_duration, Unit, UnitError};
 
 /// The most connections one run accepts. Far beyond what one machine's kernel holds; it only
@@ -240,7 +240,7 @@ pub struct RunConfig {
     /// Debugging lines on stderr.
     pub verbose: bool,
     /// Source addresses (empty: routing decides).
-    pub sources: Vec<IpAddr>,
+    pub sources: SourceList,
     /// Source port policy.
     pub port_policy: PortPolicy,
     /// Close mode at the end.
@@ -431,7 +431,7 @@ fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<RunConfig, S
     let max_dialing = count("--max-dialing", &raw.max_dialing, 1, 1_000_000)? as usize;
     let sources = match &raw.source {
         Some(text) => parse_sources(text).map_err(|e| format!("--source {e}"))?,
-        None => Vec::new(),
+        None => SourceList::default(),
     };
     Ok(RunConfig {
         host,

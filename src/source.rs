@@ -50,32 +50,136 @@ pub enum SourceError {
     /// More addresses than [`MAX_SOURCES`].
     #[error("expands to more than {MAX_SOURCES} addresses; give a smaller range")]
     TooMany,
+    /// An address that no connection can come from (multicast, broadcast, unspecified).
+    #[error("{part:?}: {addr} is {why}")]
+    Unusable {
+        /// The part of the list it comes from.
+        part: String,
+        /// The address.
+        addr: IpAddr,
+        /// What it is and what to give instead.
+        why: &'static str,
+    },
+}
+
+/// The source addresses of `--source`, in order, each once, with what the pre-flight must check.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourceList {
+    addrs: Vec<IpAddr>,
+    /// Positions in `addrs` of addresses written on their own.
+    single: Vec<usize>,
+    /// Spans (start, length) in `addrs` of the addresses of each range or block.
+    blocks: Vec<(usize, usize)>,
+}
+
+/// A range or block longer than this is checked on a spread sample of this many addresses.
+pub const CHECK_ALL_UP_TO: usize = 1024;
+
+impl SourceList {
+    /// Every address, in order of appearance.
+    pub fn addrs(&self) -> &[IpAddr] {
+        &self.addrs
+    }
+
+    /// True when no source was given (routing picks one).
+    pub fn is_empty(&self) -> bool {
+        self.addrs.is_empty()
+    }
+
+    /// The addresses the pre-flight checks: every address written on its own, every address of
+    /// a range or block of at most [`CHECK_ALL_UP_TO`], and of a longer one a spread sample of
+    /// that many plus its last. An address missed by the sample fails its own connections as
+    /// local errors, never as the target's.
+    pub fn to_check(&self) -> Vec<IpAddr> {
+        let mut out: Vec<IpAddr> = self.single.iter().map(|&k| self.addrs[k]).collect();
+        for &(start, len) in &self.blocks {
+            let block = &self.addrs[start..start + len];
+            if len <= CHECK_ALL_UP_TO {
+                out.extend_from_slice(block);
+            } else {
+                let step = len.div_ceil(CHECK_ALL_UP_TO);
+                out.extend(block.iter().step_by(step));
+                out.extend(block.last());
+            }
+        }
+        out
+    }
+}
+
+impl From<Vec<IpAddr>> for SourceList {
+    /// A list of single addresses, every one checked.
+    fn from(addrs: Vec<IpAddr>) -> Self {
+        SourceList {
+            single: (0..addrs.len()).collect(),
+            addrs,
+            blocks: Vec::new(),
+        }
+    }
+}
+
+/// Why `ip` can never be the source of a TCP connection, if it cannot.
+pub fn unusable_source(ip: IpAddr) -> Option<&'static str> {
+    if ip.is_unspecified() {
+        return Some(
+            "the unspecified address (\"any\"), not a source: leave --source out to let routing \
+             choose, or give addresses of this machine (e.g. 127.0.0.2)",
+        );
+    }
+    if ip.is_multicast() {
+        return Some(
+            "a multicast address, which cannot be the source of a TCP connection; give unicast \
+             addresses of this machine (e.g. 127.0.0.2)",
+        );
+    }
+    if ip == IpAddr::V4(std::net::Ipv4Addr::BROADCAST) {
+        return Some(
+            "the broadcast address, which cannot be the source of a TCP connection; give unicast \
+             addresses of this machine (e.g. 127.0.0.2)",
+        );
+    }
+    None
 }
 
 /// Expands a `--source` value: comma-separated addresses, ranges (`a-b`) and CIDR blocks
 /// (`10.1.0.0/28`, every address of the block), in order of appearance, each address once.
-pub fn parse_sources(text: &str) -> Result<Vec<IpAddr>, SourceError> {
-    let mut out: Vec<IpAddr> = Vec::new();
+/// Refuses addresses that cannot be a connection's source, inside ranges and blocks too.
+pub fn parse_sources(text: &str) -> Result<SourceList, SourceError> {
+    let mut list = SourceList::default();
     let mut seen = std::collections::HashSet::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (first, count) = parse_part(part)?;
-        if count > (MAX_SOURCES - out.len()) as u128 {
+        let (first, count, alone) = parse_part(part)?;
+        if count > (MAX_SOURCES - list.addrs.len()) as u128 {
             return Err(SourceError::TooMany);
         }
+        let start = list.addrs.len();
         for k in 0..count {
             let ip = offset(first, k);
+            if let Some(why) = unusable_source(ip) {
+                return Err(SourceError::Unusable {
+                    part: part.to_string(),
+                    addr: ip,
+                    why,
+                });
+            }
             if seen.insert(ip) {
-                out.push(ip);
+                list.addrs.push(ip);
             }
         }
+        let added = list.addrs.len() - start;
+        if alone {
+            list.single.extend(start..start + added);
+        } else if added > 0 {
+            list.blocks.push((start, added));
+        }
     }
-    if out.is_empty() {
+    if list.addrs.is_empty() {
         return Err(SourceError::Syntax(text.to_string()));
     }
-    Ok(out)
+    Ok(list)
 }
 
-fn parse_part(part: &str) -> Result<(IpAddr, u128), SourceError> {
+/// The first address of a part, how many it stands for, and whether it was written alone.
+fn parse_part(part: &str) -> Result<(IpAddr, u128, bool), SourceError> {
     let syntax = || SourceError::Syntax(part.to_string());
     let addr = |s: &str| {
         s.trim()
@@ -97,7 +201,7 @@ fn parse_part(part: &str) -> Result<(IpAddr, u128), SourceError> {
         }
         let mask = !((1u128 << host_bits) - 1);
         let network = from_u128(base, to_u128(base) & mask);
-        return Ok((network, 1u128 << host_bits));
+        return Ok((network, 1u128 << host_bits, false));
     }
     // An IPv6 address contains no '-', so a dash always separates a range.
     if let Some((a, b)) = part.split_once('-') {
@@ -105,9 +209,9 @@ fn parse_part(part: &str) -> Result<(IpAddr, u128), SourceError> {
         if a.is_ipv4() != b.is_ipv4() || to_u128(b) < to_u128(a) {
             return Err(SourceError::BadRange(part.to_string()));
         }
-        return Ok((a, to_u128(b) - to_u128(a) + 1));
+        return Ok((a, to_u128(b) - to_u128(a) + 1, false));
     }
-    Ok((addr(part)?, 1))
+    Ok((addr(part)?, 1, true))
 }
 
 fn to_u128(ip: IpAddr) -> u128 {
@@ -180,6 +284,59 @@ mod tests {
 
     fn ips(v: &[&str]) -> Vec<IpAddr> {
         v.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    fn parse_sources(text: &str) -> Result<Vec<IpAddr>, SourceError> {
+        super::parse_sources(text).map(|l| l.addrs().to_vec())
+    }
+
+    /// Issue 6: multicast, broadcast and unspecified addresses were accepted and the
+    /// connections left from another address.
+    #[test]
+    fn addresses_no_connection_can_come_from_are_refused() {
+        for (text, addr, what) in [
+            ("224.0.0.1", "224.0.0.1", "multicast"),
+            ("255.255.255.255", "255.255.255.255", "broadcast"),
+            ("0.0.0.0", "0.0.0.0", "unspecified"),
+            ("::", "::", "unspecified"),
+            ("ff02::1", "ff02::1", "multicast"),
+            ("::/126", "::", "unspecified"),
+            ("127.0.0.2,0.0.0.0/30", "0.0.0.0", "unspecified"),
+            ("223.255.255.254-224.0.0.1", "224.0.0.0", "multicast"),
+        ] {
+            match super::parse_sources(text) {
+                Err(e @ SourceError::Unusable { .. }) => {
+                    let msg = e.to_string();
+                    assert!(msg.contains(&format!(": {addr} is ")), "{text}: {msg}");
+                    assert!(msg.contains(what), "{text}: {msg}");
+                    assert!(msg.contains("127.0.0.2"), "names a fix: {msg}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        assert!(super::parse_sources("::1,127.0.0.1,10.0.0.0/31").is_ok());
+    }
+
+    /// Issue 6: an address written alone in a long list is always checked; only large ranges
+    /// are sampled.
+    #[test]
+    fn every_address_written_alone_is_checked() {
+        let list = super::parse_sources("127.1.0.0/21,127.0.0.5,192.0.2.1,127.0.0.6").unwrap();
+        let check = list.to_check();
+        for alone in ["127.0.0.5", "192.0.2.1", "127.0.0.6"] {
+            assert!(check.contains(&alone.parse().unwrap()), "{alone}");
+        }
+        // The /21 (2,048) is sampled: 1,024 spread over it and its last.
+        assert_eq!(check.len(), 3 + 1024 + 1);
+        assert!(check.contains(&"127.1.7.255".parse().unwrap()));
+        let small = super::parse_sources("127.0.1.0/24").unwrap();
+        assert_eq!(
+            small.to_check().len(),
+            256,
+            "a short block is checked whole"
+        );
+        let from_vec = SourceList::from(ips(&["127.0.0.2", "127.0.0.3"]));
+        assert_eq!(from_vec.to_check().len(), 2);
     }
 
     #[test]
