@@ -103,6 +103,14 @@ pub struct SocketEntry {
     pub state: u8,
 }
 
+/// Reads `fs.nr_open`, the most open files the kernel lets one process have; `None` if it
+/// cannot be read.
+pub fn nr_open() -> Option<u64> {
+    fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+}
+
 /// Reads `net.ipv4.ip_local_port_range`.
 pub fn local_port_range() -> io::Result<PortRange> {
     parse_port_range(&fs::read_to_string(

@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::engine::{LocalEndpoints, MAX_BIND_TRIES};
 use crate::kernel::{self, tcp_state, PortRange, PortSet, SocketEntry};
-use crate::source::PortPolicy;
+use crate::source::{PortPolicy, SourceList};
 
 /// File descriptors a run opens besides its connections: the poll, the signalfd, and one spare
 /// (the kernel tables are read before the run and closed again).
@@ -73,6 +73,22 @@ pub enum PreflightError {
         /// What is wrong and how to fix it.
         why: String,
     },
+    /// More file descriptors than this kernel allows one process (`fs.nr_open`): no `ulimit`
+    /// can give them.
+    #[error(
+        "{connections} connections need {needed} open files, more than this kernel allows one process \
+         (fs.nr_open = {nr_open}); {fix}"
+    )]
+    FdsCeiling {
+        /// Connections asked for.
+        connections: u64,
+        /// File descriptors needed.
+        needed: u64,
+        /// The kernel's ceiling on a process's open files.
+        nr_open: u64,
+        /// What can be done.
+        fix: String,
+    },
     /// A kernel table could not be read.
     #[error("cannot read {what}: {err}")]
     Kernel {
@@ -92,14 +108,58 @@ pub fn check_fds(connections: u64) -> Result<u64, PreflightError> {
         .saturating_add(open_fds())
         .saturating_add(FD_EXTRA);
     if needed > soft {
-        return Err(PreflightError::Fds {
+        return Err(fd_shortage(
             connections,
             needed,
             soft,
             hard,
-        });
+            kernel::nr_open(),
+        ));
     }
     Ok(soft)
+}
+
+/// The highest value `fs.nr_open` takes on a 64-bit kernel (`sysctl_nr_open_max`).
+pub const NR_OPEN_MAX: u64 = 2_147_483_584;
+
+/// What to say when `needed` descriptors do not fit under `soft`: advice that can be followed.
+/// Past the kernel's ceiling (`nr_open`, when it could be read) no `ulimit` helps: say so.
+fn fd_shortage(
+    connections: u64,
+    needed: u64,
+    soft: u64,
+    hard: u64,
+    nr_open: Option<u64>,
+) -> PreflightError {
+    match nr_open {
+        Some(nr_open) if needed > nr_open => {
+            let split =
+                format!(
+                "split the run over several processes (each holds at most about {} connections)",
+                hard.max(soft).min(nr_open).saturating_sub(needed - connections)
+            );
+            let fix = if needed <= NR_OPEN_MAX {
+                format!(
+                    "{split}, lower --connections, or raise the ceiling as root first: \
+                     `sysctl -w fs.nr_open={needed}`, then `ulimit -n {needed}`"
+                )
+            } else {
+                format!("{split} or lower --connections: no Linux process can have that many (fs.nr_open cannot exceed {NR_OPEN_MAX})")
+            };
+            PreflightError::FdsCeiling {
+                connections,
+                needed,
+                nr_open,
+                fix,
+            }
+        }
+        _ => PreflightError::Fds {
+            connections,
+            needed,
+            soft,
+            hard,
+        },
+    }
 }
 
 /// Descriptors open now (stdio and whatever the process inherited), counted in `/proc/self/fd`;
@@ -119,16 +179,16 @@ pub struct Warning(pub String);
 pub fn plan_local(
     connections: u64,
     targets: &[SocketAddr],
-    sources: Vec<IpAddr>,
+    source_list: &SourceList,
     policy: PortPolicy,
 ) -> Result<(LocalEndpoints, Vec<Warning>), PreflightError> {
     let mut warnings = Vec::new();
-    // Every address of a short list; of a long one (a large CIDR block), 1,024 spread over it
-    // and the last: an address missed here fails its own connections, counted in the report.
-    let step = (sources.len() / 1024).max(1);
-    for &addr in sources.iter().step_by(step).chain(sources.last()) {
+    // Every address written alone, every address of a short range; of a long range a spread
+    // sample: an address missed here fails its own connections, counted as local errors.
+    for addr in source_list.to_check() {
         check_source(addr, targets)?;
     }
+    let sources = source_list.addrs().to_vec();
     let range = kernel::local_port_range().map_err(|err| PreflightError::Kernel {
         what: "/proc/sys/net/ipv4/ip_local_port_range",
         err,
@@ -351,6 +411,38 @@ fn seed() -> u32 {
 mod tests {
     use super::*;
 
+    /// Issue 6: `-c 100m` advised `ulimit -n 100000008`, which no kernel setting below it
+    /// allows.
+    #[test]
+    fn fd_advice_stays_possible() {
+        let below = fd_shortage(5000, 5010, 1024, 4096, Some(1_048_576)).to_string();
+        assert!(below.contains("ulimit -n 5010"), "{below}");
+        let above = fd_shortage(100_000_000, 100_000_008, 20_000, 20_000, Some(1_048_576));
+        let text = above.to_string();
+        assert!(!text.contains("ulimit -n 100000008`, lower"), "{text}");
+        assert!(text.contains("fs.nr_open = 1048576"), "{text}");
+        assert!(
+            text.contains("several processes (each holds at most about 19992 connections)"),
+            "{text}"
+        );
+        assert!(text.contains("sysctl -w fs.nr_open=100000008"), "{text}");
+        let beyond = fd_shortage(
+            NR_OPEN_MAX,
+            NR_OPEN_MAX + 8,
+            20_000,
+            20_000,
+            Some(1_048_576),
+        );
+        let text = beyond.to_string();
+        assert!(!text.contains("sysctl -w"), "{text}");
+        assert!(text.contains("cannot exceed 2147483584"), "{text}");
+        // Unknown ceiling: the plain advice.
+        assert!(matches!(
+            fd_shortage(5000, 5010, 1024, 1024, None),
+            PreflightError::Fds { .. }
+        ));
+    }
+
     #[test]
     fn shares_deal_round_robin() {
         assert_eq!(
@@ -430,12 +522,12 @@ mod tests {
     fn a_whole_block_of_sources_plans() {
         let sources = crate::source::parse_sources("127.1.0.0/16").unwrap();
         let target: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        let (mut local, _) = plan_local(100, &[target], sources, PortPolicy::Pick).unwrap();
+        let (mut local, _) = plan_local(100, &[target], &sources, PortPolicy::Pick).unwrap();
         assert_eq!(local.sources().len(), 65_536);
-        // Bind only (never connected): the last address of the block gets a port.
-        let (_socket, bound) = local.open(65_535, target).unwrap();
+        // The last address of the block gets a port (nothing listens on port 9: refused).
+        let dialed = local.dial(65_535, target, || 0).unwrap();
         assert_eq!(
-            bound.unwrap().ip(),
+            dialed.local.unwrap().ip(),
             "127.1.255.255".parse::<IpAddr>().unwrap()
         );
     }
