@@ -23,6 +23,9 @@ pub enum ConnState {
     Closed,
     /// The dial failed or timed out.
     Error,
+    /// This machine could not open it (no socket, no source address, no free local port):
+    /// nothing reached the target. The Go status line counts it as NotInitiated.
+    LocalError,
 }
 
 /// How many connections are in each state. The fields always add up to `total`.
@@ -40,6 +43,8 @@ pub struct Counts {
     pub closed: u64,
     /// Failed to establish.
     pub error: u64,
+    /// Could not be opened on this machine; never dialed.
+    pub local_error: u64,
 }
 
 impl Counts {
@@ -67,6 +72,7 @@ impl Counts {
             ConnState::Established => &mut self.established,
             ConnState::Closed => &mut self.closed,
             ConnState::Error => &mut self.error,
+            ConnState::LocalError => &mut self.local_error,
         }
     }
 
@@ -75,9 +81,15 @@ impl Counts {
         self.established + self.closed
     }
 
-    /// True when some connection was never started or is still dialing.
+    /// Connections never dialed toward the target: not started, or not openable here. The Go
+    /// status line's NotInitiated.
+    pub fn not_dialed(&self) -> u64 {
+        self.not_initiated + self.local_error
+    }
+
+    /// True when some connection was never dialed or is still dialing.
     pub fn pending(&self) -> bool {
-        self.not_initiated > 0 || self.dialing > 0
+        self.not_dialed() > 0 || self.dialing > 0
     }
 }
 
@@ -88,7 +100,8 @@ pub struct Snapshot {
     pub at: Duration,
     /// Connections per state.
     pub counts: Counts,
-    /// The highest number of simultaneously established connections so far.
+    /// The highest number of simultaneously established connections so far (see
+    /// [`RunResult::max_established`]).
     pub max_established: u64,
 }
 
@@ -125,10 +138,18 @@ pub enum EventKind {
     },
     /// The dial failed after `after` with OS error `errno` (`ETIMEDOUT` for a dial timeout).
     Error {
-        /// Time from `connect()` (zero if the socket could not even be created or bound).
+        /// Time from `connect()`.
         after: Duration,
         /// The OS error number.
         errno: i32,
+    },
+    /// This machine could not open the connection (socket, source address or local port):
+    /// nothing was sent to the target.
+    LocalError {
+        /// The OS error number.
+        errno: i32,
+        /// The source address it was to leave from, if `--source` gave one.
+        source: Option<std::net::IpAddr>,
     },
 }
 
@@ -154,6 +175,29 @@ pub enum StopReason {
     Aborted,
 }
 
+/// What a SIGINT or SIGTERM did, for the observer to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interruption {
+    /// The first one during the ramp: no new dials; the run ends once the `dialing` ones have
+    /// finished or timed out (at once when there are none).
+    StopDialing {
+        /// Connections still dialing.
+        dialing: u64,
+    },
+    /// The first one during the hold: the hold ends now.
+    EndHold {
+        /// How long the connections had been held.
+        held: Duration,
+        /// The hold asked for.
+        hold: Duration,
+    },
+    /// The second one: the run ends now, leaving `dialing` connections as they are.
+    Abort {
+        /// Connections still dialing.
+        dialing: u64,
+    },
+}
+
 /// How the dial phase went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Ramp {
@@ -163,7 +207,8 @@ pub struct Ramp {
     pub first_dial: Duration,
     /// When the last connection was dialed.
     pub last_dial: Duration,
-    /// When no connection was left dialing or waiting to be dialed, if that happened.
+    /// When the last dial settled (established, failed or timed out) once no connection was
+    /// left dialing or waiting to be dialed; `None` if that never happened or nothing settled.
     pub settled: Option<Duration>,
     /// For a paced run, the most any dial started after its scheduled time (loop latency, timer
     /// resolution, or the cap on connections dialing at once); `None` when every dial was due at
@@ -172,8 +217,10 @@ pub struct Ramp {
 }
 
 impl Ramp {
-    /// Achieved dial rate in connections per second over the ramp (intervals between the first
-    /// and the last dial), or `None` for fewer than two dials or a zero-length ramp.
+    /// Achieved dial rate in connections per second: the intervals between dials over the time
+    /// they took, `(dialed - 1) / (last_dial - first_dial)`, the quantity `--rate` sets (1,000
+    /// dials 1 ms apart span 999 ms: 1000.0/s). `None` for fewer than two dials or a
+    /// zero-length ramp.
     pub fn rate(&self) -> Option<f64> {
         let span = self.last_dial.saturating_sub(self.first_dial).as_secs_f64();
         (self.dialed >= 2 && span > 0.0).then(|| (self.dialed - 1) as f64 / span)
@@ -185,7 +232,12 @@ impl Ramp {
 pub struct RunResult {
     /// Connections per state at the end, before the tool closed the established ones.
     pub counts: Counts,
-    /// Peak of simultaneously established connections.
+    /// Peak of simultaneously established connections. The engine sees the network in
+    /// batches (one poll); within a batch the order of events says nothing about the order in
+    /// which they happened, so a batch is one moment: every connection established during it
+    /// counts together with those closed during it. A far side that accepts a connection and
+    /// then closes others held them all at once, and its handshakes complete before it can
+    /// close anything, so this is the count the far side saw.
     pub max_established: u64,
     /// Connect times of the connections that got established.
     pub connect: LatencyStats,
@@ -193,6 +245,8 @@ pub struct RunResult {
     pub time_to_error: LatencyStats,
     /// Failures by OS error.
     pub errors: ErrorTally,
+    /// Connections this machine could not open, by OS error (not the target's failures).
+    pub local_errors: ErrorTally,
     /// How the dial phase went.
     pub ramp: Ramp,
     /// Wall time of the run, from the first status to the final close.
@@ -201,8 +255,9 @@ pub struct RunResult {
     pub stop: StopReason,
 }
 
-/// The process exit code the Go tool used for a run that ended with `counts`:
-/// 1 when some connection never started or was still dialing, else 2 when some failed, else 0.
+/// The process exit code the Go tool used for a run that ended with `counts`: 1 when some
+/// connection was never dialed (not started, or not openable on this machine) or was still
+/// dialing, else 2 when some failed, else 0.
 pub fn exit_code(counts: &Counts) -> i32 {
     if counts.pending() {
         1
@@ -219,13 +274,14 @@ mod tests {
 
     #[test]
     fn counts_always_add_up() {
-        let mut c = Counts::new(3);
+        let mut c = Counts::new(4);
         c.shift(ConnState::NotInitiated, ConnState::Dialing);
         c.shift(ConnState::Dialing, ConnState::Established);
         c.shift(ConnState::Established, ConnState::Closed);
         c.shift(ConnState::NotInitiated, ConnState::Dialing);
         c.shift(ConnState::Dialing, ConnState::Error);
-        let sum = c.not_initiated + c.dialing + c.established + c.closed + c.error;
+        c.shift(ConnState::NotInitiated, ConnState::LocalError);
+        let sum = c.not_initiated + c.dialing + c.established + c.closed + c.error + c.local_error;
         assert_eq!(sum, c.total);
         assert_eq!(c.ever_established(), 1);
         assert!(c.pending());
@@ -245,6 +301,13 @@ mod tests {
         assert_eq!(exit_code(&c), 2);
         c.shift(ConnState::Error, ConnState::Closed);
         assert_eq!(exit_code(&c), 0);
+        c.shift(ConnState::Closed, ConnState::LocalError);
+        assert_eq!(
+            exit_code(&c),
+            1,
+            "a connection not openable here was never dialed"
+        );
+        assert_eq!(c.not_dialed(), 1);
     }
 
     #[test]

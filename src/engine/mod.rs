@@ -18,11 +18,15 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
-pub use dial::{LocalEndpoints, MAX_BIND_TRIES};
+pub use dial::{
+    connect_time_ports_supported, is_local_errno, DialFailure, Dialed, LocalEndpoints,
+    PickMechanism, MAX_BIND_TRIES,
+};
 
 use crate::pacing::Pacing;
 use crate::results::{
-    CloseCause, ConnEvent, ConnState, Counts, EventKind, Ramp, RunResult, Snapshot, StopReason,
+    CloseCause, ConnEvent, ConnState, Counts, EventKind, Interruption, Ramp, RunResult, Snapshot,
+    StopReason,
 };
 use crate::signals::Signals;
 use crate::stats::{ErrorTally, LatencyStats};
@@ -75,8 +79,8 @@ pub trait Observer {
     }
     /// One connection changed state.
     fn event(&mut self, _event: &ConnEvent) {}
-    /// A SIGINT or SIGTERM arrived; `abort` is true for the second one, which ends the run now.
-    fn interrupted(&mut self, _snapshot: &Snapshot, _abort: bool) {}
+    /// A SIGINT or SIGTERM arrived, and this is what the run does about it.
+    fn interrupted(&mut self, _snapshot: &Snapshot, _what: Interruption) {}
     /// End of one loop iteration: a good moment to flush buffered output.
     fn flush(&mut self) {}
 }
@@ -122,10 +126,15 @@ pub struct Engine {
     signals: Option<Signals>,
     start: Instant,
     counts: Counts,
-    max_established: u64,
+    peak: Peak,
+    /// When the latest dial settled (established or failed).
+    last_settle_ns: Option<u64>,
+    /// When the hold started, once every dial has settled.
+    hold_start_ns: Option<u64>,
     connect: LatencyStats,
     time_to_error: LatencyStats,
     errors: ErrorTally,
+    local_errors: ErrorTally,
     ramp: Ramp,
     launched: u64,
     pace_timer: Option<TimerKey>,
@@ -161,10 +170,13 @@ impl Engine {
             signals,
             poll,
             start: Instant::now(),
-            max_established: 0,
+            peak: Peak::default(),
+            last_settle_ns: None,
+            hold_start_ns: None,
             connect: LatencyStats::new(),
             time_to_error: LatencyStats::new(),
             errors: ErrorTally::default(),
+            local_errors: ErrorTally::default(),
             ramp: Ramp::default(),
             launched: 0,
             pace_timer: None,
@@ -202,6 +214,7 @@ impl Engine {
                     return Err(e);
                 }
             }
+            self.peak.new_moment();
             let mut signalled = false;
             for event in events.iter() {
                 match event.token() {
@@ -230,7 +243,7 @@ impl Engine {
         Snapshot {
             at: Duration::from_nanos(at_ns),
             counts: self.counts,
-            max_established: self.max_established,
+            max_established: self.peak.max,
         }
     }
 
@@ -265,9 +278,11 @@ impl Engine {
 
     /// Records the end of the dial phase and starts the hold once every dial has settled.
     fn update_phase(&mut self) {
-        if self.ramp.settled.is_none() && self.dials_settled() {
+        if self.hold_start_ns.is_none() && self.dials_settled() {
             let now = self.now_ns();
-            self.ramp.settled = Some(Duration::from_nanos(now));
+            self.hold_start_ns = Some(now);
+            // When the last dial settled, not when this was noticed (a signal, a pacing timer).
+            self.ramp.settled = self.last_settle_ns.map(Duration::from_nanos);
             if !self.plan.hold.is_zero() && self.stop == StopReason::Completed {
                 let at = ceil_ms(now.saturating_add(self.plan.hold.as_nanos() as u64));
                 self.wheel.insert(at, Timer::Hold);
@@ -299,10 +314,18 @@ impl Engine {
     fn dial(&mut self, i: u64, due_ns: u64, observer: &mut dyn Observer) {
         let targets = &self.plan.targets;
         let target = targets[(i % targets.len() as u64) as usize];
-        let opened = self.plan.local.open(i, target);
-        // One fresh clock reading right before connect(): when the connection was dialed, and
-        // the start of its connect time (which so excludes socket setup).
-        let t0 = self.now_ns();
+        let start = self.start;
+        // One fresh clock reading right before connect() (taken inside): when the connection
+        // was dialed, and the start of its connect time (which so excludes socket setup).
+        let dialed = self
+            .plan
+            .local
+            .dial(i, target, || start.elapsed().as_nanos() as u64);
+        let t0 = match &dialed {
+            Ok(d) => d.t0_ns,
+            Err(DialFailure::Target { t0_ns, .. }) => *t0_ns,
+            Err(DialFailure::Local { .. }) => self.now_ns(),
+        };
         if self.ramp.dialed == 0 {
             self.ramp.first_dial = Duration::from_nanos(t0);
         }
@@ -312,18 +335,34 @@ impl Engine {
             let lag = Duration::from_nanos(t0.saturating_sub(due_ns));
             self.ramp.max_lag = Some(self.ramp.max_lag.map_or(lag, |m| m.max(lag)));
         }
-        let (socket, local) = match opened {
-            Ok(pair) => pair,
-            Err(e) => return self.fail_before_connect(i, t0, &e, observer),
+        let dialed = match dialed {
+            Ok(d) => d,
+            Err(DialFailure::Local { errno, source }) => {
+                return self.fail_locally(i, t0, errno, source, observer)
+            }
+            Err(DialFailure::Target { errno, t0_ns }) => {
+                self.emit(
+                    observer,
+                    i,
+                    t0_ns,
+                    EventKind::Dialing {
+                        target,
+                        local: None,
+                    },
+                );
+                return self.fail_at_once(i, t0_ns, errno, observer);
+            }
         };
-        let result = socket.connect(&target.into());
-        self.emit(observer, i, t0, EventKind::Dialing { target, local });
-        let mut stream = TcpStream::from_std(socket.into());
-        let connected = match result {
-            Ok(()) => true,
-            Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EINPROGRESS as i32) => false,
-            Err(e) => return self.fail_before_connect(i, t0, &e, observer),
-        };
+        self.emit(
+            observer,
+            i,
+            t0,
+            EventKind::Dialing {
+                target,
+                local: dialed.local,
+            },
+        );
+        let mut stream = TcpStream::from_std(dialed.socket.into());
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         if let Err(e) = self.poll.registry().register(
@@ -331,7 +370,8 @@ impl Engine {
             Token(key),
             Interest::READABLE | Interest::WRITABLE,
         ) {
-            return self.fail_before_connect(i, t0, &e, observer);
+            let source = dialed.local.map(|l| l.ip());
+            return self.fail_locally(i, t0, e.raw_os_error().unwrap_or(0), source, observer);
         }
         let deadline = ceil_ms(t0.saturating_add(self.plan.dial_timeout.as_nanos() as u64));
         let timer = self.wheel.insert(deadline, Timer::DialTimeout(key));
@@ -344,19 +384,35 @@ impl Engine {
         });
         self.counts
             .shift(ConnState::NotInitiated, ConnState::Dialing);
-        if connected {
+        if dialed.connected {
             self.establish(key, t0, observer);
         }
     }
 
-    /// A dial that failed before any handshake: socket, bind, connect or register said no.
-    fn fail_before_connect(&mut self, i: u64, t0: u64, e: &io::Error, observer: &mut dyn Observer) {
+    /// A connection this machine could not open: counted apart from the target's errors.
+    fn fail_locally(
+        &mut self,
+        i: u64,
+        now: u64,
+        errno: i32,
+        source: Option<std::net::IpAddr>,
+        observer: &mut dyn Observer,
+    ) {
+        self.counts
+            .shift(ConnState::NotInitiated, ConnState::LocalError);
+        self.local_errors.add(errno);
+        self.last_settle_ns = Some(now);
+        self.emit(observer, i, now, EventKind::LocalError { errno, source });
+    }
+
+    /// A `connect()` that the target or the route refused at once.
+    fn fail_at_once(&mut self, i: u64, t0: u64, errno: i32, observer: &mut dyn Observer) {
         let now = self.now_ns();
-        let errno = e.raw_os_error().unwrap_or(0);
         self.counts.shift(ConnState::NotInitiated, ConnState::Error);
         let after = Duration::from_nanos(now.saturating_sub(t0));
         self.time_to_error.record(after);
         self.errors.add(errno);
+        self.last_settle_ns = Some(now);
         self.emit(observer, i, now, EventKind::Error { after, errno });
     }
 
@@ -406,7 +462,8 @@ impl Engine {
         self.connect.record(connect_time);
         self.counts
             .shift(ConnState::Dialing, ConnState::Established);
-        self.max_established = self.max_established.max(self.counts.established);
+        self.last_settle_ns = Some(now);
+        self.peak.established(self.counts.established);
         self.emit(
             observer,
             index,
@@ -422,6 +479,7 @@ impl Engine {
         self.time_to_error.record(after);
         self.errors.add(errno);
         self.counts.shift(ConnState::Dialing, ConnState::Error);
+        self.last_settle_ns = Some(now);
         self.emit(observer, conn.index, now, EventKind::Error { after, errno });
     }
 
@@ -440,6 +498,7 @@ impl Engine {
         let conn = self.conns.remove(key);
         let now = self.now_ns();
         self.counts.shift(ConnState::Established, ConnState::Closed);
+        self.peak.closed();
         let lifetime = Duration::from_nanos(now.saturating_sub(conn.since_ns));
         self.emit(
             observer,
@@ -452,12 +511,23 @@ impl Engine {
     fn on_signal(&mut self, observer: &mut dyn Observer) {
         let n = self.signals.as_mut().map_or(0, Signals::drain);
         for _ in 0..n {
+            let now = self.now_ns();
+            let dialing = self.counts.dialing;
+            let what = match (self.stop, self.hold_start_ns) {
+                (StopReason::Completed, Some(since)) if !self.plan.hold.is_zero() => {
+                    Interruption::EndHold {
+                        held: Duration::from_nanos(now.saturating_sub(since)),
+                        hold: self.plan.hold,
+                    }
+                }
+                (StopReason::Completed, _) => Interruption::StopDialing { dialing },
+                _ => Interruption::Abort { dialing },
+            };
             self.stop = match self.stop {
                 StopReason::Completed => StopReason::Interrupted,
                 _ => StopReason::Aborted,
             };
-            let snapshot = self.snapshot(self.now_ns());
-            observer.interrupted(&snapshot, self.stop == StopReason::Aborted);
+            observer.interrupted(&self.snapshot(now), what);
         }
         if let Some(key) = self.pace_timer.take() {
             self.wheel.cancel(key);
@@ -494,10 +564,11 @@ impl Engine {
         let result = RunResult {
             elapsed: Duration::from_nanos(self.now_ns()),
             counts: self.counts,
-            max_established: self.max_established,
+            max_established: self.peak.max,
             connect: self.connect,
             time_to_error: self.time_to_error,
             errors: self.errors,
+            local_errors: self.local_errors,
             ramp: self.ramp,
             stop: self.stop,
         };
@@ -511,6 +582,38 @@ impl Engine {
             drop(conn.stream);
         }
         result
+    }
+}
+
+/// The peak of simultaneously established connections, where one batch of events (one poll) is
+/// one moment: a connection established in a batch counts together with those the far side
+/// closed in the same batch, whatever the order of the events within it (see
+/// [`RunResult::max_established`]). Order within a batch says nothing about order in time, so
+/// the peak is the count before the batch plus every establishment in it.
+#[derive(Debug, Default)]
+struct Peak {
+    max: u64,
+    /// Connections closed by the far side during the current batch.
+    closed_in_batch: u64,
+}
+
+impl Peak {
+    /// A new batch of events begins.
+    #[inline]
+    fn new_moment(&mut self) {
+        self.closed_in_batch = 0;
+    }
+
+    /// One connection was established; `established` counts it.
+    #[inline]
+    fn established(&mut self, established: u64) {
+        self.max = self.max.max(established + self.closed_in_batch);
+    }
+
+    /// The far side closed an established connection.
+    #[inline]
+    fn closed(&mut self) {
+        self.closed_in_batch += 1;
     }
 }
 
@@ -536,6 +639,67 @@ mod tests {
         assert!(size <= budget, "Conn is {size} bytes, the stream {stream}");
         #[cfg(not(debug_assertions))]
         assert!(size <= 32, "Conn is {size} bytes");
+    }
+
+    /// Replays one batch of `opens` establishments and `closes` closures in the order given by
+    /// `order` (true: an establishment), starting from `before` established connections.
+    fn peak_of(before: u64, order: &[bool]) -> u64 {
+        let mut peak = Peak::default();
+        let mut established = 0;
+        for _ in 0..before {
+            established += 1;
+            peak.established(established);
+        }
+        peak.new_moment();
+        for &open in order {
+            if open {
+                established += 1;
+                peak.established(established);
+            } else {
+                established -= 1;
+                peak.closed();
+            }
+        }
+        peak.max
+    }
+
+    /// The defect of issue 6: two held, a third established and the first two closed in one
+    /// batch. The far side held three at once, whatever the order of the events.
+    #[test]
+    fn a_batch_counts_its_establishments_together_with_its_closures() {
+        assert_eq!(peak_of(2, &[false, false, true]), 3);
+        assert_eq!(peak_of(2, &[true, false, false]), 3);
+        assert_eq!(peak_of(2, &[false, true, false]), 3);
+        // Across batches, a closure before an establishment is a real drop.
+        let mut peak = Peak::default();
+        peak.established(1);
+        peak.established(2);
+        peak.new_moment();
+        peak.closed();
+        peak.closed();
+        peak.new_moment();
+        peak.established(1);
+        assert_eq!(peak.max, 2);
+    }
+
+    proptest::proptest! {
+        /// Any order of a batch gives the count before it plus its establishments.
+        #[test]
+        fn the_peak_does_not_depend_on_the_order_within_a_batch(
+            before in 0u64..20,
+            order in proptest::collection::vec(proptest::bool::ANY, 0..40),
+        ) {
+            let closes = order.iter().filter(|o| !**o).count() as u64;
+            let opens = order.len() as u64 - closes;
+            proptest::prop_assume!(closes <= before + opens);
+            // Closures only of connections open at that point of the batch.
+            let mut open_now = before as i64;
+            for &o in &order {
+                open_now += if o { 1 } else { -1 };
+                proptest::prop_assume!(open_now >= 0);
+            }
+            proptest::prop_assert_eq!(peak_of(before, &order), before + opens);
+        }
     }
 
     #[test]

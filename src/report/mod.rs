@@ -9,18 +9,25 @@
 pub mod godur;
 
 use std::fmt::Write as _;
-use std::io::{self, BufWriter, Stderr, Stdout, Write};
+use std::io::{self, BufWriter, Stderr, Write};
 
 use crate::engine::Observer;
-use crate::results::{CloseCause, ConnEvent, Counts, EventKind, RunResult, Snapshot};
+use crate::results::{CloseCause, ConnEvent, Counts, EventKind, Interruption, RunResult, Snapshot};
 use crate::stats::{LatencyStats, Summary};
 use godur::{go_duration, truncate_micros};
 
 /// The status line: `Total: %d, Dialing: %d, Established: %d, Closed: %d, Error: %d, NotInitiated: %d`.
+/// NotInitiated counts every connection never dialed toward the target, including those this
+/// machine could not open (they are no error of the target's).
 pub fn status_line(c: &Counts) -> String {
     format!(
         "Total: {}, Dialing: {}, Established: {}, Closed: {}, Error: {}, NotInitiated: {}",
-        c.total, c.dialing, c.established, c.closed, c.error, c.not_initiated
+        c.total,
+        c.dialing,
+        c.established,
+        c.closed,
+        c.error,
+        c.not_dialed()
     )
 }
 
@@ -110,15 +117,28 @@ pub fn extended_block(r: &RunResult) -> String {
         );
     }
     if r.errors.total() > 0 {
-        let reasons: Vec<String> = r
-            .errors
-            .sorted()
-            .into_iter()
-            .map(|(errno, n)| format!("{n} {}", errno_text(errno)))
-            .collect();
-        let _ = writeln!(out, "Errors: {}", reasons.join(", "));
+        let _ = writeln!(out, "Errors: {}", reasons(&r.errors));
+    }
+    if r.local_errors.total() > 0 {
+        let _ = writeln!(
+            out,
+            "Local errors: {} connections could not be opened on this machine and were never dialed ({}); \
+             they count as NotInitiated, not as the target's errors",
+            r.local_errors.total(),
+            reasons(&r.local_errors)
+        );
     }
     out
+}
+
+/// `3 connection refused, 2 dial timeout`: counts by reason, most frequent first.
+fn reasons(tally: &crate::stats::ErrorTally) -> String {
+    tally
+        .sorted()
+        .into_iter()
+        .map(|(errno, n)| format!("{n} {}", errno_text(errno)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An OS error number as words (`connection refused`), without Rust's "(os error N)" suffix.
@@ -135,9 +155,68 @@ pub fn errno_text(errno: i32) -> String {
     }
 }
 
+/// What the run does about a SIGINT or SIGTERM, as one line for stderr.
+pub fn interruption_line(what: Interruption) -> String {
+    match what {
+        Interruption::StopDialing { dialing: 0 } => {
+            "Interrupted: no new connections; ending now".to_string()
+        }
+        Interruption::StopDialing { dialing } => format!(
+            "Interrupted: no new connections; waiting for {dialing} dialing ones to finish or time out \
+             (interrupt again to end now)"
+        ),
+        Interruption::EndHold { held, hold } => format!(
+            "Interrupted: ending the hold after {} of {}",
+            go_duration(truncate_micros(held)),
+            go_duration(hold)
+        ),
+        Interruption::Abort { dialing: 0 } => "Interrupted again: ending now".to_string(),
+        Interruption::Abort { dialing } => {
+            format!("Interrupted again: ending now with {dialing} connections still dialing")
+        }
+    }
+}
+
+/// Standard output for reports: each write is flushed, and the first failure that lost output
+/// is kept so the exit code can say the report is gone. A closed pipe (`tcpgoon ... | head -1`)
+/// is the reader's choice, not a loss: it is ignored.
+#[derive(Debug, Default)]
+pub struct ReportOut {
+    lost: Option<io::Error>,
+}
+
+impl ReportOut {
+    /// Writes `text` to stdout and flushes it.
+    pub fn write(&mut self, text: &str) {
+        let mut out = io::stdout().lock();
+        let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        self.record(result);
+    }
+
+    /// Keeps the first error of `result` that lost output.
+    pub fn record(&mut self, result: io::Result<()>) {
+        if let Err(e) = result {
+            if e.kind() != io::ErrorKind::BrokenPipe && self.lost.is_none() {
+                self.lost = Some(e);
+            }
+        }
+    }
+
+    /// The first write error that lost output, if any.
+    pub fn lost(&self) -> Option<&io::Error> {
+        self.lost.as_ref()
+    }
+
+    /// Takes the error, leaving none.
+    pub fn take_lost(&mut self) -> Option<io::Error> {
+        self.lost.take()
+    }
+}
+
 /// The reporter of a `run`: status lines to stdout, `-v` debugging and notices to stderr.
 pub struct TextReporter {
-    out: Stdout,
+    /// Standard output, with what was lost writing to it.
+    pub out: ReportOut,
     err: BufWriter<Stderr>,
     verbose: bool,
 }
@@ -146,7 +225,7 @@ impl TextReporter {
     /// A reporter; with `verbose`, one stderr line per connection state change.
     pub fn new(verbose: bool) -> Self {
         TextReporter {
-            out: io::stdout(),
+            out: ReportOut::default(),
             err: BufWriter::new(io::stderr()),
             verbose,
         }
@@ -163,9 +242,8 @@ impl TextReporter {
 impl Observer for TextReporter {
     fn status(&mut self, snapshot: &Snapshot) {
         let _ = self.err.flush();
-        let mut out = self.out.lock();
-        let _ = writeln!(out, "{}", status_line(&snapshot.counts));
-        let _ = out.flush();
+        self.out
+            .write(&format!("{}\n", status_line(&snapshot.counts)));
     }
 
     fn wants_events(&self) -> bool {
@@ -176,6 +254,26 @@ impl Observer for TextReporter {
         let at = go_duration(truncate_micros(e.at));
         let n = e.conn + 1;
         let _ = match e.kind {
+            EventKind::Dialing {
+                target,
+                local: Some(l),
+            } if l.ip().is_unspecified() => {
+                writeln!(
+                    self.err,
+                    "[{at}] connection {n}: dialing {target} from port {}",
+                    l.port()
+                )
+            }
+            EventKind::Dialing {
+                target,
+                local: Some(l),
+            } if l.port() == 0 => {
+                writeln!(
+                    self.err,
+                    "[{at}] connection {n}: dialing {target} from {}",
+                    l.ip()
+                )
+            }
             EventKind::Dialing {
                 target,
                 local: Some(l),
@@ -210,23 +308,19 @@ impl Observer for TextReporter {
                 go_duration(after),
                 errno_text(errno)
             ),
+            EventKind::LocalError { errno, source } => {
+                let from = source.map_or(String::new(), |ip| format!(" from {ip}"));
+                writeln!(
+                    self.err,
+                    "[{at}] connection {n}: not dialed: this machine cannot open it{from}: {}",
+                    errno_text(errno)
+                )
+            }
         };
     }
 
-    fn interrupted(&mut self, s: &Snapshot, abort: bool) {
-        let _ = if abort {
-            writeln!(
-                self.err,
-                "Interrupted again: ending now with {} connections still dialing",
-                s.counts.dialing
-            )
-        } else {
-            writeln!(
-                self.err,
-                "Interrupted: no new connections; waiting for {} dialing ones (interrupt again to end now)",
-                s.counts.dialing
-            )
-        };
+    fn interrupted(&mut self, _s: &Snapshot, what: Interruption) {
+        let _ = writeln!(self.err, "{}", interruption_line(what));
         let _ = self.err.flush();
     }
 
@@ -255,6 +349,7 @@ mod tests {
             connect,
             time_to_error,
             errors: ErrorTally::default(),
+            local_errors: ErrorTally::default(),
             ramp: Ramp::default(),
             elapsed: Duration::ZERO,
             stop: StopReason::Completed,
@@ -306,6 +401,53 @@ mod tests {
         let text = final_block("127.0.0.1", 1, &result(c, &[], &[100, 300]));
         assert!(!text.contains("Response time"));
         assert!(text.contains("Time to error stats for 2 failed connections min/avg/max/dev = 100µs/200µs/300µs/100µs\n\n"));
+    }
+
+    #[test]
+    fn local_failures_show_as_not_initiated_and_apart_from_errors() {
+        let c = Counts {
+            total: 5,
+            established: 2,
+            error: 1,
+            local_error: 2,
+            ..Counts::default()
+        };
+        assert_eq!(
+            status_line(&c),
+            "Total: 5, Dialing: 0, Established: 2, Closed: 0, Error: 1, NotInitiated: 2"
+        );
+        let mut r = result(c, &[10, 20], &[5]);
+        r.errors.add(nix::errno::Errno::ECONNREFUSED as i32);
+        r.local_errors.add(nix::errno::Errno::EADDRNOTAVAIL as i32);
+        r.local_errors.add(nix::errno::Errno::EADDRNOTAVAIL as i32);
+        let text = extended_block(&r);
+        assert!(text.contains("Errors: 1 connection refused\n"), "{text}");
+        assert!(
+            text.contains("Local errors: 2 connections could not be opened on this machine and were never dialed (2 cannot assign requested address)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn each_interruption_says_what_happens() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            interruption_line(Interruption::EndHold {
+                held: ms(1500),
+                hold: Duration::from_secs(60)
+            }),
+            "Interrupted: ending the hold after 1.5s of 1m0s"
+        );
+        assert_eq!(
+            interruption_line(Interruption::StopDialing { dialing: 0 }),
+            "Interrupted: no new connections; ending now"
+        );
+        assert!(interruption_line(Interruption::StopDialing { dialing: 3 })
+            .contains("waiting for 3 dialing ones"));
+        assert_eq!(
+            interruption_line(Interruption::Abort { dialing: 2 }),
+            "Interrupted again: ending now with 2 connections still dialing"
+        );
     }
 
     #[test]
