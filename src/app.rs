@@ -13,7 +13,7 @@ use crate::cli::{self, CliExit, Command, RunConfig};
 use crate::engine::{Engine, Plan};
 use crate::preflight;
 use crate::prompt::{self, Answer};
-use crate::report::{self, TextReporter};
+use crate::report::{self, ReportOut, TextReporter};
 use crate::results::exit_code;
 use crate::server;
 use crate::signals::Signals;
@@ -26,33 +26,31 @@ pub const EXIT_INCOMPLETE: i32 = 1;
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
     match cli::parse(args) {
         Err(CliExit::Info(text)) => {
-            say(&text);
-            0
+            let mut out = ReportOut::default();
+            out.write(&text);
+            written(&mut out, 0)
         }
         Err(CliExit::Usage(text)) => {
             complain(&text);
             EXIT_INCOMPLETE
         }
         Ok(Command::Version) => {
-            say(concat!(
+            let mut out = ReportOut::default();
+            out.write(concat!(
                 "Git Commit Hash: ",
                 env!("TCPGOON_GIT_HASH"),
                 "\nUTC Build Time: ",
                 env!("TCPGOON_BUILD_TIME"),
                 "\n"
             ));
-            0
+            written(&mut out, 0)
         }
         Ok(Command::Server(config)) => {
             let signals = Signals::install().ok();
             let mut out = io::stdout();
             match server::run(&config, signals, &mut out) {
                 Ok(_) => 0,
-                Err(e) if e.kind() == io::ErrorKind::AddrInUse => fail(&format!(
-                    "server on port {}: {e}; pick another port with -p, or -p 0 for a free one",
-                    config.port
-                )),
-                Err(e) => fail(&format!("server on port {}: {e}", config.port)),
+                Err(e) => fail(&server_failure(&config, &e)),
             }
         }
         Ok(Command::Run(config)) => run(config),
@@ -60,8 +58,37 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
 }
 
+/// Why the server could not start, naming where it tried to listen and what to do.
+fn server_failure(config: &server::ServerConfig, e: &io::Error) -> String {
+    let at = match config.bind {
+        Some(ip) => format!("{}", std::net::SocketAddr::new(ip, config.port)),
+        None => format!("port {} (all interfaces)", config.port),
+    };
+    let fix = match e.kind() {
+        io::ErrorKind::AddrInUse => "; pick another port with -p, or -p 0 for a free one",
+        io::ErrorKind::AddrNotAvailable => {
+            "; --bind takes an address of this machine (see `ip addr`), or leave it out for all interfaces"
+        }
+        io::ErrorKind::PermissionDenied => "; ports below 1024 need root (or CAP_NET_BIND_SERVICE)",
+        _ => "",
+    };
+    format!("the server cannot listen on {at}: {e}{fix}")
+}
+
+/// If stdout lost output (a full disk, an I/O error; not a closed pipe), says so on stderr and
+/// returns exit code 1: the report is gone. Otherwise returns `code`.
+fn written(out: &mut ReportOut, code: i32) -> i32 {
+    match out.take_lost() {
+        Some(e) => fail(&format!(
+            "the report could not be written to standard output: {e}"
+        )),
+        None => code,
+    }
+}
+
 /// Starts `tcpgoon server` (this same binary) on a free loopback port as a child process, so
-/// that it has file descriptors of its own, and runs the test against it.
+/// that it has file descriptors of its own, and runs the test against it. The server dies with
+/// this process, however this process ends.
 fn demo(config: RunConfig) -> i32 {
     let exe = match std::env::current_exe() {
         Ok(e) => e,
@@ -72,7 +99,24 @@ fn demo(config: RunConfig) -> i32 {
         }
     };
     // Its own process group: a Ctrl-C at the terminal interrupts the run, not the target.
-    let child = std::process::Command::new(exe)
+    let mut command = std::process::Command::new(exe);
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the child between fork and exec, where only async-signal-safe
+    // calls are allowed: prctl, getppid and _exit are plain system calls, and nothing allocates.
+    unsafe {
+        command.pre_exec(move || {
+            // Killed when this process ends, whatever ends it (SIGKILL and SIGHUP included).
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // This process may have died before the prctl: then nobody would send the signal.
+            if libc::getppid() as u32 != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    let child = command
         .process_group(0)
         .args([
             "server",
@@ -103,10 +147,15 @@ fn demo(config: RunConfig) -> i32 {
     let port = server::banner_port(&banner);
     let code = match port {
         Some(port) => {
-            say(&format!(
+            let mut out = ReportOut::default();
+            out.write(&format!(
                 "demo: the built-in server (tcpgoon server) listens on 127.0.0.1:{port}\n"
             ));
-            run(RunConfig { port, ..config })
+            if out.lost().is_some() {
+                written(&mut out, EXIT_INCOMPLETE)
+            } else {
+                run(RunConfig { port, ..config })
+            }
         }
         None => fail("the built-in server did not start"),
     };
@@ -114,14 +163,6 @@ fn demo(config: RunConfig) -> i32 {
     let _ = child.wait();
     drop(server_out);
     code
-}
-
-/// Writes to stdout. A closed stdout (`tcpgoon ... | head -1`) is not an error worth a panic:
-/// the run's outcome is still the exit code.
-fn say(text: &str) {
-    let mut out = io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
 }
 
 /// Writes to stderr, ignoring a closed stderr as [`say`] ignores a closed stdout.
@@ -155,7 +196,7 @@ fn run(config: RunConfig) -> i32 {
     let local = match preflight::plan_local(
         config.connections,
         &targets,
-        config.sources.clone(),
+        &config.sources,
         config.port_policy,
     ) {
         Ok((local, warnings)) => {
@@ -167,9 +208,12 @@ fn run(config: RunConfig) -> i32 {
         Err(e) => return fail(&e.to_string()),
     };
     reporter.debug(&format!(
-        "pre-flight: open-files limit {fd_limit}, {} source address(es), source ports picked by {}",
+        "pre-flight: open-files limit {fd_limit}, {} source address(es), source ports picked by {}{}",
         local.sources().len().max(1),
-        local.policy()
+        local.policy(),
+        local
+            .mechanism()
+            .map_or(String::new(), |m| format!(", {m}"))
     ));
     if !config.assume_yes {
         let stdin = io::stdin();
@@ -183,14 +227,19 @@ fn run(config: RunConfig) -> i32 {
         ) {
             Ok(Answer::Yes) => {}
             Ok(Answer::No) => {
-                say(&format!("\n{}\n", prompt::ABORTED));
-                return EXIT_INCOMPLETE;
+                reporter.out.write(&format!("\n{}\n", prompt::ABORTED));
+                return written(&mut reporter.out, EXIT_INCOMPLETE);
             }
-            Ok(Answer::NoInput) | Err(_) => {
+            Ok(Answer::NoInput) => {
                 if !stdin.is_terminal() {
                     complain("hint: standard input is not a terminal: pass -y/--assume-yes to run without the prompt\n");
                 }
                 return EXIT_INCOMPLETE;
+            }
+            Err(e) => {
+                return fail(&format!(
+                    "{e}; answer y or n, or pass -y/--assume-yes to run without the prompt"
+                ))
             }
         }
     }
@@ -218,10 +267,11 @@ fn run(config: RunConfig) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(&format!("the poll loop failed: {e}")),
     };
-    let mut out = io::stdout().lock();
-    let _ =
-        out.write_all(report::final_block(&target.display_name(), config.port, &result).as_bytes());
-    let _ = out.write_all(report::extended_block(&result).as_bytes());
-    let _ = out.flush();
-    exit_code(&result.counts)
+    let mut out = reporter.out;
+    out.write(&format!(
+        "{}{}",
+        report::final_block(&target.display_name(), config.port, &result),
+        report::extended_block(&result)
+    ));
+    written(&mut out, exit_code(&result.counts))
 }

@@ -17,6 +17,25 @@ pub enum Answer {
     NoInput,
 }
 
+/// Why the prompt could not be asked or answered.
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    /// The prompt could not be written.
+    #[error("cannot write the prompt to standard output: {0}")]
+    Write(io::Error),
+    /// The answer could not be read: standard input is not readable (a directory), or not text.
+    #[error("cannot read the answer to the prompt from standard input: {}", read_reason(.0))]
+    Read(io::Error),
+}
+
+fn read_reason(e: &io::Error) -> String {
+    if e.kind() == io::ErrorKind::InvalidData {
+        "it is not UTF-8 text".to_string()
+    } else {
+        e.to_string()
+    }
+}
+
 /// Prints the warning and asks until it gets an answer.
 pub fn confirm(
     host: &str,
@@ -24,35 +43,39 @@ pub fn confirm(
     connections: u64,
     input: &mut impl BufRead,
     out: &mut impl Write,
-) -> io::Result<Answer> {
+) -> Result<Answer, PromptError> {
+    let w = PromptError::Write;
     writeln!(
         out,
         "****************************** WARNING ******************************"
-    )?;
+    )
+    .map_err(w)?;
     writeln!(
         out,
         "* You are going to run a TCP stress check with these arguments:"
-    )?;
-    writeln!(out, "*\t- Host: {host}")?;
-    writeln!(out, "*\t- TCP Port: {port}")?;
-    writeln!(out, "*\t- # of concurrent connections: {connections}")?;
+    )
+    .map_err(w)?;
+    writeln!(out, "*\t- Host: {host}").map_err(w)?;
+    writeln!(out, "*\t- TCP Port: {port}").map_err(w)?;
+    writeln!(out, "*\t- # of concurrent connections: {connections}").map_err(w)?;
     writeln!(
         out,
         "*********************************************************************"
-    )?;
+    )
+    .map_err(w)?;
     let mut line = String::new();
     loop {
-        write!(out, "Do you want to continue? (y/N): ")?;
-        out.flush()?;
+        write!(out, "Do you want to continue? (y/N): ").map_err(w)?;
+        out.flush().map_err(w)?;
         line.clear();
-        if input.read_line(&mut line)? == 0 {
-            writeln!(out, "Response not processed")?;
+        if input.read_line(&mut line).map_err(PromptError::Read)? == 0 {
+            writeln!(out, "Response not processed").map_err(w)?;
             return Ok(Answer::NoInput);
         }
         match line.trim().to_ascii_lowercase().as_str() {
             "y" | "yes" => return Ok(Answer::Yes),
             "n" | "no" | "" => return Ok(Answer::No),
-            _ => writeln!(out, "\nSorry, response not recognized. Try again, please")?,
+            _ => writeln!(out, "\nSorry, response not recognized. Try again, please").map_err(w)?,
         }
     }
 }
@@ -100,6 +123,25 @@ mod tests {
         assert!(out.ends_with(
             "Do you want to continue? (y/N): \nSorry, response not recognized. Try again, please\nDo you want to continue? (y/N): "
         ));
+    }
+
+    /// Issue 6: an unreadable answer was hidden behind "standard input is not a terminal".
+    #[test]
+    fn an_unreadable_answer_says_what_failed() {
+        let mut out = Vec::new();
+        let err = confirm("h", 1, 1, &mut &b"\xff\xfe\n"[..], &mut out).unwrap_err();
+        assert!(matches!(err, PromptError::Read(_)));
+        assert_eq!(
+            err.to_string(),
+            "cannot read the answer to the prompt from standard input: it is not UTF-8 text"
+        );
+        let mut full = [0u8; 10];
+        let err = confirm("h", 1, 1, &mut &b"y\n"[..], &mut &mut full[..]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot write the prompt to standard output"),
+            "{err}"
+        );
     }
 
     #[test]

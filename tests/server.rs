@@ -56,9 +56,28 @@ fn a_taken_port_is_a_clear_error() {
     let o = tg(&format!("server --bind 127.0.0.1 -p {}", server.port));
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
+    let at = format!(
+        "error: the server cannot listen on 127.0.0.1:{}: ",
+        server.port
+    );
+    assert!(err.starts_with(&at) && err.contains("in use"), "{err}");
+    assert!(err.contains("-p 0 for a free one"), "{err}");
+}
+
+/// Issue 6: `--bind 192.0.2.1` said "server on port 0: Cannot assign requested address"
+/// without the address.
+#[test]
+fn an_address_this_machine_lacks_is_named() {
+    let o = tg("server --bind 192.0.2.1 -p 0");
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
     assert!(
-        err.starts_with("error: server on port") && err.contains("in use"),
+        err.starts_with("error: the server cannot listen on 192.0.2.1:0: "),
         "{err}"
     );
-    assert!(err.contains("-p 0 for a free one"), "{err}");
+    assert!(
+        err.contains("--bind takes an address of this machine"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
