@@ -4,6 +4,7 @@
 mod util;
 
 mod cli;
+mod defects;
 mod engine;
 mod netns;
 mod prompt;
