@@ -86,3 +86,18 @@ echo "pacing: --rate 5000 over 10000 connections achieved ${achieved}/s" \
   "($(awk -v a="$achieved" 'BEGIN { printf "%+.2f", (a - 5000) / 50 }')%);" \
   "$(grep -o 'at most .* behind schedule' "$tmp/pace");" \
   "the server held $(cat "$tmp/held") connections"
+
+# Other programs after a run: floodconnect toward another port (17002) right after a FIN-closed
+# run of 14,000 (its ports in TIME_WAIT), against floodconnect alone. Ports that tcpgoon bound
+# explicitly were skipped by every other program's connect() port search for a minute.
+after() {
+  for _ in $(seq "$reps"); do
+    "$netns_run" bash -c '
+      if [[ $0 != none ]]; then "$0" run 127.0.0.1 17001 -c 14000 -s 0 -y -i 0 "$@" >/dev/null 2>&1; fi
+      t0=$EPOCHREALTIME; floodconnect 17002 14000 >/dev/null 2>&1; t1=$EPOCHREALTIME
+      awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.3f\n\", b - a }"' "$@"
+  done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+alone=$(after none); behind=$(after "$bin")
+echo "other programs: floodconnect 17002 14000 alone ${alone} s, right after tcpgoon -c 14000 (FIN) ${behind} s:" \
+  "ratio $(ratio "$behind" "$alone")"

@@ -372,3 +372,36 @@ fn picked_ports_are_the_ports_the_peer_sees() {
     assert_eq!(said.len(), 5, "{err}");
     assert_eq!(said, seen);
 }
+
+/// Defect 4: the README's Ramp example (`1000 connections in 999.2ms (1000.8 connections/s)`)
+/// did not match what the code computes. Every Ramp line the README shows must add up.
+#[test]
+fn the_readme_ramp_examples_add_up() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let lines: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("Ramp: dialed "))
+        .collect();
+    assert!(!lines.is_empty(), "the README shows a Ramp line");
+    for line in lines {
+        // Ramp: dialed N connections in SPAN (RATE connections/s), ...
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let n: f64 = words[2].parse().unwrap();
+        let span_s = go_duration_us(words[5]) / 1e6;
+        let rate: f64 = words[6].trim_start_matches('(').parse().unwrap();
+        let computed = tcpgoon::results::Ramp {
+            dialed: n as u64,
+            first_dial: Duration::ZERO,
+            last_dial: Duration::from_secs_f64(span_s),
+            settled: None,
+            max_lag: None,
+        }
+        .rate()
+        .unwrap();
+        assert!(
+            (computed - rate).abs() <= 0.05,
+            "{line}: the code computes {computed:.1}/s"
+        );
+    }
+}
