@@ -25,6 +25,9 @@ pub const MAX_CONNECTIONS: u64 = 100_000_000;
 /// The highest `--rate`.
 pub const MAX_RATE: u64 = 10_000_000;
 
+/// The subcommands, as typed.
+const COMMANDS: [&str; 4] = ["run", "server", "demo", "version"];
+
 const ABOUT: &str = "tcpgoon tests concurrent connections towards a server listening on a TCP port";
 
 const VERSION: &str = concat!(
@@ -273,7 +276,9 @@ pub enum CliExit {
 
 /// Parses and validates the command line (`args[0]` is the program name).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliExit> {
-    let cli = Cli::try_parse_from(normalize(args.into_iter().collect())).map_err(|e| {
+    let argv = normalize(args.into_iter().collect());
+    let help = help_page(&argv);
+    let cli = Cli::try_parse_from(argv).map_err(|e| {
         use clap::error::ErrorKind;
         match e.kind() {
             ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
@@ -282,7 +287,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliExi
             ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
                 CliExit::Usage(e.render().to_string())
             }
-            _ => CliExit::Usage(one_line(&e.render().to_string())),
+            _ => CliExit::Usage(one_line(&e.render().to_string(), &help)),
         }
     })?;
     let usage = |msg: String| CliExit::Usage(format!("error: {msg}\n"));
@@ -302,41 +307,36 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliExi
 }
 
 /// Condenses a clap error (message, possible values, tip, usage, "for more information") into
-/// one line that names the problem and where to read about the fix.
-fn one_line(rendered: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let mut help = "tcpgoon --help".to_string();
-    for line in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        if let Some(usage) = line.strip_prefix("Usage: ") {
-            let words: Vec<&str> = usage
-                .split_whitespace()
-                .take_while(|w| !w.starts_with('[') && !w.starts_with('<'))
-                .collect();
-            help = format!("{} --help", words.join(" "));
-        } else if !line.starts_with("For more information") && !line.starts_with("tip:") {
-            parts.push(line);
-        }
-    }
+/// one line that names the problem and the help page to read (`help`, from [`help_page`]).
+fn one_line(rendered: &str, help: &str) -> String {
+    let parts: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect();
     format!("{} (see `{help}`)\n", parts.join(" "))
+}
+
+/// The help page for a usage error in the (normalized) `argv`: the subcommand's
+/// (`tcpgoon run --help`; the older form is `run`), or the top level's when no subcommand was
+/// reached (`tcpgoon help bogus`).
+fn help_page(argv: &[OsString]) -> String {
+    match argv.get(1).and_then(|a| a.to_str()) {
+        Some(command) if COMMANDS.contains(&command) => format!("tcpgoon {command} --help"),
+        _ => "tcpgoon --help".to_string(),
+    }
 }
 
 /// The older form: a first argument that is not a subcommand (or a help/version flag) means `run`.
 fn normalize(mut args: Vec<OsString>) -> Vec<OsString> {
-    const KEEP: [&str; 9] = [
-        "run",
-        "server",
-        "demo",
-        "version",
-        "help",
-        "-h",
-        "--help",
-        "-V",
-        "--version",
-    ];
-    if let Some(first) = args.get(1) {
-        if !KEEP.contains(&first.to_string_lossy().as_ref()) {
-            args.insert(1, OsString::from("run"));
-        }
+    const TOP_LEVEL: [&str; 5] = ["help", "-h", "--help", "-V", "--version"];
+    let legacy = args.get(1).is_some_and(|first| {
+        let first = first.to_string_lossy();
+        !COMMANDS.contains(&first.as_ref()) && !TOP_LEVEL.contains(&first.as_ref())
+    });
+    if legacy {
+        args.insert(1, OsString::from("run"));
     }
     args
 }
@@ -668,12 +668,51 @@ mod tests {
             ("tcpgoon run --bogus a 1", "error: unexpected argument '--bogus' found (see `tcpgoon run --help`)\n"),
             (
                 "tcpgoon run --close maybe a 1",
-                "error: invalid value 'maybe' for '--close <HOW>' [possible values: fin, rst] (see `tcpgoon --help`)\n",
+                "error: invalid value 'maybe' for '--close <HOW>' [possible values: fin, rst] (see `tcpgoon run --help`)\n",
             ),
             ("tcpgoon server -x", "error: unexpected argument '-x' found (see `tcpgoon server --help`)\n"),
+            (
+                "tcpgoon run -y 127.0.0.1 P --foo",
+                "error: unexpected argument '--foo' found (see `tcpgoon run --help`)\n",
+            ),
+            (
+                "tcpgoon run --rate 100 -s 5 h 1",
+                "error: the argument '--rate <PER_SECOND>' cannot be used with '--sleep <MS>' (see `tcpgoon run --help`)\n",
+            ),
+            ("tcpgoon server --rate 5", "error: unexpected argument '--rate' found (see `tcpgoon server --help`)\n"),
         ] {
             match parse(args.split(' ').map(OsString::from)) {
                 Err(CliExit::Usage(m)) => assert_eq!(m, want),
+                other => panic!("{args}: {other:?}"),
+            }
+        }
+    }
+
+    /// The hint names the help page of the subcommand that was parsed (the older form is `run`),
+    /// never a flag picked from clap's usage line; the top level's only for top-level errors.
+    #[test]
+    fn usage_hints_name_the_subcommand_help() {
+        for (args, help) in [
+            ("tcpgoon run -y 127.0.0.1 P --foo", "tcpgoon run --help"),
+            ("tcpgoon run --rate 100 -s 5 h 1", "tcpgoon run --help"),
+            ("tcpgoon run -c 5 --close foo h 1", "tcpgoon run --help"),
+            ("tcpgoon server --rate 5", "tcpgoon server --help"),
+            ("tcpgoon server -q -m 5 --rate 5", "tcpgoon server --help"),
+            ("tcpgoon demo -y --close foo", "tcpgoon demo --help"),
+            ("tcpgoon demo --rate 1 -s 1", "tcpgoon demo --help"),
+            ("tcpgoon -y 127.0.0.1 80 --foo", "tcpgoon run --help"),
+            (
+                "tcpgoon -y --rate 1 -s 1 127.0.0.1 80",
+                "tcpgoon run --help",
+            ),
+            ("tcpgoon version --foo", "tcpgoon version --help"),
+            ("tcpgoon help bogus", "tcpgoon --help"),
+        ] {
+            match parse(args.split(' ').map(OsString::from)) {
+                Err(CliExit::Usage(m)) => {
+                    assert!(m.ends_with(&format!(" (see `{help}`)\n")), "{args}: {m}");
+                    assert_eq!(m.matches("--help").count(), 1, "{args}: {m}");
+                }
                 other => panic!("{args}: {other:?}"),
             }
         }

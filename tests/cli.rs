@@ -138,3 +138,47 @@ fn a_closed_stdout_is_no_panic_and_keeps_the_exit_code() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
+
+/// The help page a usage error's hint names, from "... (see `tcpgoon run --help`)".
+fn hint(err: &str) -> &str {
+    err.trim_end()
+        .rsplit_once("(see `")
+        .and_then(|(_, rest)| rest.strip_suffix("`)"))
+        .unwrap_or_else(|| panic!("no hint in {err:?}"))
+}
+
+/// Issue 6, point 9: the hint is the help page of the subcommand that was parsed, and that page
+/// exists (exit 0) and documents the flag in question.
+#[test]
+fn usage_errors_point_at_the_subcommands_help() {
+    for (args, help, documents) in [
+        (
+            "run -y 127.0.0.1 P --foo",
+            "tcpgoon run --help",
+            "--assume-yes",
+        ),
+        ("run --rate 100 -s 5 h 1", "tcpgoon run --help", "--rate"),
+        ("run -c 5 --close foo h 1", "tcpgoon run --help", "--close"),
+        (
+            "-y 127.0.0.1 80 --foo",
+            "tcpgoon run --help",
+            "--assume-yes",
+        ),
+        ("server --rate 5", "tcpgoon server --help", "--duration"),
+        ("demo --close foo", "tcpgoon demo --help", "--close"),
+        ("help bogus", "tcpgoon --help", "demo"),
+    ] {
+        let o = tg(args);
+        assert_eq!(code(&o), 1, "{args:?}");
+        let err = stderr(&o);
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert_eq!(hint(&err), help, "{args:?}: {err}");
+        let page = tg(help.strip_prefix("tcpgoon ").unwrap());
+        assert_eq!(code(&page), 0, "{help}: {}", stderr(&page));
+        assert!(
+            stdout(&page).contains(documents),
+            "{help} lacks {documents}"
+        );
+    }
+}
