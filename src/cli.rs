@@ -22,6 +22,8 @@ use crate::units::{parse_count, parse_duration, Unit, UnitError};
 /// The most connections one run accepts. Far beyond what one machine's kernel holds; it only
 /// catches typos.
 pub const MAX_CONNECTIONS: u64 = 100_000_000;
+/// The lowest `--rate`: one connection every 1000 s.
+pub const MIN_RATE: f64 = 0.001;
 /// The highest `--rate`.
 pub const MAX_RATE: u64 = 10_000_000;
 
@@ -419,9 +421,9 @@ fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<RunConfig, S
                 .parse::<f64>()
                 .ok()
                 .or_else(|| parse_count(t, MAX_RATE).ok().map(|v| v as f64))
-                .filter(|r| r.is_finite() && *r > 0.0 && *r <= MAX_RATE as f64)
+                .filter(|r| (MIN_RATE..=MAX_RATE as f64).contains(r))
                 .ok_or_else(|| {
-                    format!("--rate must be a number of connections per second from 0.001 to {MAX_RATE} (got {text:?})")
+                    format!("--rate must be a number of connections per second from {MIN_RATE} to {MAX_RATE} (got {text:?})")
                 })?;
             Pacing::Rate(rate)
         }
@@ -534,6 +536,19 @@ mod tests {
             Pacing::Rate(5000.0)
         );
         assert_eq!(run("--rate 2.5 ::1 80").unwrap().pacing, Pacing::Rate(2.5));
+        // The documented range, both ends included.
+        assert_eq!(
+            run("--rate 0.001 ::1 80").unwrap().pacing,
+            Pacing::Rate(0.001)
+        );
+        assert_eq!(
+            run("--rate 1e-3 ::1 80").unwrap().pacing,
+            Pacing::Rate(0.001)
+        );
+        assert_eq!(
+            run("--rate 10m ::1 80").unwrap().pacing,
+            Pacing::Rate(MAX_RATE as f64)
+        );
         assert_eq!(run("-i 0 ::1 80").unwrap().interval, None);
     }
 
@@ -585,6 +600,17 @@ mod tests {
             ),
             ("run --rate 0 localhost 80", "--rate must be a number"),
             ("run --rate -3 localhost 80", "--rate must be a number"),
+            (
+                "run --rate 0.0001 localhost 80",
+                "--rate must be a number of connections per second from 0.001 to 10000000 (got \"0.0001\")",
+            ),
+            ("run --rate 1e-300 localhost 80", "from 0.001 to"),
+            ("run --rate 5e-324 localhost 80", "from 0.001 to"),
+            ("run --rate 0.00099 localhost 80", "from 0.001 to"),
+            ("run --rate 10000000.5 localhost 80", "from 0.001 to"),
+            ("run --rate 10.001m localhost 80", "from 0.001 to"),
+            ("run --rate nan localhost 80", "from 0.001 to"),
+            ("run --rate inf localhost 80", "from 0.001 to"),
             ("run --rate 10 -s 5 localhost 80", "cannot be used with"),
             (
                 "run --max-dialing 0 localhost 80",

@@ -182,3 +182,20 @@ fn usage_errors_point_at_the_subcommands_help() {
         );
     }
 }
+
+/// Issue 6, point 10: a rate below the documented minimum (0.001/s) is refused before dialing,
+/// not run (a first dial at once, then one every few hours).
+#[test]
+fn rate_below_the_minimum_is_a_usage_error() {
+    let port = closed_port();
+    for rate in ["0.0001", "1e-300", "5e-324"] {
+        let o = tg(&format!("run -y -c 1 -i 0 --rate {rate} 127.0.0.1 {port}"));
+        let err = stderr(&o);
+        assert_eq!(code(&o), 1, "--rate {rate}: {err}");
+        assert_eq!(
+            err,
+            format!("error: --rate must be a number of connections per second from 0.001 to 10000000 (got \"{rate}\")\n")
+        );
+        assert!(stdout(&o).is_empty(), "--rate {rate}: nothing dialed");
+    }
+}
