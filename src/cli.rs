@@ -343,32 +343,47 @@ fn normalize(mut args: Vec<OsString>) -> Vec<OsString> {
     args
 }
 
-fn flag_err(flag: &str, e: UnitError) -> String {
-    let fix = match e {
-        UnitError::Negative(_) | UnitError::Empty => " (give a value of 0 or more)",
-        _ => "",
-    };
-    format!("{flag} {e}{fix}")
-}
+/// What `--sleep`, `--hold` and `server --duration` accept, for messages.
+const ZERO_OR_MORE: &str = "0 or more";
+/// What `--dial-timeout` accepts.
+const AT_LEAST_1MS: &str = "at least 1ms";
+/// What `--interval` accepts.
+const INTERVAL_RANGE: &str = "0 (a status at the start only) or at least 1ms";
+/// What `server --duration` accepts.
+const UNLIMITED_OR_MORE: &str = "0 (unlimited) or more";
+/// The highest `--max-dialing`.
+const MAX_DIALING: u64 = 1_000_000;
 
-fn duration(flag: &str, text: &str, unit: Unit) -> Result<Duration, String> {
-    parse_duration(text, unit).map_err(|e| flag_err(flag, e))
-}
-
-fn count(flag: &str, text: &str, min: u64, max: u64) -> Result<u64, String> {
-    let v = parse_count(text, max).map_err(|e| match e {
-        UnitError::TooLarge { .. } | UnitError::Negative(_) => {
+/// Parses a duration flag. `accepts` says what it takes ("0 or more", "at least 1ms"): every
+/// message states it, and what a bare number means.
+fn duration(flag: &str, text: &str, unit: Unit, accepts: &str) -> Result<Duration, String> {
+    parse_duration(text, unit).map_err(|e| match e {
+        UnitError::Negative(t) => format!("{flag} must not be negative (got {t}; give {accepts})"),
+        UnitError::Empty | UnitError::Invalid { .. } => {
+            let bare = match unit {
+                Unit::Millis => "milliseconds",
+                Unit::Seconds => "seconds",
+            };
             format!(
-                "{flag} must be between {min} and {max} (got {})",
+                "{flag} is not a valid duration (got {:?}; give {accepts}: a bare number is {bare}, or use a unit: 500ms, 2s, 1m30s)",
                 text.trim()
             )
         }
-        other => flag_err(flag, other),
-    })?;
-    if v < min {
-        return Err(format!("{flag} must be between {min} and {max} (got {v})"));
+        too_large @ UnitError::TooLarge { .. } => format!("{flag} {too_large}"),
+    })
+}
+
+/// Parses a count flag that takes `min..=max`; `min_note` explains the minimum (" (unlimited)").
+fn count(flag: &str, text: &str, (min, min_note): (u64, &str), max: u64) -> Result<u64, String> {
+    let t = text.trim();
+    let out_of_range = || format!("{flag} must be between {min}{min_note} and {max} (got {t})");
+    match parse_count(t, max) {
+        Ok(v) if v >= min => Ok(v),
+        Ok(_) | Err(UnitError::TooLarge { .. } | UnitError::Negative(_)) => Err(out_of_range()),
+        Err(UnitError::Empty | UnitError::Invalid { .. }) => Err(format!(
+            "{flag} is not a valid count (got {t:?}; give a whole number from {min}{min_note} to {max}, optionally with k or m: 500, 10k, 1.5m)"
+        )),
     }
-    Ok(v)
 }
 
 /// Parses a TCP port of a target (1-65535) with the Go tool's message for non-numbers.
@@ -402,17 +417,25 @@ fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
 }
 
 fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<RunConfig, String> {
-    let connections = count("--connections", &raw.connections, 1, MAX_CONNECTIONS)?;
-    let dial_timeout = duration("--dial-timeout", &raw.dial_timeout, Unit::Millis)?;
+    let connections = count("--connections", &raw.connections, (1, ""), MAX_CONNECTIONS)?;
+    let dial_timeout = duration(
+        "--dial-timeout",
+        &raw.dial_timeout,
+        Unit::Millis,
+        AT_LEAST_1MS,
+    )?;
     if dial_timeout < Duration::from_millis(1) {
         return Err(format!(
             "--dial-timeout must be at least 1ms (got {})",
             raw.dial_timeout.trim()
         ));
     }
-    let interval = duration("--interval", &raw.interval, Unit::Seconds)?;
+    let interval = duration("--interval", &raw.interval, Unit::Seconds, INTERVAL_RANGE)?;
     if !interval.is_zero() && interval < Duration::from_millis(1) {
-        return Err("--interval must be 0 (status at the start only) or at least 1ms".to_string());
+        return Err(format!(
+            "--interval must be {INTERVAL_RANGE} (got {})",
+            raw.interval.trim()
+        ));
     }
     let pacing = match &raw.rate {
         Some(text) => {
@@ -427,10 +450,10 @@ fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<RunConfig, S
                 })?;
             Pacing::Rate(rate)
         }
-        None => Pacing::Interval(duration("--sleep", &raw.sleep, Unit::Millis)?),
+        None => Pacing::Interval(duration("--sleep", &raw.sleep, Unit::Millis, ZERO_OR_MORE)?),
     };
-    let hold = duration("--hold", &raw.hold, Unit::Seconds)?;
-    let max_dialing = count("--max-dialing", &raw.max_dialing, 1, 1_000_000)? as usize;
+    let hold = duration("--hold", &raw.hold, Unit::Seconds, ZERO_OR_MORE)?;
+    let max_dialing = count("--max-dialing", &raw.max_dialing, (1, ""), MAX_DIALING)? as usize;
     let sources = match &raw.source {
         Some(text) => parse_sources(text).map_err(|e| format!("--source {e}"))?,
         None => Vec::new(),
@@ -459,14 +482,32 @@ fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<RunConfig, S
 }
 
 fn validate_server(raw: RawServer) -> Result<ServerConfig, String> {
-    let port = raw.port.trim();
-    let port = port
-        .parse::<i64>()
+    let text = raw.port.trim();
+    let number = text.parse::<i64>();
+    let port = number
+        .as_ref()
         .ok()
-        .and_then(|p| u16::try_from(p).ok())
-        .ok_or_else(|| format!("{port} is not a valid TCP port number for the server (give 0 to 65535; 0 picks a free port)"))?;
-    let max_connections = count("--maxconnections", &raw.max_connections, 0, MAX_CONNECTIONS)?;
-    let duration = duration("--duration", &raw.duration, Unit::Seconds)?;
+        .and_then(|&p| u16::try_from(p).ok())
+        .ok_or_else(|| {
+            // The Go tool's message; a number as typed, anything else quoted (`""`).
+            let shown = match number {
+                Ok(n) => n.to_string(),
+                Err(_) => format!("{text:?}"),
+            };
+            format!("{shown} is not a valid TCP port number for the server (-p/--port takes 0 to 65535; 0 picks a free port)")
+        })?;
+    let max_connections = count(
+        "--maxconnections",
+        &raw.max_connections,
+        (0, " (unlimited)"),
+        MAX_CONNECTIONS,
+    )?;
+    let duration = duration(
+        "--duration",
+        &raw.duration,
+        Unit::Seconds,
+        UNLIMITED_OR_MORE,
+    )?;
     let bind = match &raw.bind {
         Some(text) => {
             let t = text.trim().trim_start_matches('[').trim_end_matches(']');
@@ -587,7 +628,52 @@ mod tests {
                 "run -c 999999999999 localhost 80",
                 "--connections must be between 1 and",
             ),
-            ("run -s -1 localhost 80", "--sleep must not be negative"),
+            (
+                "run -s -1 localhost 80",
+                "--sleep must not be negative (got -1; give 0 or more",
+            ),
+            (
+                "run --hold -1s localhost 80",
+                "--hold must not be negative (got -1s; give 0 or more",
+            ),
+            (
+                "run -d -5 localhost 80",
+                "--dial-timeout must not be negative (got -5; give at least 1ms",
+            ),
+            // Not numbers: "not valid", never "negative"; the range each flag really takes.
+            (
+                "run -s -abc localhost 80",
+                "--sleep is not a valid duration (got \"-abc\"; give 0 or more: a bare number is milliseconds, or use a unit: 500ms, 2s, 1m30s)",
+            ),
+            (
+                "run --hold=-x localhost 80",
+                "--hold is not a valid duration (got \"-x\"; give 0 or more: a bare number is seconds",
+            ),
+            (
+                "run -i -x localhost 80",
+                "--interval is not a valid duration (got \"-x\"; give 0 (a status at the start only) or at least 1ms",
+            ),
+            (
+                "run -c -abc localhost 80",
+                "--connections is not a valid count (got \"-abc\"; give a whole number from 1 to 100000000, optionally with k or m: 500, 10k, 1.5m)",
+            ),
+            // Empty values: quoted, with the flag's real minimum.
+            (
+                "run --connections= localhost 80",
+                "--connections is not a valid count (got \"\"; give a whole number from 1 to 100000000",
+            ),
+            (
+                "run --max-dialing= localhost 80",
+                "--max-dialing is not a valid count (got \"\"; give a whole number from 1 to 1000000",
+            ),
+            (
+                "run --dial-timeout= localhost 80",
+                "--dial-timeout is not a valid duration (got \"\"; give at least 1ms",
+            ),
+            (
+                "run --sleep= localhost 80",
+                "--sleep is not a valid duration (got \"\"; give 0 or more",
+            ),
             ("run -s 10x localhost 80", "--sleep is not a valid duration"),
             ("run -i -1 localhost 80", "--interval must not be negative"),
             (
@@ -631,6 +717,27 @@ mod tests {
             let err = run(args).expect_err(args);
             assert!(err.contains(want), "{args}: {err:?} lacks {want:?}");
         }
+        // "must not be negative" only for a negative number; anything else with a minus sign is
+        // not a number at all, and the message quotes it.
+        for flag in [
+            "--connections",
+            "--sleep",
+            "--dial-timeout",
+            "--interval",
+            "--hold",
+            "--max-dialing",
+        ] {
+            for value in ["-abc", "-x", "-k", "--5", "-", ""] {
+                let args = format!("run {flag}={value} localhost 80");
+                let err = run(&args).expect_err(&args);
+                assert!(
+                    err.starts_with(&format!("error: {flag} is not a valid "))
+                        && err.contains(&format!("(got {value:?}; give "))
+                        && !err.contains("negative"),
+                    "{args}: {err}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -665,7 +772,27 @@ mod tests {
         for (args, want) in [
             (
                 vec!["server", "-p", "70000"],
-                "70000 is not a valid TCP port number for the server",
+                "70000 is not a valid TCP port number for the server (-p/--port takes 0 to 65535; 0 picks a free port)",
+            ),
+            (
+                vec!["server", "--port="],
+                "\"\" is not a valid TCP port number for the server (-p/--port takes 0 to 65535",
+            ),
+            (
+                vec!["server", "-p", "http"],
+                "\"http\" is not a valid TCP port number for the server",
+            ),
+            (
+                vec!["server", "-m", "-k"],
+                "--maxconnections is not a valid count (got \"-k\"; give a whole number from 0 (unlimited) to 100000000",
+            ),
+            (
+                vec!["server", "--maxconnections="],
+                "--maxconnections is not a valid count (got \"\"; give a whole number from 0 (unlimited)",
+            ),
+            (
+                vec!["server", "--duration="],
+                "--duration is not a valid duration (got \"\"; give 0 (unlimited) or more: a bare number is seconds",
             ),
             (
                 vec!["server", "-m", "-1"],

@@ -199,3 +199,60 @@ fn rate_below_the_minimum_is_a_usage_error() {
         assert!(stdout(&o).is_empty(), "--rate {rate}: nothing dialed");
     }
 }
+
+/// Issue 6, point 11: each message states the flag's real range or minimum; an empty value is
+/// quoted; "must not be negative" only for a negative number.
+#[test]
+fn value_errors_state_the_real_range() {
+    for (args, want) in [
+        (
+            &["run", "-c", "", "h", "1"][..],
+            "error: --connections is not a valid count (got \"\"; give a whole number from 1 to 100000000, optionally with k or m: 500, 10k, 1.5m)",
+        ),
+        (
+            &["run", "--max-dialing", "", "h", "1"],
+            "error: --max-dialing is not a valid count (got \"\"; give a whole number from 1 to 1000000, optionally with k or m: 500, 10k, 1.5m)",
+        ),
+        (
+            &["run", "-d", "", "h", "1"],
+            "error: --dial-timeout is not a valid duration (got \"\"; give at least 1ms: a bare number is milliseconds, or use a unit: 500ms, 2s, 1m30s)",
+        ),
+        (
+            &["server", "-p", ""],
+            "error: \"\" is not a valid TCP port number for the server (-p/--port takes 0 to 65535; 0 picks a free port)",
+        ),
+        (
+            &["run", "-s", "-abc", "h", "1"],
+            "error: --sleep is not a valid duration (got \"-abc\"; give 0 or more: a bare number is milliseconds, or use a unit: 500ms, 2s, 1m30s)",
+        ),
+        (
+            &["run", "--hold=-x", "h", "1"],
+            "error: --hold is not a valid duration (got \"-x\"; give 0 or more: a bare number is seconds, or use a unit: 500ms, 2s, 1m30s)",
+        ),
+        (
+            &["run", "-c", "-abc", "h", "1"],
+            "error: --connections is not a valid count (got \"-abc\"; give a whole number from 1 to 100000000, optionally with k or m: 500, 10k, 1.5m)",
+        ),
+        (
+            &["server", "-m", "-k"],
+            "error: --maxconnections is not a valid count (got \"-k\"; give a whole number from 0 (unlimited) to 100000000, optionally with k or m: 500, 10k, 1.5m)",
+        ),
+        (
+            &["run", "-s", "-5", "h", "1"],
+            "error: --sleep must not be negative (got -5; give 0 or more)",
+        ),
+        (
+            &["run", "--hold", "-1s", "h", "1"],
+            "error: --hold must not be negative (got -1s; give 0 or more)",
+        ),
+    ] {
+        let o = tcpgoon()
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 1, "{args:?}");
+        assert_eq!(stderr(&o), format!("{want}\n"), "{args:?}");
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+}
