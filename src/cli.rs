@@ -2,10 +2,11 @@
 //! configuration that the rest of the program trusts.
 //!
 //! Both forms users have scripts for work: `tcpgoon run [flags] <host> <port>` and the older
-//! `tcpgoon [flags] <host> <port>` (a first argument that is not a subcommand means `run`). Flags
-//! keep the Go tool's names, defaults, units and help texts; durations also take units and counts
-//! a `k`. Every value is checked here, so a bad one is one clear line and exit code 1, never a
-//! panic or a wrong number later.
+//! `tcpgoon [flags] <host> <port>` (a first argument that is not a subcommand means `run`; when it
+//! is a typo away from a command, parsing reports that too, and the caller, which may resolve
+//! names, suggests the command if the word is no host). Flags keep the Go tool's names, defaults,
+//! units and help texts; durations also take units and counts a `k`. Every value is checked here,
+//! so a bad one is one clear line and exit code 1, never a panic or a wrong number later.
 
 use std::ffi::OsString;
 use std::net::IpAddr;
@@ -252,6 +253,8 @@ pub struct RunConfig {
     pub close: CloseMode,
     /// Most connections dialing at once.
     pub max_dialing: usize,
+    /// The host may be a mistyped command: say so if it does not resolve.
+    pub command_typo: Option<CommandTypo>,
 }
 
 /// What the command line asks for.
@@ -274,11 +277,107 @@ pub enum CliExit {
     Info(String),
     /// A usage error: print this to stderr, exit 1.
     Usage(String),
+    /// A usage error in the older form whose first word may be a mistyped command (`tcpgoon
+    /// sever -p 5000`): print [`CommandTypo::message`] if the word does not resolve as a host,
+    /// `usage` otherwise; exit 1.
+    MaybeTypo {
+        /// The usage error, as for [`CliExit::Usage`].
+        usage: String,
+        /// The word and the command it is close to.
+        typo: CommandTypo,
+    },
+}
+
+/// The first word of the older form when it is within a typo of a command's name and is not
+/// an IP address: `sever` in `tcpgoon sever -p 5000`. Parsing does no I/O, so whether the word is
+/// a host after all (it resolves) is for the caller to find out before suggesting the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandTypo {
+    /// The word as typed.
+    pub word: String,
+    /// The closest command.
+    pub command: &'static str,
+}
+
+impl CommandTypo {
+    /// The usage error for a word that is no host: it is not a command either.
+    pub fn message(&self) -> String {
+        format!(
+            "'{}' is not a command (did you mean `tcpgoon {}`?); commands: {}; see `tcpgoon --help`",
+            self.word,
+            self.command,
+            COMMANDS.join(", ")
+        )
+    }
+
+    /// What to add to "Domain name not resolvable" when the host was this word.
+    pub fn not_a_command_either(&self) -> String {
+        format!(
+            "'{}' is not a command either (did you mean `tcpgoon {}`?)",
+            self.word, self.command
+        )
+    }
 }
 
 /// Parses and validates the command line (`args[0]` is the program name).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliExit> {
-    let argv = normalize(args.into_iter().collect());
+    let args: Vec<OsString> = args.into_iter().collect();
+    let typo = command_typo(&args);
+    match (parse_normalized(normalize(args)), typo) {
+        (Ok(Command::Run(config)), typo @ Some(_)) => Ok(Command::Run(RunConfig {
+            command_typo: typo,
+            ..config
+        })),
+        (Err(CliExit::Usage(usage)), Some(typo)) => Err(CliExit::MaybeTypo { usage, typo }),
+        (parsed, _) => parsed,
+    }
+}
+
+/// The closest command to the first word of `args` if that word puts the line in the older form
+/// (it is no command nor flag), is not an IP address, and is at most a typo away from the
+/// command: one edit for `run` and `demo`, two for the longer names.
+fn command_typo(args: &[OsString]) -> Option<CommandTypo> {
+    let word = args.get(1)?.to_str()?;
+    let bare = word.trim_start_matches('[').trim_end_matches(']');
+    if word.starts_with('-') || COMMANDS.contains(&word) || bare.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    let lower = word.to_lowercase();
+    COMMANDS
+        .iter()
+        .map(|&command| (edit_distance(&lower, command), command))
+        .filter(|&(distance, command)| distance <= if command.len() <= 4 { 1 } else { 2 })
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, command)| CommandTypo {
+            word: word.to_string(),
+            command,
+        })
+}
+
+/// The optimal string alignment distance between `a` and `b`: the fewest insertions,
+/// deletions, substitutions and swaps of adjacent characters that turn one into the other.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // Three rows of the table: i - 2, i - 1 and i.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut last: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let substitute = last[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            row[j] = substitute.min(last[j] + 1).min(row[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(before[j - 2] + 1);
+            }
+        }
+        before = std::mem::replace(&mut last, row);
+    }
+    last[b.len()]
+}
+
+/// [`parse`] once the older form has been turned into `run`.
+fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
     let help = help_page(&argv);
     let cli = Cli::try_parse_from(argv).map_err(|e| {
         use clap::error::ErrorKind;
@@ -478,6 +577,7 @@ fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<RunConfig, S
             Close::Rst => CloseMode::Rst,
         },
         max_dialing,
+        command_typo: None,
     })
 }
 
@@ -537,7 +637,9 @@ mod tests {
         match parse(argv) {
             Ok(Command::Run(c)) => Ok(c),
             Ok(other) => panic!("not a run: {other:?}"),
-            Err(CliExit::Usage(m)) | Err(CliExit::Info(m)) => Err(m),
+            Err(CliExit::Usage(m) | CliExit::Info(m) | CliExit::MaybeTypo { usage: m, .. }) => {
+                Err(m)
+            }
         }
     }
 
@@ -893,5 +995,75 @@ mod tests {
             parse(["tcpgoon", "version"].map(OsString::from)),
             Ok(Command::Version)
         ));
+    }
+
+    /// The command a first word may be a typo of, as `parse` reports it with a run or a usage
+    /// error (`None` when it reports none).
+    fn typo_of(args: &str) -> Option<&'static str> {
+        let argv = std::iter::once("tcpgoon")
+            .chain(args.split_whitespace())
+            .map(OsString::from);
+        match parse(argv) {
+            Ok(Command::Run(c)) => c.command_typo.map(|t| t.command),
+            Err(CliExit::MaybeTypo { typo, .. }) => Some(typo.command),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_first_word_near_a_command_is_reported() {
+        for (args, want) in [
+            ("sever -p 5000", Some("server")),
+            ("sever 5000", Some("server")),
+            ("sevrer 5000", Some("server")),
+            ("serv 5000", Some("server")),
+            ("sever", Some("server")),
+            ("dmeo", Some("demo")),
+            ("Demo -c 5", Some("demo")),
+            ("demo1 80", Some("demo")),
+            ("rnu localhost 80", Some("run")),
+            ("verison", Some("version")),
+            // Far from every command, an address, a flag first, or a real command: nothing.
+            ("srv 5000", None),
+            ("localhost 80", None),
+            ("127.0.0.1 -p 5000", None),
+            ("::1 80", None),
+            ("[::1] 80", None),
+            ("-y sever 80", None),
+            ("server -x", None),
+            ("run sever 80", None),
+        ] {
+            assert_eq!(typo_of(args), want, "{args}");
+        }
+        let argv = ["tcpgoon", "sever", "-p", "5000"].map(OsString::from);
+        let Err(CliExit::MaybeTypo { usage, typo }) = parse(argv) else {
+            panic!()
+        };
+        assert_eq!(
+            usage,
+            "error: unexpected argument '-p' found (see `tcpgoon run --help`)\n"
+        );
+        assert_eq!(
+            typo.message(),
+            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, version; see `tcpgoon --help`"
+        );
+    }
+
+    #[test]
+    fn edit_distance_counts_swaps_as_one() {
+        for (a, b, d) in [
+            ("server", "server", 0),
+            ("sever", "server", 1),
+            ("sevrer", "server", 1),
+            ("dmeo", "demo", 1),
+            ("", "run", 3),
+            ("run", "", 3),
+            ("ca", "abc", 3),
+            ("serv", "server", 2),
+            ("µs", "us", 1),
+        ] {
+            assert_eq!(edit_distance(a, b), d, "{a} {b}");
+            assert_eq!(edit_distance(b, a), d, "{b} {a}");
+        }
     }
 }

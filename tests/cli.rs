@@ -256,3 +256,46 @@ fn value_errors_state_the_real_range() {
         assert!(stdout(&o).is_empty(), "{args:?}");
     }
 }
+
+/// Issue 6, point 16: a mistyped command that is no host gets the closest command, whether clap
+/// rejects the rest (`sever -p 5000`) or it parses as a run whose host does not resolve.
+#[test]
+fn a_mistyped_command_suggests_the_closest_one() {
+    for (args, want) in [
+        (
+            "sever -p 5000",
+            "error: 'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, version; see `tcpgoon --help`\n",
+        ),
+        (
+            "dmeo -c 5",
+            "error: 'dmeo' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, version; see `tcpgoon --help`\n",
+        ),
+        (
+            "sever",
+            "error: 'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, version; see `tcpgoon --help`\n",
+        ),
+    ] {
+        let o = tg(args);
+        assert_eq!(code(&o), 1, "{args:?}");
+        assert_eq!(stderr(&o), want, "{args:?}");
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+    let o = tg("sever 5000");
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: Domain name not resolvable: sever (")
+            && err
+                .ends_with("; 'sever' is not a command either (did you mean `tcpgoon server`?)\n"),
+        "{err}"
+    );
+    // Far from every command, or an address: no suggestion.
+    let o = tg("no-such-host.invalid 80");
+    assert!(!stderr(&o).contains("command"), "{}", stderr(&o));
+    let o = tg("127.0.0.1 -p 5000");
+    assert_eq!(
+        stderr(&o),
+        "error: unexpected argument '-p' found (see `tcpgoon run --help`)\n"
+    );
+}
