@@ -5,8 +5,8 @@
 //! `tcpgoon [flags] <host> <port>` (a first argument that is not a subcommand means `run`; when it
 //! is a typo away from a command, parsing reports that too, and the caller, which may resolve
 //! names, suggests the command if the word is no host). Flags keep the Go tool's names, defaults,
-//! units and help texts; durations also take units and counts a `k`. Every value is checked here,
-//! so a bad one is one clear line and exit code 1, never a panic or a wrong number later.
+//! units and help texts; durations also take units and counts `k` and `m`. Every value is checked
+//! here, so a bad one is one clear line and exit code 1, never a panic or a wrong number later.
 
 use std::ffi::OsString;
 use std::net::IpAddr;
@@ -40,6 +40,27 @@ const VERSION: &str = concat!(
     ")"
 );
 
+/// How durations and counts are written, for the help of `run` and `demo`.
+macro_rules! units_help {
+    () => {
+        "Durations: a bare number is in the flag's unit (milliseconds for -s and -d, seconds for \
+         -i and --hold); a number with a unit means what it says: 500ms, 2s, 1m30s (ns, us, ms, s, \
+         m, h; at most 30 days). Counts take k and m: 10k, 1.5m.\n\n\
+         Nothing is sent on the connections: tcpgoon opens them, holds them, watches which the far \
+         side closes, and prints a status line every --interval and a report at the end (the \
+         counts, connect times min/avg/max/dev and percentiles, the errors by reason).\n\n"
+    };
+}
+
+/// The exit codes, for the help of `run`, `demo` and the top level.
+macro_rules! exit_codes_help {
+    () => {
+        "Exit codes: 0 every connection established or closed by the far side; 1 the run did not \
+         complete or could not start (bad arguments, unresolvable name, prompt declined, pre-flight \
+         check); 2 some connection ended in error."
+    };
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tcpgoon",
@@ -47,10 +68,10 @@ const VERSION: &str = concat!(
     about = ABOUT,
     long_about = None,
     arg_required_else_help = true,
-    after_help = "The older form `tcpgoon [flags] <host> <port>` means `tcpgoon run [flags] <host> <port>`.\n\
-                  Exit codes: 0 every connection was established, 1 the run did not complete or could not \
-                  start (bad arguments, unresolvable name, prompt declined, pre-flight check), 2 some \
-                  connection failed."
+    after_help = concat!(
+        "The older form `tcpgoon [flags] <host> <port>` means `tcpgoon run [flags] <host> <port>`.\n",
+        exit_codes_help!()
+    )
 )]
 struct Cli {
     #[command(subcommand)]
@@ -60,10 +81,35 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum RawCommand {
     /// Run tcpgoon test
+    #[command(after_help = concat!(
+        units_help!(),
+        exit_codes_help!(),
+        "\n\nExample: tcpgoon run -y -c 10k --rate 500 --hold 60s my-lb.example.com 443"
+    ))]
     Run(RawRun),
     /// Simple TCP server (the built-in target): accepts and holds connections
+    #[command(
+        after_help = "By default it listens on every interface, port 54321, and stops after \
+        10 connections or 30 seconds, whichever comes first (as the Go tool's server); -m 0 and \
+        -d 0 mean unlimited: it then runs until Ctrl-C. It holds each connection until the client \
+        closes it and never sends anything.\n\n\
+        Exit codes: 0 it stopped at a limit or on Ctrl-C; 1 it could not start (bad arguments, \
+        the port is taken)."
+    )]
     Server(RawServer),
     /// Start the built-in server on loopback and run the test against it (takes run's flags)
+    #[command(
+        after_help = concat!(
+            "-y is implied: demo never asks for confirmation. Its server is `tcpgoon server` on a \
+             free loopback port (127.0.0.1, printed in the first line) with no connection or time \
+             limit (-m 0 -d 0); it stops when the run ends.\n\n",
+            units_help!(),
+            exit_codes_help!()
+        ),
+        mut_arg("assume_yes", |a| a
+            .help("Implied: demo never asks for confirmation")
+            .long_help(None::<&str>))
+    )]
     Demo(RawDemo),
     /// Print the git commit and the build time
     Version,
@@ -89,10 +135,11 @@ enum Close {
 
 #[derive(Debug, Args)]
 struct RawRun {
-    /// The target's host name or IP address (IPv6 with or without brackets)
-    host: Option<String>,
-    /// The target's TCP port
-    port: Option<String>,
+    /// The target's host name or IP address (IPv6 with or without brackets), resolved once
+    /// before the run
+    host: String,
+    /// The target's TCP port: 1 to 65535
+    port: String,
     /// Anything more: an error, reported with the Go tool's message
     #[arg(hide = true)]
     extra: Vec<String>,
@@ -106,13 +153,20 @@ struct RawDemo {
     flags: RunFlags,
 }
 
-/// The flags of `run`, shared with `demo`.
+/// The flags of `run`, shared with `demo`. Each help starts with the Go tool's sentence, on a
+/// line of its own in `--help`.
 #[derive(Debug, Args)]
 struct RunFlags {
     /// Force execution without asking for confirmation
+    ///
+    /// Without it, tcpgoon shows the target and the number of connections and waits for y or
+    /// yes on standard input; no, an empty line or the end of input abort with exit code 1.
     #[arg(short = 'y', long = "assume-yes")]
     assume_yes: bool,
-    /// Number of connections you want to open
+    /// Number of connections you want to open: 1 to 100000000, with k and m (10k, 1.5m)
+    ///
+    /// Each connection is dialed once and never reopened; one the far side closes counts as
+    /// Closed.
     #[arg(
         short = 'c',
         long,
@@ -121,7 +175,10 @@ struct RunFlags {
         allow_hyphen_values = true
     )]
     connections: String,
-    /// Connection dialing timeout, in ms
+    /// Connection dialing timeout, in ms: at least 1ms
+    ///
+    /// A bare number is milliseconds; a number with a unit means what it says: 500ms, 2s,
+    /// 1m30s. A dial that takes longer ends in Error (dial timeout).
     #[arg(
         short = 'd',
         long = "dial-timeout",
@@ -131,7 +188,10 @@ struct RunFlags {
         allow_hyphen_values = true
     )]
     dial_timeout: String,
-    /// Interval, in seconds, between stats updates
+    /// Interval, in seconds, between stats updates (0: a status at the start only)
+    ///
+    /// A bare number is seconds; a number with a unit means what it says: 500ms, 2s, 1m30s.
+    /// Other than 0, at least 1ms.
     #[arg(
         short = 'i',
         long,
@@ -140,7 +200,11 @@ struct RunFlags {
         allow_hyphen_values = true
     )]
     interval: String,
-    /// Time you want to sleep between connections, in ms
+    /// Time you want to sleep between connections, in ms (0: dial as fast as --max-dialing allows)
+    ///
+    /// A bare number is milliseconds; a number with a unit means what it says: 500ms, 2s,
+    /// 1m30s. Connection i is due at i × sleep after the start, a schedule that does not drift.
+    /// Not with --rate.
     #[arg(
         short = 's',
         long,
@@ -150,9 +214,14 @@ struct RunFlags {
     )]
     sleep: String,
     /// Print debugging information to the standard error
+    ///
+    /// A line per connection state change, with times and the system's error reasons.
     #[arg(short = 'v', long, alias = "debug")]
     verbose: bool,
-    /// Connections per second (5000, 2.5k), instead of --sleep
+    /// Connections per second instead of --sleep: 0.001 to 10000000, with decimals, k and m (0.5,
+    /// 2.5k)
+    ///
+    /// Connection i is due at i / rate after the start, a schedule that does not drift.
     #[arg(
         long,
         value_name = "PER_SECOND",
@@ -160,7 +229,12 @@ struct RunFlags {
         allow_hyphen_values = true
     )]
     rate: Option<String>,
-    /// Keep the established connections open this long after the last dial (bare number: s)
+    /// Keep the established connections open this long after every dial has settled (0: close
+    /// them at once)
+    ///
+    /// A bare number is seconds; a number with a unit means what it says: 500ms, 2s, 1m30s.
+    /// Closures by the far side show in the status lines; the hold ends early when nothing is
+    /// left open.
     #[arg(
         long,
         default_value = "0",
@@ -169,6 +243,9 @@ struct RunFlags {
     )]
     hold: String,
     /// Source addresses to spread connections over: a list, range or CIDR (127.0.0.2-127.0.0.9)
+    ///
+    /// Used round-robin, up to 65536 addresses, each an address of this machine (checked
+    /// before dialing). Without it, routing picks the source address.
     #[arg(long, value_name = "LIST")]
     source: Option<String>,
     /// Who picks source ports
@@ -177,7 +254,8 @@ struct RunFlags {
     /// How connections still open at the end are closed
     #[arg(long, value_enum, default_value = "fin", value_name = "HOW")]
     close: Close,
-    /// Most connections dialing at once, so that -s 0 does not turn into a SYN flood
+    /// Most connections dialing at once, so that -s 0 does not turn into a SYN flood: 1 to
+    /// 1000000
     #[arg(
         long,
         default_value = "1024",
@@ -189,7 +267,7 @@ struct RunFlags {
 
 #[derive(Debug, Args)]
 struct RawServer {
-    /// TCP listening port (0 picks a free one and prints it)
+    /// TCP listening port, 0 to 65535; 0 picks a free one and prints it
     #[arg(
         short = 'p',
         long,
@@ -198,7 +276,7 @@ struct RawServer {
         allow_hyphen_values = true
     )]
     port: String,
-    /// How many total connections we will accept (0 = unlimited)
+    /// How many total connections we will accept (0 = unlimited); counts take k and m (10k)
     #[arg(
         short = 'm',
         long = "maxconnections",
@@ -207,7 +285,8 @@ struct RawServer {
         allow_hyphen_values = true
     )]
     max_connections: String,
-    /// Running time before dropping, in seconds (0 = unlimited)
+    /// Running time before dropping, in seconds (0 = unlimited); a bare number is seconds, or
+    /// give a unit: 500ms, 2s, 1m30s
     #[arg(
         short = 'd',
         long,
@@ -388,6 +467,19 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
             ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
                 CliExit::Usage(e.render().to_string())
             }
+            // Only `run` has required arguments, host then port: what is missing tells what was
+            // given, for the Go tool's message.
+            ErrorKind::MissingRequiredArgument if help == "tcpgoon run --help" => {
+                use clap::error::{ContextKind, ContextValue};
+                let missing = match e.get(ContextKind::InvalidArg) {
+                    Some(ContextValue::Strings(names)) => names.len(),
+                    _ => 2,
+                };
+                CliExit::Usage(format!(
+                    "error: {}\n",
+                    arity(2usize.saturating_sub(missing))
+                ))
+            }
             _ => CliExit::Usage(one_line(&e.render().to_string(), &help)),
         }
     })?;
@@ -498,21 +590,19 @@ fn target_port(text: &str) -> Result<u16, String> {
 }
 
 fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
-    let positional: Vec<String> = raw
-        .host
-        .into_iter()
-        .chain(raw.port)
-        .chain(raw.extra)
-        .collect();
-    let [host, port] = <[String; 2]>::try_from(positional).map_err(|p| {
-        format!(
-            "Number of required parameters doesn't match: expected <host> <port>, got {} argument{} (see `tcpgoon run --help`)",
-            p.len(),
-            if p.len() == 1 { "" } else { "s" }
-        )
-    })?;
-    let port = target_port(&port)?;
-    validate_flags(host, port, raw.flags)
+    if !raw.extra.is_empty() {
+        return Err(arity(2 + raw.extra.len()));
+    }
+    let port = target_port(&raw.port)?;
+    validate_flags(raw.host, port, raw.flags)
+}
+
+/// The Go tool's message for a `run` without exactly a host and a port (`given` positionals).
+fn arity(given: usize) -> String {
+    format!(
+        "Number of required parameters doesn't match: expected <host> <port>, got {given} argument{} (see `tcpgoon run --help`)",
+        if given == 1 { "" } else { "s" }
+    )
 }
 
 fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<RunConfig, String> {
@@ -1065,5 +1155,42 @@ mod tests {
             assert_eq!(edit_distance(a, b), d, "{a} {b}");
             assert_eq!(edit_distance(b, a), d, "{b} {a}");
         }
+    }
+
+    /// Host and port show as required; missing ones keep the Go tool's message, counting what
+    /// was given.
+    #[test]
+    fn host_and_port_are_required() {
+        let argv = ["tcpgoon", "run", "--help"].map(OsString::from);
+        let Err(CliExit::Info(help)) = parse(argv) else {
+            panic!()
+        };
+        assert!(
+            help.contains("Usage: tcpgoon run [OPTIONS] <HOST> <PORT>\n"),
+            "{help}"
+        );
+        assert!(
+            help.contains("\n  <HOST>\n") && help.contains("\n  <PORT>\n"),
+            "{help}"
+        );
+        for (args, given) in [
+            ("run", 0),
+            ("run -y -c 5", 0),
+            ("run h", 1),
+            ("run -y h", 1),
+            ("-y h", 1),
+            ("run h 1 x", 3),
+            ("-y h 1 x y", 4),
+        ] {
+            assert_eq!(
+                run(args).unwrap_err(),
+                format!("error: {}\n", arity(given)),
+                "{args}"
+            );
+        }
+        assert_eq!(
+            arity(1),
+            "Number of required parameters doesn't match: expected <host> <port>, got 1 argument (see `tcpgoon run --help`)"
+        );
     }
 }

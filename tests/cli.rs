@@ -299,3 +299,157 @@ fn a_mistyped_command_suggests_the_closest_one() {
         "error: unexpected argument '-p' found (see `tcpgoon run --help`)\n"
     );
 }
+
+/// The help of one option in a `--help` page: its header line up to the next option's, white
+/// space collapsed so that clap's line wrapping does not matter.
+fn option_help(page: &str, header: &str) -> String {
+    // An option's first line, not a help line (those are indented further).
+    let is_header = |l: &str| {
+        l.starts_with("  ") && !l.starts_with("          ") && l.trim_start().starts_with('-')
+    };
+    let mut lines = page
+        .lines()
+        .skip_while(|l| !(is_header(l) && l.trim_start().starts_with(header)));
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("no {header} in {page}"));
+    std::iter::once(first)
+        .chain(lines.take_while(|l| !is_header(l)))
+        .flat_map(str::split_whitespace)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `--help` output with white space collapsed.
+fn flat_help(args: &str) -> String {
+    let o = tg(args);
+    assert_eq!(code(&o), 0, "{args}: {}", stderr(&o));
+    stdout(&o).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Issue 6, point 17: `--help` alone says what every flag takes (units, the unit of a bare
+/// number, ranges, what 0 means), that host and port are required, and the exit codes.
+#[test]
+fn help_pages_document_units_ranges_and_exit_codes() {
+    let page = stdout(&tg("run --help"));
+    for (header, texts) in [
+        (
+            "-c, --connections",
+            &[
+                "Number of connections you want to open",
+                "1 to 100000000",
+                "10k, 1.5m",
+                "[default: 100]",
+            ][..],
+        ),
+        (
+            "-d, --dial-timeout",
+            &[
+                "Connection dialing timeout, in ms",
+                "at least 1ms",
+                "bare number is milliseconds",
+                "500ms, 2s, 1m30s",
+            ],
+        ),
+        (
+            "-i, --interval",
+            &[
+                "Interval, in seconds, between stats updates",
+                "0: a status at the start only",
+                "bare number is seconds",
+                "500ms, 2s, 1m30s",
+            ],
+        ),
+        (
+            "-s, --sleep",
+            &[
+                "Time you want to sleep between connections, in ms",
+                "0: dial as fast as --max-dialing allows",
+                "bare number is milliseconds",
+                "500ms, 2s, 1m30s",
+            ],
+        ),
+        ("--rate", &["0.001 to 10000000", "instead of --sleep"]),
+        (
+            "--hold",
+            &["bare number is seconds", "500ms, 2s, 1m30s", "[default: 0]"],
+        ),
+        ("--max-dialing", &["1 to 1000000", "[default: 1024]"]),
+        (
+            "-y, --assume-yes",
+            &["Force execution without asking for confirmation"],
+        ),
+        (
+            "-v, --verbose",
+            &["Print debugging information to the standard error"],
+        ),
+    ] {
+        let help = option_help(&page, header);
+        for text in texts {
+            assert!(
+                help.contains(text),
+                "run --help: {header} lacks {text:?}: {help}"
+            );
+        }
+    }
+    let run = flat_help("run --help");
+    for text in [
+        "Usage: tcpgoon run [OPTIONS] <HOST> <PORT>",
+        "Arguments: <HOST>",
+        "Exit codes: 0 every connection established or closed by the far side; 1 the run did not complete or could not start",
+        "2 some connection ended in error",
+    ] {
+        assert!(run.contains(text), "run --help lacks {text:?}: {run}");
+    }
+    assert!(!run.contains("[HOST]") && !run.contains("[PORT]"), "{run}");
+    let demo = flat_help("demo --help");
+    for text in [
+        "-y is implied",
+        "no connection or time limit",
+        "a free loopback port",
+        "Exit codes: 0 every connection established",
+    ] {
+        assert!(demo.contains(text), "demo --help lacks {text:?}: {demo}");
+    }
+    let page = stdout(&tg("server --help"));
+    for (header, texts) in [
+        (
+            "-p, --port",
+            &["[default: 54321]", "0 picks a free one"][..],
+        ),
+        ("-m, --maxconnections", &["[default: 10]", "0 = unlimited"]),
+        (
+            "-d, --duration",
+            &["[default: 30]", "0 = unlimited", "bare number is seconds"],
+        ),
+    ] {
+        let help = option_help(&page, header);
+        for text in texts {
+            assert!(
+                help.contains(text),
+                "server --help: {header} lacks {text:?}: {help}"
+            );
+        }
+    }
+    let server = flat_help("server --help");
+    assert!(server.contains("10 connections or 30 seconds"), "{server}");
+    // Required host and port keep the Go tool's message for missing ones.
+    for (args, got) in [
+        ("run", "got 0 arguments"),
+        ("run h", "got 1 argument "),
+        ("h", "got 1 argument "),
+        ("run -y", "got 0 arguments"),
+        ("run a b c", "got 3 arguments"),
+    ] {
+        let o = tg(args);
+        assert_eq!(code(&o), 1, "{args}");
+        let err = stderr(&o);
+        assert!(
+            err.starts_with(
+                "error: Number of required parameters doesn't match: expected <host> <port>, "
+            ) && err.contains(got)
+                && err.ends_with("(see `tcpgoon run --help`)\n"),
+            "{args}: {err}"
+        );
+    }
+}
