@@ -457,7 +457,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// [`parse`] once the older form has been turned into `run`.
 fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
-    let help = help_page(&argv);
+    let command = subcommand(&argv);
+    let help = help_page(command);
     let cli = Cli::try_parse_from(argv).map_err(|e| {
         use clap::error::ErrorKind;
         match e.kind() {
@@ -469,7 +470,7 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
             }
             // Only `run` has required arguments, host then port: what is missing tells what was
             // given, for the Go tool's message.
-            ErrorKind::MissingRequiredArgument if help == "tcpgoon run --help" => {
+            ErrorKind::MissingRequiredArgument if command == Some("run") => {
                 use clap::error::{ContextKind, ContextValue};
                 let missing = match e.get(ContextKind::InvalidArg) {
                     Some(ContextValue::Strings(names)) => names.len(),
@@ -511,13 +512,18 @@ fn one_line(rendered: &str, help: &str) -> String {
     format!("{} (see `{help}`)\n", parts.join(" "))
 }
 
-/// The help page for a usage error in the (normalized) `argv`: the subcommand's
-/// (`tcpgoon run --help`; the older form is `run`), or the top level's when no subcommand was
-/// reached (`tcpgoon help bogus`).
-fn help_page(argv: &[OsString]) -> String {
-    match argv.get(1).and_then(|a| a.to_str()) {
-        Some(command) if COMMANDS.contains(&command) => format!("tcpgoon {command} --help"),
-        _ => "tcpgoon --help".to_string(),
+/// The subcommand of the (normalized) `argv`: `run` for the older form, `None` when parsing
+/// stays at the top level (`tcpgoon help bogus`).
+fn subcommand(argv: &[OsString]) -> Option<&'static str> {
+    let first = argv.get(1)?.to_str()?;
+    COMMANDS.into_iter().find(|&command| command == first)
+}
+
+/// The help page for a usage error: the subcommand's (`tcpgoon run --help`), or the top level's.
+fn help_page(command: Option<&str>) -> String {
+    match command {
+        Some(command) => format!("tcpgoon {command} --help"),
+        None => "tcpgoon --help".to_string(),
     }
 }
 
