@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::os::unix::process::CommandExt;
 
-use crate::cli::{self, CliExit, Command, RunConfig};
+use crate::cli::{self, CliExit, Command, CommandTypo, RunConfig};
 use crate::engine::{Engine, Plan};
 use crate::preflight;
 use crate::prompt::{self, Answer};
@@ -32,6 +32,12 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
         Err(CliExit::Usage(text)) => {
             complain(&text);
+            EXIT_INCOMPLETE
+        }
+        Err(CliExit::MaybeTypo { usage, typo }) => {
+            complain(&typo_or_usage(usage, &typo, |word| {
+                Target::resolve(word, 1).is_ok()
+            }));
             EXIT_INCOMPLETE
         }
         Ok(Command::Version) => {
@@ -165,7 +171,17 @@ fn demo(config: RunConfig) -> i32 {
     code
 }
 
-/// Writes to stderr, ignoring a closed stderr as [`say`] ignores a closed stdout.
+/// The line for a usage error whose first word may be a mistyped command: the suggestion if the
+/// word does not `resolve` as a host, the usage error as it is if it does (a host called `demo1`).
+fn typo_or_usage(usage: String, typo: &CommandTypo, resolves: impl Fn(&str) -> bool) -> String {
+    if resolves(&typo.word) {
+        usage
+    } else {
+        format!("error: {}\n", typo.message())
+    }
+}
+
+/// Writes to stderr, ignoring a closed stderr (nothing is left to tell).
 fn complain(text: &str) {
     let _ = io::stderr().write_all(text.as_bytes());
 }
@@ -179,7 +195,12 @@ fn run(config: RunConfig) -> i32 {
     let mut reporter = TextReporter::new(config.verbose);
     let target = match Target::resolve(&config.host, config.port) {
         Ok(t) => t,
-        Err(e) => return fail(&e.to_string()),
+        Err(e) => {
+            return fail(&match &config.command_typo {
+                Some(typo) => format!("{e}; {}", typo.not_a_command_either()),
+                None => e.to_string(),
+            })
+        }
     };
     let addrs: Vec<String> = target.addrs.iter().map(ToString::to_string).collect();
     reporter.debug(&format!(
@@ -274,4 +295,23 @@ fn run(config: RunConfig) -> i32 {
         report::extended_block(&result)
     ));
     written(&mut out, exit_code(&result.counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_is_suggested_only_when_the_word_is_no_host() {
+        let typo = CommandTypo {
+            word: "demo1".to_string(),
+            command: "demo",
+        };
+        let usage = "error: unexpected argument '-p' found (see `tcpgoon run --help`)\n";
+        assert_eq!(typo_or_usage(usage.to_string(), &typo, |_| true), usage);
+        assert_eq!(
+            typo_or_usage(usage.to_string(), &typo, |_| false),
+            "error: 'demo1' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, version; see `tcpgoon --help`\n"
+        );
+    }
 }

@@ -35,7 +35,8 @@ pub enum UnitError {
     /// The text is empty.
     #[error("is empty")]
     Empty,
-    /// A minus sign: times and counts are never negative.
+    /// A minus sign before a valid value: times and counts are never negative. (A minus sign
+    /// before anything else, `-abc`, is [`UnitError::Invalid`].)
     #[error("must not be negative (got {0})")]
     Negative(String),
     /// Not a number with an optional unit.
@@ -59,6 +60,14 @@ pub enum UnitError {
 }
 
 const DURATION_HINT: &str = "use a whole number, or a number with a unit: 500ms, 2s, 1m30s";
+const COUNT_HINT: &str = "use a whole number, optionally with k or m: 500, 10k, 1.5m";
+
+/// The text after a leading minus sign, if it starts like a number (`-5`, `-.5s`): only such a
+/// text is a negative value; `-abc` or `--5` is no number at all.
+fn negated(t: &str) -> Option<&str> {
+    t.strip_prefix('-')
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+}
 
 /// Parses a duration. A bare number (`10`) is in `bare`'s unit; otherwise a sequence of
 /// `<number><unit>` parts with units `ns`, `us`, `µs`, `ms`, `s`, `m`, `h` (`1m30s`, `1.5s`).
@@ -67,8 +76,15 @@ pub fn parse_duration(text: &str, bare: Unit) -> Result<Duration, UnitError> {
     if t.is_empty() {
         return Err(UnitError::Empty);
     }
-    if t.starts_with('-') {
-        return Err(UnitError::Negative(t.to_string()));
+    if let Some(magnitude) = negated(t) {
+        return match parse_duration(magnitude, bare) {
+            Ok(_) | Err(UnitError::TooLarge { .. }) => Err(UnitError::Negative(t.to_string())),
+            Err(_) => Err(UnitError::Invalid {
+                what: "duration",
+                text: t.to_string(),
+                hint: DURATION_HINT,
+            }),
+        };
     }
     let invalid = || UnitError::Invalid {
         what: "duration",
@@ -152,14 +168,17 @@ pub fn parse_count(text: &str, max: u64) -> Result<u64, UnitError> {
     if t.is_empty() {
         return Err(UnitError::Empty);
     }
-    if t.starts_with('-') {
-        return Err(UnitError::Negative(t.to_string()));
-    }
     let invalid = || UnitError::Invalid {
         what: "count",
         text: t.to_string(),
-        hint: "use a whole number, optionally with k or m: 500, 10k, 1.5m",
+        hint: COUNT_HINT,
     };
+    if let Some(magnitude) = negated(t) {
+        return match parse_count(magnitude, u64::MAX) {
+            Ok(_) | Err(UnitError::TooLarge { .. }) => Err(UnitError::Negative(t.to_string())),
+            Err(_) => Err(invalid()),
+        };
+    }
     let cleaned: String = t.chars().filter(|c| *c != '_' && *c != ',').collect();
     let (num, mult) = match cleaned.char_indices().last() {
         Some((i, 'k' | 'K')) => (&cleaned[..i], 1_000u128),
@@ -231,6 +250,24 @@ mod tests {
             parse_duration("", Unit::Millis),
             Err(UnitError::Empty)
         ));
+        // A minus sign before a valid duration is a negative one; before anything else, the
+        // text is simply not a duration.
+        for negative in ["-1s", "-1m30s", "-1.5s", "-10"] {
+            assert_eq!(
+                parse_duration(negative, Unit::Millis),
+                Err(UnitError::Negative(negative.to_string())),
+                "{negative}"
+            );
+        }
+        for bad in ["-abc", "-x", "--5", "-+5", "-", "-s"] {
+            assert!(
+                matches!(
+                    parse_duration(bad, Unit::Millis),
+                    Err(UnitError::Invalid { ref text, .. }) if text == bad
+                ),
+                "{bad}"
+            );
+        }
         for bad in ["abc", "5x", "1m30", "s", "1..5s", ".s", "5 s s"] {
             assert!(
                 matches!(
@@ -262,6 +299,16 @@ mod tests {
         assert_eq!(parse_count("2M", u64::MAX), Ok(2_000_000));
         assert_eq!(parse_count("20_000", u64::MAX), Ok(20_000));
         assert!(matches!(parse_count("-5", 10), Err(UnitError::Negative(_))));
+        assert!(matches!(
+            parse_count("-1.5k", 10),
+            Err(UnitError::Negative(_))
+        ));
+        for bad in ["-abc", "-k", "--5", "-"] {
+            assert!(
+                matches!(parse_count(bad, 10), Err(UnitError::Invalid { ref text, .. }) if text == bad),
+                "{bad}"
+            );
+        }
         assert!(matches!(
             parse_count("1.0005k", 1 << 40),
             Err(UnitError::Invalid { .. })
