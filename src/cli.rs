@@ -56,8 +56,9 @@ macro_rules! units_help {
 macro_rules! exit_codes_help {
     () => {
         "Exit codes: 0 every connection established or closed by the far side; 1 the run did not \
-         complete or could not start (bad arguments, unresolvable name, prompt declined, pre-flight \
-         check); 2 some connection ended in error."
+         complete (interrupted, or connections this machine could not open) or could not start \
+         (bad arguments, unresolvable name, prompt declined, pre-flight check), or the report \
+         could not be written to stdout; 2 some connection ended in error."
     };
 }
 
