@@ -309,6 +309,18 @@ pub fn signal(pid: u32, signal: &str) {
     assert!(ok, "kill -{signal} {pid}");
 }
 
+/// Says on the real stderr that the calling test is skipped, so that it does not pass silently.
+///
+/// libtest captures the output of `eprintln!` (and shows it only for failing tests) but not a
+/// write to the stderr handle itself: this line appears in the plain `cargo test` output, as
+/// `SKIPPED netns::some_test: reason`. The test's name is its thread's name, as libtest sets it.
+pub fn skipped(reason: &str) {
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("a test");
+    let line = format!("SKIPPED {name}: {reason}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+}
+
 /// A network namespace created for one test and deleted when dropped: its own loopback, port
 /// space, TIME_WAIT table and sysctls.
 pub struct Netns {
@@ -317,9 +329,9 @@ pub struct Netns {
 }
 
 impl Netns {
-    /// Creates a namespace with loopback up. Returns `None` (the test is skipped, with a note)
-    /// when this is not root or `ip` is missing, unless `TCPGOON_REQUIRE_NETNS=1` (set by CI),
-    /// which makes that a failure.
+    /// Creates a namespace with loopback up. Returns `None` when this is not root or `ip` is
+    /// missing: the test is then skipped, with a `SKIPPED` line on stderr (see [`skipped`]),
+    /// unless `TCPGOON_REQUIRE_NETNS=1` (set by CI), which makes that a failure.
     pub fn create(tag: &str) -> Option<Netns> {
         let name = format!("tcpgoon-t-{tag}-{}", std::process::id());
         let _ = Command::new("ip")
@@ -332,11 +344,12 @@ impl Netns {
             .status()
             .is_ok_and(|s| s.success());
         if !made {
+            let reason = "cannot create a network namespace (needs root and iproute2)";
             assert!(
                 std::env::var("TCPGOON_REQUIRE_NETNS").as_deref() != Ok("1"),
-                "cannot create a network namespace (needs root and iproute2)"
+                "{reason}, and TCPGOON_REQUIRE_NETNS=1 requires the namespace tests"
             );
-            eprintln!("skipped: cannot create a network namespace (needs root and iproute2)");
+            skipped(reason);
             return None;
         }
         let ns = Netns { name };
