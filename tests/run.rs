@@ -169,42 +169,79 @@ fn dial_timeout_against_a_full_backlog() {
     );
 }
 
-#[test]
-fn sigint_mid_run_prints_the_report_and_exits_1() {
+/// A first signal mid-run: no new dials, the report, exit 1 (some connections never started).
+fn a_signal_mid_run_prints_the_report_and_exits_1(sig: &str) {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
     let mut child = spawn(&format!("run -y -c 50 -s 100 127.0.0.1 {}", server.port()));
     while server.accepted() < 3 {
         std::thread::sleep(Duration::from_millis(5));
     }
-    signal(child.id(), "INT");
+    signal(child.id(), sig);
     let o = wait_output(&mut child, Duration::from_secs(20));
     let out = stdout(&o);
-    assert_eq!(code(&o), 1, "{out}");
+    assert_eq!(code(&o), 1, "SIG{sig}: {out}");
     let [total, dialing, est, _, _, ni] = final_counts(&out);
     assert_eq!((total, dialing), (50, 0));
-    assert!(est >= 3 && ni > 0, "{out}");
+    assert!(est >= 3 && ni > 0, "SIG{sig}: {out}");
     assert!(stderr(&o).contains("Interrupted"), "{}", stderr(&o));
 }
 
 #[test]
-fn a_second_sigint_ends_at_once_with_dialing_left() {
+fn sigint_mid_run_prints_the_report_and_exits_1() {
+    a_signal_mid_run_prints_the_report_and_exits_1("INT");
+}
+
+#[test]
+fn sigterm_mid_run_prints_the_report_and_exits_1() {
+    a_signal_mid_run_prints_the_report_and_exits_1("TERM");
+}
+
+/// `first` then, once the run has reported it, `second`: the run ends at once, with the dials
+/// toward a full backlog (60 s timeout) still pending.
+fn a_second_signal_ends_at_once_with_dialing_left(first: &str, second: &str) {
     let (_listener, port) = full_backlog_listener();
     let mut child = spawn(&format!("run -y -c 5 -s 0 -d 60s 127.0.0.1 {port}"));
+    let err = StderrReader::take(&mut child);
     std::thread::sleep(Duration::from_millis(300));
-    signal(child.id(), "INT");
-    std::thread::sleep(Duration::from_millis(100));
-    signal(child.id(), "TERM");
+    signal(child.id(), first);
+    // Two signals of one kind pending at once would be read as one: wait until the first was.
+    err.wait_for("Interrupted: no new connections", Duration::from_secs(10));
+    signal(child.id(), second);
     let started = Instant::now();
     let o = wait_output(&mut child, Duration::from_secs(10));
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "SIG{first} then SIG{second} took {:?}",
+        started.elapsed()
+    );
     let out = stdout(&o);
-    assert_eq!(code(&o), 1, "{out}");
+    assert_eq!(code(&o), 1, "SIG{first} then SIG{second}: {out}");
     let [total, dialing, ..] = final_counts(&out);
     assert_eq!(total, 5);
     assert!(
         dialing > 0,
         "dials to a full backlog were still pending: {out}"
     );
+    let err = err.finish();
+    assert!(
+        err.contains("Interrupted again: ending now with "),
+        "SIG{first} then SIG{second}: {err}"
+    );
+}
+
+#[test]
+fn a_second_sigint_ends_at_once_with_dialing_left() {
+    a_second_signal_ends_at_once_with_dialing_left("INT", "INT");
+}
+
+#[test]
+fn a_second_sigterm_ends_at_once_with_dialing_left() {
+    a_second_signal_ends_at_once_with_dialing_left("TERM", "TERM");
+}
+
+#[test]
+fn sigint_then_sigterm_ends_at_once_with_dialing_left() {
+    a_second_signal_ends_at_once_with_dialing_left("INT", "TERM");
 }
 
 #[test]
@@ -273,26 +310,37 @@ fn no_sleep_after_the_last_connection() {
     );
 }
 
-#[test]
-fn sigint_during_the_hold_ends_it_with_the_report_and_exit_0() {
+/// A signal during the hold ends it: the report, and exit 0 since every connection was made.
+fn a_signal_during_the_hold_ends_it_with_the_report_and_exit_0(sig: &str) {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
     let port = server.port();
     let mut child = spawn(&format!(
         "run -y -c 5 -s 0 -i 0 --hold 60s 127.0.0.1 {port}"
     ));
     assert_eq!(server.settle_at(5, Duration::from_secs(10)), 5);
-    signal(child.id(), "TERM");
+    signal(child.id(), sig);
     let started = Instant::now();
     let o = wait_output(&mut child, Duration::from_secs(20));
     assert!(
         started.elapsed() < Duration::from_secs(5),
-        "the hold was not cut short"
+        "SIG{sig}: the hold was not cut short"
     );
     let out = stdout(&o);
     assert_eq!(
         code(&o),
         0,
-        "every connection was established and none is pending: {out}"
+        "SIG{sig}: every connection was established and none is pending: {out}"
     );
     assert_eq!(final_counts(&out), [5, 0, 5, 0, 0, 0]);
+    assert!(stderr(&o).contains("Interrupted"), "{}", stderr(&o));
+}
+
+#[test]
+fn sigint_during_the_hold_ends_it_with_the_report_and_exit_0() {
+    a_signal_during_the_hold_ends_it_with_the_report_and_exit_0("INT");
+}
+
+#[test]
+fn sigterm_during_the_hold_ends_it_with_the_report_and_exit_0() {
+    a_signal_during_the_hold_ends_it_with_the_report_and_exit_0("TERM");
 }

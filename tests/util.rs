@@ -59,6 +59,52 @@ pub fn wait_output(child: &mut Child, limit: Duration) -> Output {
     }
 }
 
+/// A child's stderr read on a thread as it comes, so that a test can wait for a line while the
+/// child runs (e.g. for a signal to have been handled before sending the next one).
+pub struct StderrReader {
+    text: Arc<Mutex<String>>,
+    thread: JoinHandle<()>,
+}
+
+impl StderrReader {
+    /// Takes `child`'s (piped) stderr; [`wait_output`] then leaves the `Output`'s stderr empty.
+    pub fn take(child: &mut Child) -> StderrReader {
+        let stream = child.stderr.take().expect("stderr piped");
+        let text = Arc::new(Mutex::new(String::new()));
+        let sink = text.clone();
+        let thread = std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let mut text = sink.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        StderrReader { text, thread }
+    }
+
+    /// Waits until stderr has a line containing `needle`; panics after `limit`.
+    pub fn wait_for(&self, needle: &str, limit: Duration) {
+        let start = Instant::now();
+        while !self.text.lock().unwrap().contains(needle) {
+            assert!(
+                start.elapsed() < limit,
+                "no {needle:?} on stderr within {limit:?}: {}",
+                self.text.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Everything the child wrote to stderr (call it once the child has exited).
+    pub fn finish(self) -> String {
+        self.thread.join().expect("stderr reader");
+        Arc::try_unwrap(self.text)
+            .expect("reader thread done")
+            .into_inner()
+            .unwrap()
+    }
+}
+
 /// Stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
