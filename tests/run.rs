@@ -134,15 +134,41 @@ fn hold_sees_closures_and_ends_when_nothing_is_left() {
 #[test]
 fn hold_keeps_connections_open_for_the_given_time() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let hold = Duration::from_secs(1);
     let started = Instant::now();
-    let o = tg(&format!(
-        "run -y -c 4 -s 0 --hold 600ms 127.0.0.1 {}",
+    let mut child = spawn(&format!(
+        "run -y -c 4 -s 0 -i 0 --hold 1s 127.0.0.1 {}",
         server.port()
     ));
+    // The server sees all four open (the hold starts about then: the dials settle just before
+    // the server accepts) and then for how long they all stay open.
+    assert!(
+        server.wait_open(4, Duration::from_secs(10)),
+        "the server never held all 4: {}",
+        server.open()
+    );
+    let all_open = Instant::now();
+    while server.open() == 4 && all_open.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let held = all_open.elapsed();
+    let o = wait_output(&mut child, Duration::from_secs(20));
     let took = started.elapsed();
-    assert_eq!(code(&o), 0);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(final_counts(&stdout(&o)), [4, 0, 4, 0, 0, 0]);
-    assert!(took >= Duration::from_millis(600), "ended after {took:?}");
+    // Generous below (the server may see them late on a busy machine), and a half hold fails.
+    assert!(
+        held >= hold - Duration::from_millis(300),
+        "the server held all 4 for {held:?} of a {hold:?} hold"
+    );
+    assert!(held < hold + Duration::from_secs(5), "held for {held:?}");
+    assert!(took >= hold, "ended after {took:?}");
+    // The run closed every one of them at its end.
+    assert!(
+        server.wait_open(0, Duration::from_secs(5)),
+        "{} still open after the run",
+        server.open()
+    );
 }
 
 #[test]

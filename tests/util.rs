@@ -230,11 +230,13 @@ pub enum Behaviour {
     CloseAfter(Duration),
 }
 
-/// An in-test server on a thread: counts accepted connections and records their peers.
+/// An in-test server on a thread: counts accepted connections and those it holds open, and
+/// records their peers.
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
     accepted: Arc<AtomicU64>,
+    open: Arc<AtomicU64>,
     peers: Arc<Mutex<Vec<SocketAddr>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -247,13 +249,20 @@ impl TestServer {
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let accepted = Arc::new(AtomicU64::new(0));
+        let open = Arc::new(AtomicU64::new(0));
         let peers = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (a, p, s) = (accepted.clone(), peers.clone(), stop.clone());
-        let thread = std::thread::spawn(move || serve(listener, behaviour, a, p, s));
+        let counters = Counters {
+            accepted: accepted.clone(),
+            open: open.clone(),
+            peers: peers.clone(),
+            stop: stop.clone(),
+        };
+        let thread = std::thread::spawn(move || serve(listener, behaviour, counters));
         TestServer {
             addr,
             accepted,
+            open,
             peers,
             stop,
             thread: Some(thread),
@@ -263,6 +272,24 @@ impl TestServer {
     /// Connections accepted so far.
     pub fn accepted(&self) -> u64 {
         self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted and not yet closed, by either side, as of the server's last pass
+    /// over them (every 2 ms or so).
+    pub fn open(&self) -> u64 {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most `limit`) until [`open`](Self::open) is `n`; returns whether it got there.
+    pub fn wait_open(&self, n: u64, limit: Duration) -> bool {
+        let start = Instant::now();
+        while self.open() != n {
+            if start.elapsed() > limit {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
     }
 
     /// Waits until `n` connections were accepted (at most `limit`), then a little longer to
@@ -296,22 +323,24 @@ impl Drop for TestServer {
     }
 }
 
-fn serve(
-    listener: TcpListener,
-    behaviour: Behaviour,
+/// What the server thread shares with its [`TestServer`].
+struct Counters {
     accepted: Arc<AtomicU64>,
+    open: Arc<AtomicU64>,
     peers: Arc<Mutex<Vec<SocketAddr>>>,
     stop: Arc<AtomicBool>,
-) {
+}
+
+fn serve(listener: TcpListener, behaviour: Behaviour, c: Counters) {
     let mut held: Vec<(TcpStream, Instant)> = Vec::new();
     let mut buf = [0u8; 512];
-    while !stop.load(Ordering::SeqCst) {
+    while !c.stop.load(Ordering::SeqCst) {
         let mut idle = true;
         while let Ok((stream, peer)) = listener.accept() {
             idle = false;
             stream.set_nonblocking(true).unwrap();
-            accepted.fetch_add(1, Ordering::SeqCst);
-            peers.lock().unwrap().push(peer);
+            c.accepted.fetch_add(1, Ordering::SeqCst);
+            c.peers.lock().unwrap().push(peer);
             held.push((stream, Instant::now()));
         }
         held.retain_mut(|(stream, since)| {
@@ -320,8 +349,14 @@ fn serve(
                     return false;
                 }
             }
-            !matches!(stream.read(&mut buf), Ok(0))
+            // Kept while the client neither closed (EOF) nor reset it.
+            match stream.read(&mut buf) {
+                Ok(0) => false,
+                Ok(_) => true,
+                Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+            }
         });
+        c.open.store(held.len() as u64, Ordering::SeqCst);
         if idle {
             std::thread::sleep(Duration::from_millis(2));
         }
