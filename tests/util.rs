@@ -142,6 +142,56 @@ pub fn parse_status(line: &str) -> Option<[u64; 6]> {
     Some(out)
 }
 
+/// Parses a duration as Go prints it (`0s`, `86µs`, `199.712ms`, `1.5s`, `2m3.5s`, `1h0m0s`).
+pub fn parse_go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (scale, unit) = [
+            (1e-9, "ns"),
+            (1e-6, "µs"),
+            (1e-6, "us"),
+            (1e-3, "ms"),
+            (3600.0, "h"),
+            (60.0, "m"),
+            (1.0, "s"),
+        ]
+        .into_iter()
+        .find(|(_, unit)| rest.starts_with(unit))?;
+        total += value * scale;
+        rest = &rest[unit.len()..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+/// The ramp line `Ramp: dialed N connections in SPAN (R connections/s)...`: N, the span from
+/// the first to the last dial, and the achieved rate if printed.
+pub fn parse_ramp(out: &str) -> (u64, Duration, Option<f64>) {
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Ramp: dialed "))
+        .unwrap_or_else(|| panic!("no ramp line in:\n{out}"));
+    let parse = || -> Option<(u64, Duration, Option<f64>)> {
+        let (n, rest) = line.split_once(" connections in ")?;
+        let span_end = rest.find([' ', ',', ';']).unwrap_or(rest.len());
+        let span = parse_go_duration(&rest[..span_end])?;
+        let rate = match rest[span_end..].strip_prefix(" (") {
+            Some(r) => Some(r.split_once(" connections/s)")?.0.parse().ok()?),
+            None => None,
+        };
+        Some((n.parse().ok()?, span, rate))
+    };
+    parse().unwrap_or_else(|| panic!("ramp line does not parse: {line:?}"))
+}
+
 /// The final status line (the one after `--- ... tcp test statistics ---`).
 pub fn final_counts(out: &str) -> [u64; 6] {
     let mut lines = out
@@ -527,4 +577,26 @@ impl Netns {
         ));
         Some(ns)
     }
+}
+
+#[test]
+fn go_durations_and_the_ramp_line_parse() {
+    let ms = Duration::from_millis;
+    assert_eq!(parse_go_duration("0s"), Some(Duration::ZERO));
+    assert_eq!(parse_go_duration("86µs"), Some(Duration::from_micros(86)));
+    assert_eq!(
+        parse_go_duration("199.5ms"),
+        Some(Duration::from_micros(199_500))
+    );
+    assert_eq!(parse_go_duration("2m3.5s"), Some(ms(123_500)));
+    assert_eq!(parse_go_duration("1h0m0s"), Some(Duration::from_secs(3600)));
+    assert_eq!(parse_go_duration("3 ms"), None);
+    let out = "x\nRamp: dialed 700 connections in 199.8ms (3498.5 connections/s), all settled \
+               after 200.1ms; at most 1.2ms behind schedule\n";
+    assert_eq!(
+        parse_ramp(out),
+        (700, ms(199) + Duration::from_micros(800), Some(3498.5))
+    );
+    let one = "Ramp: dialed 1 connections in 0s, all settled after 1ms\n";
+    assert_eq!(parse_ramp(one), (1, Duration::ZERO, None));
 }
