@@ -1,12 +1,15 @@
 //! `tcpgoon run` against loopback targets: each outcome the Go tool could report, with its exact
 //! lines and exit code.
 
+use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
 use crate::util::*;
 
-/// The Go tool's final block, line by line, with the numbers as patterns.
-fn assert_go_block(out: &str, target: &str, counts: [u64; 6]) {
+/// The Go tool's final block, line by line: the status line's `counts`, the peak of concurrent
+/// connections in `peak` (one value, `n..=n`, wherever the test determines it), the statistics
+/// lines by their counts.
+fn assert_go_block(out: &str, target: &str, counts: [u64; 6], peak: RangeInclusive<u64>) {
     let lines: Vec<&str> = out.lines().collect();
     let start = lines
         .iter()
@@ -22,7 +25,11 @@ fn assert_go_block(out: &str, target: &str, counts: [u64; 6]) {
         lines[start + 3],
         format!("Total established connections: {}", est + closed)
     );
-    assert!(lines[start + 4].starts_with("Max concurrent established connections: "));
+    let max = lines[start + 4]
+        .strip_prefix("Max concurrent established connections: ")
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("{:?}", lines[start + 4]));
+    assert!(peak.contains(&max), "peak {max}, expected {peak:?}:\n{out}");
     assert_eq!(
         lines[start + 5],
         format!("Number of established connections on closure: {est}")
@@ -57,8 +64,13 @@ fn all_established_exit_0_with_exact_lines() {
         "Total: 20, Dialing: 0, Established: 0, Closed: 0, Error: 0, NotInitiated: 20",
         "a status line at the start"
     );
-    assert_go_block(&out, &format!("127.0.0.1:{port}"), [20, 0, 20, 0, 0, 0]);
-    assert!(out.contains("Max concurrent established connections: 20\n"));
+    // Every connection stays open to the end: the peak is all of them.
+    assert_go_block(
+        &out,
+        &format!("127.0.0.1:{port}"),
+        [20, 0, 20, 0, 0, 0],
+        20..=20,
+    );
     assert!(!out.contains("Time to error"));
     assert!(out.contains("Ramp: dialed 20 connections in "));
 }
@@ -73,6 +85,7 @@ fn a_name_is_reported_with_its_address() {
         &stdout(&o),
         &format!("localhost(127.0.0.1):{port}"),
         [3, 0, 3, 0, 0, 0],
+        3..=3,
     );
 }
 
@@ -82,27 +95,42 @@ fn refused_port_exit_2_with_time_to_error() {
     let o = tg(&format!("run -y -c 5 -s 0 127.0.0.1 {port}"));
     let out = stdout(&o);
     assert_eq!(code(&o), 2, "{out}");
-    assert_go_block(&out, &format!("127.0.0.1:{port}"), [5, 0, 0, 0, 5, 0]);
+    assert_go_block(
+        &out,
+        &format!("127.0.0.1:{port}"),
+        [5, 0, 0, 0, 5, 0],
+        0..=0,
+    );
     assert!(!out.contains("Response time stats"));
     assert!(out.contains("Errors: 5 connection refused"), "{out}");
 }
 
 #[test]
 fn the_far_side_closing_every_connection_is_closed_exit_0() {
-    let server = TestServer::start("127.0.0.1", Behaviour::CloseAfter(Duration::ZERO));
-    // The hold keeps the run open until every closure is seen; it ends early once none is left.
-    let o = tg(&format!(
-        "run -y -c 10 -s 0 --hold 20s 127.0.0.1 {}",
-        server.port()
-    ));
-    let out = stdout(&o);
-    assert_eq!(code(&o), 0, "{out}");
-    assert_go_block(
-        &out,
-        &format!("127.0.0.1:{}", server.port()),
-        [10, 0, 0, 10, 0, 0],
-    );
-    assert!(out.contains("Number of established connections on closure: 0"));
+    // Closed as soon as accepted: each connection may or may not overlap the next ones, so the
+    // peak is between 1 and all. Closed once all are accepted: the 10 were established at once
+    // (a client socket is established before the server can accept it), so the peak is 10.
+    for (behaviour, peak) in [
+        (Behaviour::CloseAfter(Duration::ZERO), 1..=10),
+        (Behaviour::CloseOnceAccepted(10), 10..=10),
+    ] {
+        let server = TestServer::start("127.0.0.1", behaviour);
+        // The hold keeps the run open until every closure is seen; it ends early once none is
+        // left.
+        let o = tg(&format!(
+            "run -y -c 10 -s 0 --hold 20s 127.0.0.1 {}",
+            server.port()
+        ));
+        let out = stdout(&o);
+        assert_eq!(code(&o), 0, "{behaviour:?}: {out}");
+        assert_go_block(
+            &out,
+            &format!("127.0.0.1:{}", server.port()),
+            [10, 0, 0, 10, 0, 0],
+            peak,
+        );
+        assert!(out.contains("Number of established connections on closure: 0"));
+    }
 }
 
 #[test]
@@ -118,7 +146,14 @@ fn hold_sees_closures_and_ends_when_nothing_is_left() {
     ));
     let out = stdout(&o);
     assert_eq!(code(&o), 0, "{out}");
-    assert_eq!(final_counts(&out), [8, 0, 0, 8, 0, 0]);
+    // All 8 are dialed at once and closed 400 ms after they were accepted: all 8 were open
+    // together.
+    assert_go_block(
+        &out,
+        &format!("127.0.0.1:{}", server.port()),
+        [8, 0, 0, 8, 0, 0],
+        8..=8,
+    );
     // Status lines during the hold showed them established before they closed.
     let statuses: Vec<[u64; 6]> = out.lines().filter_map(parse_status).collect();
     assert!(
@@ -283,7 +318,12 @@ fn ipv6_literal_with_and_without_brackets() {
     for host in ["::1", "[::1]"] {
         let o = tg(&format!("run -y -c 3 -s 0 {} {}", host, port));
         assert_eq!(code(&o), 0, "{}", stdout(&o));
-        assert_go_block(&stdout(&o), &format!("[::1]:{port}"), [3, 0, 3, 0, 0, 0]);
+        assert_go_block(
+            &stdout(&o),
+            &format!("[::1]:{port}"),
+            [3, 0, 3, 0, 0, 0],
+            3..=3,
+        );
     }
 }
 

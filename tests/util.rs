@@ -278,6 +278,9 @@ pub enum Behaviour {
     Hold,
     /// Close it after this long.
     CloseAfter(Duration),
+    /// Keep it open until this many connections have been accepted, then close it: the client
+    /// had them all established at once before the first close.
+    CloseOnceAccepted(u64),
 }
 
 /// An in-test server on a thread: counts accepted connections and those it holds open, and
@@ -394,10 +397,12 @@ fn serve(listener: TcpListener, behaviour: Behaviour, c: Counters) {
             held.push((stream, Instant::now()));
         }
         held.retain_mut(|(stream, since)| {
-            if let Behaviour::CloseAfter(after) = behaviour {
-                if since.elapsed() >= after {
-                    return false;
+            match behaviour {
+                Behaviour::CloseAfter(after) if since.elapsed() >= after => return false,
+                Behaviour::CloseOnceAccepted(n) if c.accepted.load(Ordering::SeqCst) >= n => {
+                    return false
                 }
+                _ => {}
             }
             // Kept while the client neither closed (EOF) nor reset it.
             match stream.read(&mut buf) {
