@@ -283,43 +283,52 @@ fn a_dial_timeout_fires_no_earlier_than_asked() {
 fn the_schedule_is_kept_and_never_overshoots() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
     let mut p = plan(vec![server.addr], 300);
-    p.pacing = Pacing::Rate(1000.0);
+    p.pacing = Pacing::Rate(500.0);
     // No report ticks: they would wake the loop every 5 ms and hide a late pacing timer.
     p.report_interval = None;
     let (result, rec) = run(p);
     assert_eq!(result.ramp.dialed, 300);
     assert_eq!(server.settle_at(300, Duration::from_secs(5)), 300);
-    // Connection i is dialed no earlier than i / rate, and not much later: 100 ms is far more
-    // than a busy machine delays a timer, and less than the 299 ms a halved rate puts the last
-    // dial behind.
-    let mut latest = Duration::ZERO;
-    let mut dials = 0;
+    // Connection i is due i / 500 s after the start: it is never dialed earlier, and not much
+    // later. A loaded machine stalls the loop now and then, after which the schedule catches up
+    // at once: on this 2-core machine, with a connect flood (floodconnect, 19,500 connections
+    // from one address) in another namespace, single dials were up to 140 ms late at this rate
+    // (220 ms at 1000/s) but the median lag stayed under 1 ms. So any one dial may be 400 ms
+    // late, and the median 30 ms. A halved rate (dial i is 2i ms late: the last 598 ms, the
+    // median 300 ms) or a pacing timer that fires 150 ms late (lags spread over 0-150 ms) fails.
+    let mut lags = Vec::new();
     for e in &rec.events {
         if let EventKind::Dialing { .. } = e.kind {
-            dials += 1;
-            let due = Duration::from_millis(e.conn);
+            let due = Duration::from_millis(2 * e.conn);
             assert!(
-                e.at + Duration::from_micros(1) >= due,
+                e.at + CLOCK >= due,
                 "conn {} dialed at {:?}, due {:?}",
                 e.conn,
                 e.at,
                 due
             );
             assert!(
-                e.at <= due + Duration::from_millis(100),
+                e.at <= due + Duration::from_millis(400),
                 "conn {} dialed at {:?}, due {:?}",
                 e.conn,
                 e.at,
                 due
             );
-            latest = latest.max(e.at.saturating_sub(due));
+            lags.push(e.at.saturating_sub(due));
         }
     }
-    assert_eq!(dials, 300);
+    assert_eq!(lags.len(), 300);
+    lags.sort_unstable();
+    assert!(
+        lags[149] <= Duration::from_millis(30),
+        "half the dials were over {:?} late",
+        lags[149]
+    );
     // The reported lag is the largest one the dials show.
     let max_lag = result.ramp.max_lag.expect("a paced run reports its lag");
     assert!(
-        max_lag.abs_diff(latest) <= Duration::from_micros(1),
-        "max lag {max_lag:?}, the events show {latest:?}"
+        close_to(max_lag, lags[299]),
+        "max lag {max_lag:?}, the dials show {:?}",
+        lags[299]
     );
 }
