@@ -268,8 +268,11 @@ fn sigterm_mid_run_prints_the_report_and_exits_1() {
 fn a_second_signal_ends_at_once_with_dialing_left(first: &str, second: &str) {
     let (_listener, port) = full_backlog_listener();
     let mut child = spawn(&format!("run -y -c 5 -s 0 -d 60s 127.0.0.1 {port}"));
-    let err = StderrReader::take(&mut child);
-    std::thread::sleep(Duration::from_millis(300));
+    let out = LineReader::stdout(&mut child);
+    let err = LineReader::stderr(&mut child);
+    // The first status line comes once the signals are caught: before that a signal kills the
+    // process (a pre-flight can take a while on a busy machine).
+    out.wait_for("Total: 5, ", Duration::from_secs(20));
     signal(child.id(), first);
     // Two signals of one kind pending at once would be read as one: wait until the first was.
     err.wait_for("Interrupted: no new connections", Duration::from_secs(10));
@@ -281,7 +284,7 @@ fn a_second_signal_ends_at_once_with_dialing_left(first: &str, second: &str) {
         "SIG{first} then SIG{second} took {:?}",
         started.elapsed()
     );
-    let out = stdout(&o);
+    let out = out.finish();
     assert_eq!(code(&o), 1, "SIG{first} then SIG{second}: {out}");
     let [total, dialing, ..] = final_counts(&out);
     assert_eq!(total, 5);

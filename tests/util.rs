@@ -59,49 +59,70 @@ pub fn wait_output(child: &mut Child, limit: Duration) -> Output {
     }
 }
 
-/// A child's stderr read on a thread as it comes, so that a test can wait for a line while the
-/// child runs (e.g. for a signal to have been handled before sending the next one).
-pub struct StderrReader {
-    text: Arc<Mutex<String>>,
+/// A child's stdout or stderr read on a thread as it comes, so that a test can wait for a line
+/// while the child runs (for the run to have started, or a signal to have been handled, before
+/// sending the next one).
+pub struct LineReader {
+    name: &'static str,
+    /// The text so far, and whether the stream has ended.
+    text: Arc<Mutex<(String, bool)>>,
     thread: JoinHandle<()>,
 }
 
-impl StderrReader {
+impl LineReader {
+    /// Takes `child`'s (piped) stdout; [`wait_output`] then leaves the `Output`'s stdout empty.
+    pub fn stdout(child: &mut Child) -> LineReader {
+        Self::start("stdout", child.stdout.take().expect("stdout piped"))
+    }
+
     /// Takes `child`'s (piped) stderr; [`wait_output`] then leaves the `Output`'s stderr empty.
-    pub fn take(child: &mut Child) -> StderrReader {
-        let stream = child.stderr.take().expect("stderr piped");
-        let text = Arc::new(Mutex::new(String::new()));
+    pub fn stderr(child: &mut Child) -> LineReader {
+        Self::start("stderr", child.stderr.take().expect("stderr piped"))
+    }
+
+    fn start(name: &'static str, stream: impl Read + Send + 'static) -> LineReader {
+        let text = Arc::new(Mutex::new((String::new(), false)));
         let sink = text.clone();
         let thread = std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
                 let mut text = sink.lock().unwrap();
-                text.push_str(&line);
-                text.push('\n');
+                text.0.push_str(&line);
+                text.0.push('\n');
             }
+            sink.lock().unwrap().1 = true;
         });
-        StderrReader { text, thread }
+        LineReader { name, text, thread }
     }
 
-    /// Waits until stderr has a line containing `needle`; panics after `limit`.
+    /// Waits until the stream has a line containing `needle`; panics if it ends first or after
+    /// `limit`.
     pub fn wait_for(&self, needle: &str, limit: Duration) {
         let start = Instant::now();
-        while !self.text.lock().unwrap().contains(needle) {
-            assert!(
-                start.elapsed() < limit,
-                "no {needle:?} on stderr within {limit:?}: {}",
-                self.text.lock().unwrap()
-            );
+        loop {
+            {
+                let (text, ended) = &*self.text.lock().unwrap();
+                if text.contains(needle) {
+                    return;
+                }
+                let name = self.name;
+                assert!(!ended, "{name} ended without {needle:?}: {text}");
+                assert!(
+                    start.elapsed() < limit,
+                    "no {needle:?} on {name} within {limit:?}: {text}"
+                );
+            }
             std::thread::sleep(Duration::from_millis(5));
         }
     }
 
-    /// Everything the child wrote to stderr (call it once the child has exited).
+    /// Everything the child wrote to the stream (call it once the child has exited).
     pub fn finish(self) -> String {
-        self.thread.join().expect("stderr reader");
+        self.thread.join().expect("reader thread");
         Arc::try_unwrap(self.text)
             .expect("reader thread done")
             .into_inner()
             .unwrap()
+            .0
     }
 }
 
