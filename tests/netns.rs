@@ -1,5 +1,9 @@
 //! Kernel-sensitive behaviour in network namespaces the tests create and delete: the port
 //! pre-flight against a narrowed ephemeral range, and runs near the edge of that range.
+//!
+//! Without root or `ip` a test here cannot create its namespace: it passes without checking
+//! anything, and says so with a `SKIPPED netns::<test>: ...` line on stderr (see
+//! `util::skipped`). With `TCPGOON_REQUIRE_NETNS=1` (set by `.ci/run`) that is a failure instead.
 
 use crate::util::*;
 

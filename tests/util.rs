@@ -59,6 +59,73 @@ pub fn wait_output(child: &mut Child, limit: Duration) -> Output {
     }
 }
 
+/// A child's stdout or stderr read on a thread as it comes, so that a test can wait for a line
+/// while the child runs (for the run to have started, or a signal to have been handled, before
+/// sending the next one).
+pub struct LineReader {
+    name: &'static str,
+    /// The text so far, and whether the stream has ended.
+    text: Arc<Mutex<(String, bool)>>,
+    thread: JoinHandle<()>,
+}
+
+impl LineReader {
+    /// Takes `child`'s (piped) stdout; [`wait_output`] then leaves the `Output`'s stdout empty.
+    pub fn stdout(child: &mut Child) -> LineReader {
+        Self::start("stdout", child.stdout.take().expect("stdout piped"))
+    }
+
+    /// Takes `child`'s (piped) stderr; [`wait_output`] then leaves the `Output`'s stderr empty.
+    pub fn stderr(child: &mut Child) -> LineReader {
+        Self::start("stderr", child.stderr.take().expect("stderr piped"))
+    }
+
+    fn start(name: &'static str, stream: impl Read + Send + 'static) -> LineReader {
+        let text = Arc::new(Mutex::new((String::new(), false)));
+        let sink = text.clone();
+        let thread = std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let mut text = sink.lock().unwrap();
+                text.0.push_str(&line);
+                text.0.push('\n');
+            }
+            sink.lock().unwrap().1 = true;
+        });
+        LineReader { name, text, thread }
+    }
+
+    /// Waits until the stream has a line containing `needle`; panics if it ends first or after
+    /// `limit`.
+    pub fn wait_for(&self, needle: &str, limit: Duration) {
+        let start = Instant::now();
+        loop {
+            {
+                let (text, ended) = &*self.text.lock().unwrap();
+                if text.contains(needle) {
+                    return;
+                }
+                let name = self.name;
+                assert!(!ended, "{name} ended without {needle:?}: {text}");
+                assert!(
+                    start.elapsed() < limit,
+                    "no {needle:?} on {name} within {limit:?}: {text}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Everything the child wrote to the stream (call it once the child has exited).
+    pub fn finish(self) -> String {
+        self.thread.join().expect("reader thread");
+        Arc::try_unwrap(self.text)
+            .expect("reader thread done")
+            .into_inner()
+            .unwrap()
+            .0
+    }
+}
+
 /// Stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -94,6 +161,56 @@ pub fn parse_status(line: &str) -> Option<[u64; 6]> {
         out[k] = part.strip_prefix(name)?.parse().ok()?;
     }
     Some(out)
+}
+
+/// Parses a duration as Go prints it (`0s`, `86µs`, `199.712ms`, `1.5s`, `2m3.5s`, `1h0m0s`).
+pub fn parse_go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (scale, unit) = [
+            (1e-9, "ns"),
+            (1e-6, "µs"),
+            (1e-6, "us"),
+            (1e-3, "ms"),
+            (3600.0, "h"),
+            (60.0, "m"),
+            (1.0, "s"),
+        ]
+        .into_iter()
+        .find(|(_, unit)| rest.starts_with(unit))?;
+        total += value * scale;
+        rest = &rest[unit.len()..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+/// The ramp line `Ramp: dialed N connections in SPAN (R connections/s)...`: N, the span from
+/// the first to the last dial, and the achieved rate if printed.
+pub fn parse_ramp(out: &str) -> (u64, Duration, Option<f64>) {
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Ramp: dialed "))
+        .unwrap_or_else(|| panic!("no ramp line in:\n{out}"));
+    let parse = || -> Option<(u64, Duration, Option<f64>)> {
+        let (n, rest) = line.split_once(" connections in ")?;
+        let span_end = rest.find([' ', ',', ';']).unwrap_or(rest.len());
+        let span = parse_go_duration(&rest[..span_end])?;
+        let rate = match rest[span_end..].strip_prefix(" (") {
+            Some(r) => Some(r.split_once(" connections/s)")?.0.parse().ok()?),
+            None => None,
+        };
+        Some((n.parse().ok()?, span, rate))
+    };
+    parse().unwrap_or_else(|| panic!("ramp line does not parse: {line:?}"))
 }
 
 /// The final status line (the one after `--- ... tcp test statistics ---`).
@@ -182,13 +299,18 @@ pub enum Behaviour {
     Hold,
     /// Close it after this long.
     CloseAfter(Duration),
+    /// Keep it open until this many connections have been accepted, then close it: the client
+    /// had them all established at once before the first close.
+    CloseOnceAccepted(u64),
 }
 
-/// An in-test server on a thread: counts accepted connections and records their peers.
+/// An in-test server on a thread: counts accepted connections and those it holds open, and
+/// records their peers.
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
     accepted: Arc<AtomicU64>,
+    open: Arc<AtomicU64>,
     peers: Arc<Mutex<Vec<SocketAddr>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -201,13 +323,20 @@ impl TestServer {
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let accepted = Arc::new(AtomicU64::new(0));
+        let open = Arc::new(AtomicU64::new(0));
         let peers = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (a, p, s) = (accepted.clone(), peers.clone(), stop.clone());
-        let thread = std::thread::spawn(move || serve(listener, behaviour, a, p, s));
+        let counters = Counters {
+            accepted: accepted.clone(),
+            open: open.clone(),
+            peers: peers.clone(),
+            stop: stop.clone(),
+        };
+        let thread = std::thread::spawn(move || serve(listener, behaviour, counters));
         TestServer {
             addr,
             accepted,
+            open,
             peers,
             stop,
             thread: Some(thread),
@@ -217,6 +346,24 @@ impl TestServer {
     /// Connections accepted so far.
     pub fn accepted(&self) -> u64 {
         self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted and not yet closed, by either side, as of the server's last pass
+    /// over them (every 2 ms or so).
+    pub fn open(&self) -> u64 {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most `limit`) until [`open`](Self::open) is `n`; returns whether it got there.
+    pub fn wait_open(&self, n: u64, limit: Duration) -> bool {
+        let start = Instant::now();
+        while self.open() != n {
+            if start.elapsed() > limit {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
     }
 
     /// Waits until `n` connections were accepted (at most `limit`), then a little longer to
@@ -250,32 +397,42 @@ impl Drop for TestServer {
     }
 }
 
-fn serve(
-    listener: TcpListener,
-    behaviour: Behaviour,
+/// What the server thread shares with its [`TestServer`].
+struct Counters {
     accepted: Arc<AtomicU64>,
+    open: Arc<AtomicU64>,
     peers: Arc<Mutex<Vec<SocketAddr>>>,
     stop: Arc<AtomicBool>,
-) {
+}
+
+fn serve(listener: TcpListener, behaviour: Behaviour, c: Counters) {
     let mut held: Vec<(TcpStream, Instant)> = Vec::new();
     let mut buf = [0u8; 512];
-    while !stop.load(Ordering::SeqCst) {
+    while !c.stop.load(Ordering::SeqCst) {
         let mut idle = true;
         while let Ok((stream, peer)) = listener.accept() {
             idle = false;
             stream.set_nonblocking(true).unwrap();
-            accepted.fetch_add(1, Ordering::SeqCst);
-            peers.lock().unwrap().push(peer);
+            c.accepted.fetch_add(1, Ordering::SeqCst);
+            c.peers.lock().unwrap().push(peer);
             held.push((stream, Instant::now()));
         }
         held.retain_mut(|(stream, since)| {
-            if let Behaviour::CloseAfter(after) = behaviour {
-                if since.elapsed() >= after {
-                    return false;
+            match behaviour {
+                Behaviour::CloseAfter(after) if since.elapsed() >= after => return false,
+                Behaviour::CloseOnceAccepted(n) if c.accepted.load(Ordering::SeqCst) >= n => {
+                    return false
                 }
+                _ => {}
             }
-            !matches!(stream.read(&mut buf), Ok(0))
+            // Kept while the client neither closed (EOF) nor reset it.
+            match stream.read(&mut buf) {
+                Ok(0) => false,
+                Ok(_) => true,
+                Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+            }
         });
+        c.open.store(held.len() as u64, Ordering::SeqCst);
         if idle {
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -309,6 +466,18 @@ pub fn signal(pid: u32, signal: &str) {
     assert!(ok, "kill -{signal} {pid}");
 }
 
+/// Says on the real stderr that the calling test is skipped, so that it does not pass silently.
+///
+/// libtest captures the output of `eprintln!` (and shows it only for failing tests) but not a
+/// write to the stderr handle itself: this line appears in the plain `cargo test` output, as
+/// `SKIPPED netns::some_test: reason`. The test's name is its thread's name, as libtest sets it.
+pub fn skipped(reason: &str) {
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("a test");
+    let line = format!("SKIPPED {name}: {reason}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+}
+
 /// A network namespace created for one test and deleted when dropped: its own loopback, port
 /// space, TIME_WAIT table and sysctls.
 pub struct Netns {
@@ -317,9 +486,9 @@ pub struct Netns {
 }
 
 impl Netns {
-    /// Creates a namespace with loopback up. Returns `None` (the test is skipped, with a note)
-    /// when this is not root or `ip` is missing, unless `TCPGOON_REQUIRE_NETNS=1` (set by CI),
-    /// which makes that a failure.
+    /// Creates a namespace with loopback up. Returns `None` when this is not root or `ip` is
+    /// missing: the test is then skipped, with a `SKIPPED` line on stderr (see [`skipped`]),
+    /// unless `TCPGOON_REQUIRE_NETNS=1` (set by CI), which makes that a failure.
     pub fn create(tag: &str) -> Option<Netns> {
         let name = format!("tcpgoon-t-{tag}-{}", std::process::id());
         let _ = Command::new("ip")
@@ -332,11 +501,12 @@ impl Netns {
             .status()
             .is_ok_and(|s| s.success());
         if !made {
+            let reason = "cannot create a network namespace (needs root and iproute2)";
             assert!(
                 std::env::var("TCPGOON_REQUIRE_NETNS").as_deref() != Ok("1"),
-                "cannot create a network namespace (needs root and iproute2)"
+                "{reason}, and TCPGOON_REQUIRE_NETNS=1 requires the namespace tests"
             );
-            eprintln!("skipped: cannot create a network namespace (needs root and iproute2)");
+            skipped(reason);
             return None;
         }
         let ns = Netns { name };
@@ -433,4 +603,26 @@ impl Netns {
         ));
         Some(ns)
     }
+}
+
+#[test]
+fn go_durations_and_the_ramp_line_parse() {
+    let ms = Duration::from_millis;
+    assert_eq!(parse_go_duration("0s"), Some(Duration::ZERO));
+    assert_eq!(parse_go_duration("86µs"), Some(Duration::from_micros(86)));
+    assert_eq!(
+        parse_go_duration("199.5ms"),
+        Some(Duration::from_micros(199_500))
+    );
+    assert_eq!(parse_go_duration("2m3.5s"), Some(ms(123_500)));
+    assert_eq!(parse_go_duration("1h0m0s"), Some(Duration::from_secs(3600)));
+    assert_eq!(parse_go_duration("3 ms"), None);
+    let out = "x\nRamp: dialed 700 connections in 199.8ms (3498.5 connections/s), all settled \
+               after 200.1ms; at most 1.2ms behind schedule\n";
+    assert_eq!(
+        parse_ramp(out),
+        (700, ms(199) + Duration::from_micros(800), Some(3498.5))
+    );
+    let one = "Ramp: dialed 1 connections in 0s, all settled after 1ms\n";
+    assert_eq!(parse_ramp(one), (1, Duration::ZERO, None));
 }
