@@ -108,9 +108,8 @@ fn check_stories(rec: &Recorder, result: &RunResult) {
                 );
                 ended.insert(c, e.kind);
             }
-            // Any other kind (a local failure, say) has no place in these runs.
-            #[allow(unreachable_patterns)]
-            _ => panic!("unexpected {e:?}"),
+            // A local failure has no place in these runs.
+            EventKind::LocalError { .. } => panic!("unexpected {e:?}"),
         }
     }
     assert_eq!(dialed, result.ramp.dialed);
@@ -134,8 +133,7 @@ fn replay(total: u64, events: &[ConnEvent]) -> (Counts, u64) {
             EventKind::Established { .. } => ConnState::Established,
             EventKind::Closed { .. } => ConnState::Closed,
             EventKind::Error { .. } => ConnState::Error,
-            #[allow(unreachable_patterns)]
-            _ => panic!("unexpected {e:?}"),
+            EventKind::LocalError { .. } => ConnState::LocalError,
         };
         counts.shift(from, to);
         state.insert(e.conn, to);
