@@ -7,8 +7,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use tcpgoon::engine::{CloseMode, Engine, LocalEndpoints, Plan};
-use tcpgoon::pacing::Pacing;
+use tcpgoon::config::{CloseMode, LoadConfig, Pacing};
+use tcpgoon::engine::{Engine, Plan};
+use tcpgoon::local::LocalEndpoints;
 
 /// Accepts and holds connections on a thread, dropping them in bulk to stay bounded. The backlog
 /// is large, as in the reference sink: std's 128 would overflow and turn dials into 1 s SYN
@@ -36,14 +37,16 @@ fn sink() -> SocketAddr {
 fn plan(target: SocketAddr, n: u64) -> Plan {
     Plan {
         targets: vec![target],
-        connections: n,
-        pacing: Pacing::Interval(Duration::ZERO),
-        dial_timeout: Duration::from_secs(5),
-        report_interval: None,
-        hold: Duration::ZERO,
-        max_dialing: 1024,
-        // RST: no TIME_WAIT builds up across iterations.
-        close: CloseMode::Rst,
+        load: LoadConfig {
+            connections: n,
+            pacing: Pacing::Interval(Duration::ZERO),
+            dial_timeout: Duration::from_secs(5),
+            interval: None,
+            hold: Duration::ZERO,
+            max_dialing: 1024,
+            // RST: no TIME_WAIT builds up across iterations.
+            close: CloseMode::Rst,
+        },
         local: LocalEndpoints::kernel(Vec::new()),
     }
 }

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use tcpgoon::wheel::TimerWheel;
+use tcpgoon::engine::wheel::TimerWheel;
 
 /// Deterministic pseudo-random deadlines (xorshift), spread over `span` ms.
 fn deadlines(n: usize, span: u64) -> Vec<u64> {

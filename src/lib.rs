@@ -6,26 +6,25 @@
 //! statistics; its exit code tells a CI pipeline whether the target held them all. It is the
 //! successor of the Go tcpgoon and keeps its flags, output lines and exit codes.
 //!
-//! The library is organised as the program runs: [`cli`] turns arguments into a validated
-//! configuration, [`target`] resolves the host once, [`preflight`] checks that the run fits on
-//! this machine, [`engine`] runs the single-threaded poll loop over a slab of sockets and a
-//! [`wheel`] of timers and returns plain-data [`results`], and [`report`] prints them. See
-//! `docs/ARCHITECTURE.md` for the map and the invariants.
+//! The crate is organised as a run proceeds, in rooms with one-way doors between them (see
+//! `docs/ARCHITECTURE.md`, checked by a test): the command line becomes a [`config`]; the
+//! targets are discovered and the pre-flight checks that the run fits and builds the [`local`]
+//! endpoints; the [`engine`] runs one poll loop and returns plain-data [`results`]; the
+//! [`verdict`] turns them into an exit code and the [`report`] into text. What an embedder
+//! needs is public: the configuration, the engine with its plan, the results and their
+//! reporters, and the built-in [`server`] to test against.
 #![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
 
 pub mod app;
-pub mod cli;
+pub(crate) mod cli;
+pub mod config;
+pub(crate) mod discover;
 pub mod engine;
-pub mod kernel;
-pub mod pacing;
-pub mod preflight;
-pub mod prompt;
+pub mod local;
+pub(crate) mod preflight;
 pub mod report;
 pub mod results;
 pub mod server;
-pub mod signals;
-pub mod source;
-pub mod stats;
-pub mod target;
-pub mod units;
-pub mod wheel;
+pub(crate) mod units;
+pub mod verdict;

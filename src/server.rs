@@ -8,32 +8,18 @@
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use socket2::{Domain, Socket, Type};
 
-use crate::signals::Signals;
+pub use crate::config::ServerConfig;
+use crate::engine::signals::Signals;
 
 const LISTENER: Token = Token(usize::MAX - 2);
 const SIGNAL: Token = Token(usize::MAX - 1);
-
-/// A validated `server` command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerConfig {
-    /// Address to listen on; `None` for every interface (IPv6 and IPv4 when possible).
-    pub bind: Option<IpAddr>,
-    /// Port; 0 picks a free one (printed).
-    pub port: u16,
-    /// Stop after this many accepted connections; 0 for no limit.
-    pub max_connections: u64,
-    /// Stop after this long; `None` for no limit.
-    pub duration: Option<Duration>,
-    /// Do not print a line per accepted connection.
-    pub quiet: bool,
-}
 
 /// Why the server stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,6 +207,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// The banner a server on port 0 prints names the port it really listens on.
     #[test]

@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tcpgoon::engine::{CloseMode, Engine, LocalEndpoints, Plan};
-use tcpgoon::pacing::Pacing;
-use tcpgoon::results::exit_code;
+use tcpgoon::config::{CloseMode, LoadConfig, Pacing};
+use tcpgoon::engine::{Engine, Plan};
+use tcpgoon::local::LocalEndpoints;
+use tcpgoon::verdict::exit_code;
 
 use crate::util::*;
 
@@ -185,13 +186,15 @@ fn a_local_bind_failure_is_not_the_targets_error() {
     let sources = vec!["127.0.0.1".parse().unwrap(), "192.0.2.1".parse().unwrap()];
     let plan = Plan {
         targets: vec![server.addr],
-        connections: 10,
-        pacing: Pacing::Interval(Duration::ZERO),
-        dial_timeout: Duration::from_secs(5),
-        report_interval: None,
-        hold: Duration::ZERO,
-        max_dialing: 1024,
-        close: CloseMode::Rst,
+        load: LoadConfig {
+            connections: 10,
+            pacing: Pacing::Interval(Duration::ZERO),
+            dial_timeout: Duration::from_secs(5),
+            interval: None,
+            hold: Duration::ZERO,
+            max_dialing: 1024,
+            close: CloseMode::Rst,
+        },
         local: LocalEndpoints::kernel(sources),
     };
     let result = Engine::new(plan, None).unwrap().run(&mut ()).unwrap();

@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tcpgoon::engine::{CloseMode, Engine, LocalEndpoints, Observer, Plan};
-use tcpgoon::pacing::Pacing;
+use tcpgoon::config::{CloseMode, LoadConfig, Pacing};
+use tcpgoon::engine::{Engine, Plan};
+use tcpgoon::local::LocalEndpoints;
+use tcpgoon::results::Observer;
 use tcpgoon::results::{ConnEvent, ConnState, Counts, EventKind, RunResult, Snapshot, StopReason};
 
 use crate::util::*;
@@ -35,13 +37,15 @@ impl Observer for Recorder {
 fn plan(targets: Vec<SocketAddr>, n: u64) -> Plan {
     Plan {
         targets,
-        connections: n,
-        pacing: Pacing::Interval(Duration::from_millis(1)),
-        dial_timeout: Duration::from_secs(5),
-        report_interval: Some(Duration::from_millis(5)),
-        hold: Duration::ZERO,
-        max_dialing: 1024,
-        close: CloseMode::Rst,
+        load: LoadConfig {
+            connections: n,
+            pacing: Pacing::Interval(Duration::from_millis(1)),
+            dial_timeout: Duration::from_secs(5),
+            interval: Some(Duration::from_millis(5)),
+            hold: Duration::ZERO,
+            max_dialing: 1024,
+            close: CloseMode::Rst,
+        },
         local: LocalEndpoints::kernel(Vec::new()),
     }
 }
@@ -223,7 +227,7 @@ fn every_snapshot_adds_up_and_the_peak_never_falls() {
         Behaviour::CloseAfter(Duration::from_millis(20)),
     );
     let mut p = plan(vec![server.addr], 40);
-    p.hold = Duration::from_millis(200);
+    p.load.hold = Duration::from_millis(200);
     let (result, rec) = run(p);
     assert!(
         rec.snapshots.len() >= 3,
@@ -263,8 +267,8 @@ fn every_snapshot_adds_up_and_the_peak_never_falls() {
 fn a_dial_timeout_fires_no_earlier_than_asked() {
     let (_listener, port) = full_backlog_listener();
     let mut p = plan(vec![format!("127.0.0.1:{port}").parse().unwrap()], 4);
-    p.pacing = Pacing::Interval(Duration::ZERO);
-    p.dial_timeout = Duration::from_millis(400);
+    p.load.pacing = Pacing::Interval(Duration::ZERO);
+    p.load.dial_timeout = Duration::from_millis(400);
     let (result, rec) = run(p);
     assert!(result.counts.error >= 2, "{:?}", result.counts);
     for e in &rec.events {
@@ -281,9 +285,9 @@ fn a_dial_timeout_fires_no_earlier_than_asked() {
 fn the_schedule_is_kept_and_never_overshoots() {
     let server = TestServer::start("127.0.0.1", Behaviour::Hold);
     let mut p = plan(vec![server.addr], 300);
-    p.pacing = Pacing::Rate(500.0);
+    p.load.pacing = Pacing::Rate(500.0);
     // No report ticks: they would wake the loop every 5 ms and hide a late pacing timer.
-    p.report_interval = None;
+    p.load.interval = None;
     let (result, rec) = run(p);
     assert_eq!(result.ramp.dialed, 300);
     assert_eq!(server.settle_at(300, Duration::from_secs(5)), 300);

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod architecture;
 mod cli;
 mod defects;
 mod engine;

@@ -28,12 +28,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{setsockopt, sockopt::IpBindAddressNoPort};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::kernel::{PortRange, PortSet};
-use crate::source::{PortCursor, PortPolicy};
-
-/// How many ports one dial tries before it gives up with `EADDRNOTAVAIL`. The pre-flight relies
-/// on it: it skips reading which ports are taken only when fewer than this many can be.
-pub const MAX_BIND_TRIES: usize = 1024;
+use crate::local::{LocalEndpoints, MAX_BIND_TRIES};
 
 /// `IP_LOCAL_PORT_RANGE` (linux/in.h, Linux 6.3): a socket's own ephemeral range, as
 /// `lo | hi << 16`. Not in the libc crate yet.
@@ -56,26 +51,6 @@ impl std::fmt::Display for PickMechanism {
             PickMechanism::Bind => "bound explicitly (this kernel lacks IP_LOCAL_PORT_RANGE)",
         })
     }
-}
-
-/// Where connections come from: the source addresses and how source ports are chosen.
-#[derive(Debug, Clone)]
-pub struct LocalEndpoints {
-    sources: Vec<IpAddr>,
-    ports: Ports,
-}
-
-#[derive(Debug, Clone)]
-enum Ports {
-    Kernel,
-    Pick {
-        range: PortRange,
-        /// Ports no source may use: reserved, or in use on every address.
-        shared: PortSet,
-        /// One cursor per source (one in all when there is no source).
-        cursors: Vec<PortCursor>,
-        mechanism: PickMechanism,
-    },
 }
 
 /// A connection whose `connect()` was issued.
@@ -133,216 +108,131 @@ fn errno_of(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(0)
 }
 
-impl LocalEndpoints {
-    /// The kernel picks ports; `sources` (may be empty: the routing table decides) are used
-    /// round-robin.
-    pub fn kernel(sources: Vec<IpAddr>) -> Self {
-        LocalEndpoints {
-            sources,
-            ports: Ports::Kernel,
-        }
-    }
-
-    /// The tool picks ports from `range`, never from `shared`, nor for source `k` from `own[k]`
-    /// (`own` has one list per source, or exactly one when `sources` is empty). `start` spreads
-    /// the cursors' starting points. The mechanism is the best this kernel has.
-    pub fn pick(
-        sources: Vec<IpAddr>,
-        range: PortRange,
-        shared: PortSet,
-        own: Vec<Vec<u16>>,
-        start: u32,
-    ) -> Self {
-        let mechanism = if connect_time_ports_supported() {
+impl PickMechanism {
+    /// The best mechanism this kernel has.
+    pub fn detect() -> Self {
+        if connect_time_ports_supported() {
             PickMechanism::ConnectTime
         } else {
             PickMechanism::Bind
-        };
-        Self::pick_with(sources, range, shared, own, start, mechanism)
-    }
-
-    /// [`pick`](Self::pick) with a given mechanism (tests and benchmarks compare the two).
-    pub fn pick_with(
-        sources: Vec<IpAddr>,
-        range: PortRange,
-        shared: PortSet,
-        own: Vec<Vec<u16>>,
-        start: u32,
-        mechanism: PickMechanism,
-    ) -> Self {
-        let cursors = own
-            .into_iter()
-            .enumerate()
-            .map(|(k, own)| {
-                let offset = start.wrapping_add((k as u32).wrapping_mul(range.len() / 7 + 1));
-                PortCursor::new(range, own, offset)
-            })
-            .collect();
-        LocalEndpoints {
-            sources,
-            ports: Ports::Pick {
-                range,
-                shared,
-                cursors,
-                mechanism,
-            },
         }
     }
+}
 
-    /// The source addresses (empty: chosen by routing).
-    pub fn sources(&self) -> &[IpAddr] {
-        &self.sources
-    }
-
-    /// The port policy.
-    pub fn policy(&self) -> PortPolicy {
-        match self.ports {
-            Ports::Kernel => PortPolicy::Kernel,
-            Ports::Pick { .. } => PortPolicy::Pick,
-        }
-    }
-
-    /// How picked ports reach the kernel; `None` when the kernel picks them.
-    pub fn mechanism(&self) -> Option<PickMechanism> {
-        match self.ports {
-            Ports::Kernel => None,
-            Ports::Pick { mechanism, .. } => Some(mechanism),
-        }
-    }
-
-    /// Opens a non-blocking TCP socket for connection `i`, gives it its local end and issues
-    /// `connect()` toward `target`. `clock` is read right before the `connect()` that counts.
-    pub fn dial(
-        &mut self,
-        i: u64,
-        target: SocketAddr,
-        clock: impl Fn() -> u64,
-    ) -> Result<Dialed, DialFailure> {
-        let k = if self.sources.is_empty() {
-            0
+/// Opens a non-blocking TCP socket for connection `i`, gives it its local end per `local` (with
+/// `mechanism` for a port tcpgoon picked) and issues `connect()` toward `target`. `clock` is read
+/// right before the `connect()` that counts.
+pub fn dial(
+    local: &mut LocalEndpoints,
+    mechanism: PickMechanism,
+    i: u64,
+    target: SocketAddr,
+    clock: impl Fn() -> u64,
+) -> Result<Dialed, DialFailure> {
+    let (source, picker) = local.for_connection(i);
+    let local_err = |e: &io::Error| DialFailure::Local {
+        errno: errno_of(e),
+        source,
+    };
+    let domain = if target.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let socket = Socket::new(
+        domain,
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )
+    .map_err(|e| local_err(&e))?;
+    let unspecified = || {
+        if target.is_ipv4() {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
         } else {
-            (i % self.sources.len() as u64) as usize
-        };
-        let source = self.sources.get(k).copied();
-        let local_err = |e: &io::Error| DialFailure::Local {
-            errno: errno_of(e),
-            source,
-        };
-        let domain = if target.is_ipv4() {
-            Domain::IPV4
-        } else {
-            Domain::IPV6
-        };
-        let socket = Socket::new(
-            domain,
-            Type::STREAM.nonblocking().cloexec(),
-            Some(Protocol::TCP),
-        )
-        .map_err(|e| local_err(&e))?;
-        let unspecified = || {
-            if target.is_ipv4() {
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-            } else {
-                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-            }
-        };
-        match &mut self.ports {
-            Ports::Kernel => {
-                let local = match source {
-                    None => None,
-                    Some(ip) => {
-                        bind_address_only(&socket, ip).map_err(|e| local_err(&e))?;
-                        Some(SocketAddr::new(ip, 0))
-                    }
-                };
-                connect(socket, target, local, &clock)
-            }
-            Ports::Pick {
-                range,
-                shared,
-                cursors,
-                mechanism: PickMechanism::ConnectTime,
-            } => {
-                if let Some(ip) = source {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        }
+    };
+    match (picker, mechanism) {
+        (None, _) => {
+            let local = match source {
+                None => None,
+                Some(ip) => {
                     bind_address_only(&socket, ip).map_err(|e| local_err(&e))?;
+                    Some(SocketAddr::new(ip, 0))
                 }
-                let ip = source.unwrap_or_else(unspecified);
-                let cursor = &mut cursors[k];
-                for _ in 0..MAX_BIND_TRIES {
-                    let Some(port) = cursor.next_port(*range, shared) else {
-                        break;
-                    };
-                    set_port_range(&socket, port).map_err(|e| local_err(&e))?;
-                    let t0_ns = clock();
-                    match socket.connect(&target.into()) {
-                        Ok(()) => {
-                            return Ok(Dialed {
-                                socket,
-                                local: Some(SocketAddr::new(ip, port)),
-                                t0_ns,
-                                connected: true,
-                            })
-                        }
-                        Err(e) if errno_of(&e) == Errno::EINPROGRESS as i32 => {
-                            return Ok(Dialed {
-                                socket,
-                                local: Some(SocketAddr::new(ip, port)),
-                                t0_ns,
-                                connected: false,
-                            })
-                        }
-                        // Taken: bound by another socket, or this 4-tuple exists (TIME_WAIT).
-                        // The socket is back in its closed state and may connect again.
-                        Err(e) if errno_of(&e) == Errno::EADDRNOTAVAIL as i32 => {
-                            cursor.mark_taken(port)
-                        }
-                        Err(e) if is_local_errno(errno_of(&e)) => return Err(local_err(&e)),
-                        Err(e) => {
-                            return Err(DialFailure::Target {
-                                errno: errno_of(&e),
-                                t0_ns,
-                            })
-                        }
+            };
+            connect(socket, target, local, &clock)
+        }
+        (Some(mut ports), PickMechanism::ConnectTime) => {
+            if let Some(ip) = source {
+                bind_address_only(&socket, ip).map_err(|e| local_err(&e))?;
+            }
+            let ip = source.unwrap_or_else(unspecified);
+            for _ in 0..MAX_BIND_TRIES {
+                let Some(port) = ports.next_port() else {
+                    break;
+                };
+                set_port_range(&socket, port).map_err(|e| local_err(&e))?;
+                let t0_ns = clock();
+                let local = Some(SocketAddr::new(ip, port));
+                match socket.connect(&target.into()) {
+                    Ok(()) => {
+                        return Ok(Dialed {
+                            socket,
+                            local,
+                            t0_ns,
+                            connected: true,
+                        })
+                    }
+                    Err(e) if errno_of(&e) == Errno::EINPROGRESS as i32 => {
+                        return Ok(Dialed {
+                            socket,
+                            local,
+                            t0_ns,
+                            connected: false,
+                        })
+                    }
+                    // Taken: bound by another socket, or this 4-tuple exists (TIME_WAIT).
+                    // The socket is back in its closed state and may connect again.
+                    Err(e) if errno_of(&e) == Errno::EADDRNOTAVAIL as i32 => ports.mark_taken(port),
+                    Err(e) if is_local_errno(errno_of(&e)) => return Err(local_err(&e)),
+                    Err(e) => {
+                        return Err(DialFailure::Target {
+                            errno: errno_of(&e),
+                            t0_ns,
+                        })
                     }
                 }
-                Err(DialFailure::Local {
+            }
+            Err(DialFailure::Local {
+                errno: Errno::EADDRNOTAVAIL as i32,
+                source,
+            })
+        }
+        (Some(mut ports), PickMechanism::Bind) => {
+            let ip = source.unwrap_or_else(unspecified);
+            let mut bound = None;
+            for _ in 0..MAX_BIND_TRIES {
+                let Some(port) = ports.next_port() else {
+                    break;
+                };
+                let local = SocketAddr::new(ip, port);
+                match socket.bind(&local.into()) {
+                    Ok(()) => {
+                        bound = Some(local);
+                        break;
+                    }
+                    Err(e) if errno_of(&e) == Errno::EADDRINUSE as i32 => ports.mark_taken(port),
+                    Err(e) => return Err(local_err(&e)),
+                }
+            }
+            let Some(local) = bound else {
+                return Err(DialFailure::Local {
                     errno: Errno::EADDRNOTAVAIL as i32,
                     source,
-                })
-            }
-            Ports::Pick {
-                range,
-                shared,
-                cursors,
-                mechanism: PickMechanism::Bind,
-            } => {
-                let ip = source.unwrap_or_else(unspecified);
-                let cursor = &mut cursors[k];
-                let mut bound = None;
-                for _ in 0..MAX_BIND_TRIES {
-                    let Some(port) = cursor.next_port(*range, shared) else {
-                        break;
-                    };
-                    let local = SocketAddr::new(ip, port);
-                    match socket.bind(&local.into()) {
-                        Ok(()) => {
-                            bound = Some(local);
-                            break;
-                        }
-                        Err(e) if errno_of(&e) == Errno::EADDRINUSE as i32 => {
-                            cursor.mark_taken(port)
-                        }
-                        Err(e) => return Err(local_err(&e)),
-                    }
-                }
-                let Some(local) = bound else {
-                    return Err(DialFailure::Local {
-                        errno: Errno::EADDRNOTAVAIL as i32,
-                        source,
-                    });
-                };
-                connect(socket, target, Some(local), &clock)
-            }
+                });
+            };
+            connect(socket, target, Some(local), &clock)
         }
     }
 }
@@ -417,6 +307,7 @@ pub fn connect_time_ports_supported() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::local::{PortRange, PortSet};
     use std::time::Instant;
 
     fn clock() -> impl Fn() -> u64 {
@@ -459,15 +350,8 @@ mod tests {
         for mechanism in mechanisms {
             let (_holder, range, shared, start, free) = busy_then_free();
             let sources = vec!["127.0.0.1".parse().unwrap()];
-            let mut local = LocalEndpoints::pick_with(
-                sources,
-                range,
-                shared,
-                vec![Vec::new()],
-                start,
-                mechanism,
-            );
-            let dialed = local.dial(0, to, clock()).unwrap();
+            let mut local = LocalEndpoints::pick(sources, range, shared, vec![Vec::new()], start);
+            let dialed = dial(&mut local, mechanism, 0, to, clock()).unwrap();
             assert_eq!(dialed.local.unwrap().port(), free, "{mechanism:?}");
             // The kernel really used it.
             let (_, peer) = target.accept().unwrap();
@@ -502,15 +386,9 @@ mod tests {
                 .port();
             let range = PortRange { lo: free, hi: free };
             let sources = vec!["127.0.0.1".parse().unwrap()];
-            let mut local = LocalEndpoints::pick_with(
-                sources,
-                range,
-                PortSet::default(),
-                vec![Vec::new()],
-                0,
-                mechanism,
-            );
-            let ours = local.dial(0, a.local_addr().unwrap(), clock()).unwrap();
+            let mut local =
+                LocalEndpoints::pick(sources, range, PortSet::default(), vec![Vec::new()], 0);
+            let ours = dial(&mut local, mechanism, 0, a.local_addr().unwrap(), clock()).unwrap();
             assert_eq!(ours.local.unwrap().port(), free);
             let _accepted = a.accept().unwrap();
             // Another program's connect() restricted to the same port, toward b.
@@ -526,13 +404,12 @@ mod tests {
         let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let to = target.local_addr().unwrap();
         let mut local = LocalEndpoints::kernel(vec!["127.0.0.3".parse().unwrap()]);
-        let dialed = local.dial(0, to, clock()).unwrap();
+        let dialed = dial(&mut local, PickMechanism::Bind, 0, to, clock()).unwrap();
         assert_eq!(dialed.local, Some("127.0.0.3:0".parse().unwrap()));
         let (_, peer) = target.accept().unwrap();
         assert_eq!(peer.ip(), "127.0.0.3".parse::<IpAddr>().unwrap());
-        let dialed = LocalEndpoints::kernel(Vec::new())
-            .dial(0, to, clock())
-            .unwrap();
+        let mut none = LocalEndpoints::kernel(Vec::new());
+        let dialed = dial(&mut none, PickMechanism::Bind, 0, to, clock()).unwrap();
         assert_eq!(dialed.local, None);
     }
 
@@ -547,31 +424,19 @@ mod tests {
             lo: 40000,
             hi: 40100,
         };
-        for mut local in [
-            LocalEndpoints::kernel(vec![foreign]),
-            LocalEndpoints::pick_with(
-                vec![foreign],
-                range,
-                PortSet::default(),
-                vec![vec![]],
-                0,
-                PickMechanism::Bind,
-            ),
-            LocalEndpoints::pick_with(
-                vec![foreign],
-                range,
-                PortSet::default(),
-                vec![vec![]],
-                0,
-                PickMechanism::ConnectTime,
-            ),
+        let pick =
+            || LocalEndpoints::pick(vec![foreign], range, PortSet::default(), vec![vec![]], 0);
+        for (mut local, mechanism) in [
+            (LocalEndpoints::kernel(vec![foreign]), PickMechanism::Bind),
+            (pick(), PickMechanism::Bind),
+            (pick(), PickMechanism::ConnectTime),
         ] {
-            match local.dial(0, to, clock()) {
+            match dial(&mut local, mechanism, 0, to, clock()) {
                 Err(DialFailure::Local { errno, source }) => {
                     assert_eq!(errno, Errno::EADDRNOTAVAIL as i32);
                     assert_eq!(source, Some(foreign));
                 }
-                other => panic!("{:?}: {other:?}", local.mechanism()),
+                other => panic!("{:?} {mechanism:?}: {other:?}", local.policy()),
             }
         }
     }

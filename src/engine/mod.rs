@@ -8,7 +8,10 @@
 //! status costs O(1). Nothing is formatted here: an [`Observer`] receives snapshots and events.
 //! Nothing blocks and nothing sleeps: the run ends as soon as its work is done.
 
+mod conn;
 mod dial;
+pub mod signals;
+pub mod wheel;
 
 use std::io::{self, Read};
 use std::net::SocketAddr;
@@ -18,75 +21,33 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
-pub use dial::{
-    connect_time_ports_supported, is_local_errno, DialFailure, Dialed, LocalEndpoints,
-    PickMechanism, MAX_BIND_TRIES,
-};
+pub use dial::{connect_time_ports_supported, is_local_errno, DialFailure, Dialed, PickMechanism};
 
-use crate::pacing::Pacing;
+use crate::config::{CloseMode, LoadConfig, PortPolicy};
+use crate::local::{round_robin, LocalEndpoints};
+use crate::results::stats::{ErrorTally, LatencyStats};
 use crate::results::{
-    CloseCause, ConnEvent, ConnState, Counts, EventKind, Interruption, Ramp, RunResult, Snapshot,
-    StopReason,
+    CloseCause, ConnEvent, ConnState, Counts, EventKind, Interruption, Observer, Ramp, RunResult,
+    Snapshot, StopReason,
 };
-use crate::signals::Signals;
-use crate::stats::{ErrorTally, LatencyStats};
-use crate::wheel::{TimerKey, TimerWheel};
+use conn::{Conn, Peak, Phase};
+use signals::Signals;
+use wheel::{TimerKey, TimerWheel};
 
 /// The token of the signalfd; connection tokens are slab keys, far below it.
 const SIGNAL: Token = Token(usize::MAX - 1);
 const NS_PER_MS: u64 = 1_000_000;
-
-/// How the tool closes the connections still open at the end of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CloseMode {
-    /// A normal close (FIN), as the Go tool did. The client side keeps TIME_WAIT for 60 s.
-    #[default]
-    Fin,
-    /// An abortive close (RST, `SO_LINGER` 0): no TIME_WAIT, so back-to-back runs keep their ports.
-    Rst,
-}
 
 /// Everything a run needs, validated: the engine trusts it.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Destinations, used round-robin (connection `i` goes to `targets[i % len]`). Not empty.
     pub targets: Vec<SocketAddr>,
-    /// Connections to open.
-    pub connections: u64,
-    /// When each connection is due.
-    pub pacing: Pacing,
-    /// How long a dial may take before it counts as an error.
-    pub dial_timeout: Duration,
-    /// Interval between status snapshots; `None` for one at the start only.
-    pub report_interval: Option<Duration>,
-    /// How long to keep the established connections open once every dial has settled.
-    pub hold: Duration,
-    /// Most connections dialing at once (at least 1).
-    pub max_dialing: usize,
-    /// How the remaining connections are closed at the end.
-    pub close: CloseMode,
+    /// How many connections, how fast, how long.
+    pub load: LoadConfig,
     /// Source addresses and ports.
     pub local: LocalEndpoints,
 }
-
-/// Receives what the engine sees. Every method has a default that ignores it.
-pub trait Observer {
-    /// A status snapshot: once at the start, then every report interval.
-    fn status(&mut self, _snapshot: &Snapshot) {}
-    /// Whether [`event`](Self::event) should be called (checked once, at the start).
-    fn wants_events(&self) -> bool {
-        false
-    }
-    /// One connection changed state.
-    fn event(&mut self, _event: &ConnEvent) {}
-    /// A SIGINT or SIGTERM arrived, and this is what the run does about it.
-    fn interrupted(&mut self, _snapshot: &Snapshot, _what: Interruption) {}
-    /// End of one loop iteration: a good moment to flush buffered output.
-    fn flush(&mut self) {}
-}
-
-/// An observer that ignores everything.
-impl Observer for () {}
 
 #[derive(Debug, Clone, Copy)]
 enum Timer {
@@ -96,28 +57,22 @@ enum Timer {
     Hold,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Dialing,
-    Established,
-}
-
-/// One connection that is dialing or established (closed and failed ones leave the slab).
-struct Conn {
-    stream: TcpStream,
-    /// Dial order, from 0.
-    index: u64,
-    /// Nanoseconds since the run's start of the `connect()` call while dialing, of the
-    /// establishment afterwards.
-    since_ns: u64,
-    /// The dial timeout, while dialing.
-    timer: TimerKey,
-    phase: Phase,
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("plan", &self.plan)
+            .field("counts", &self.counts)
+            .field("launched", &self.launched)
+            .field("stop", &self.stop)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A run in progress. Create it with [`Engine::new`], then call [`Engine::run`].
 pub struct Engine {
     plan: Plan,
+    /// How ports that tcpgoon picks reach the kernel.
+    mechanism: PickMechanism,
     poll: Poll,
     conns: Slab<Conn>,
     wheel: TimerWheel<Timer>,
@@ -159,10 +114,17 @@ impl Engine {
         }
         // The slab grows to the number of connections open at once: reserve it up front (when
         // it is known to fit in memory comfortably) so growth never doubles the peak.
-        let reserve = usize::try_from(plan.connections.min(1 << 24)).unwrap_or(1 << 24);
-        let max_dialing = plan.max_dialing.max(1);
+        let reserve = usize::try_from(plan.load.connections.min(1 << 24)).unwrap_or(1 << 24);
+        let max_dialing = plan.load.max_dialing.max(1);
+        let mechanism = match plan.local.policy() {
+            PortPolicy::Pick => PickMechanism::detect(),
+            PortPolicy::Kernel => PickMechanism::Bind, // unused: the kernel picks
+        };
+        let mut plan = plan;
+        plan.load.max_dialing = max_dialing;
         Ok(Engine {
-            counts: Counts::new(plan.connections),
+            mechanism,
+            counts: Counts::new(plan.load.connections),
             conns: Slab::with_capacity(reserve),
             wheel: TimerWheel::with_capacity(max_dialing.min(reserve) + 4),
             fired: Vec::with_capacity(64),
@@ -184,10 +146,7 @@ impl Engine {
             hold_over: false,
             stop: StopReason::Completed,
             wants_events: false,
-            plan: Plan {
-                max_dialing,
-                ..plan
-            },
+            plan,
         })
     }
 
@@ -197,7 +156,7 @@ impl Engine {
         self.start = Instant::now();
         self.wants_events = observer.wants_events();
         observer.status(&self.snapshot(0));
-        if let Some(every) = self.plan.report_interval {
+        if let Some(every) = self.plan.load.interval {
             self.wheel
                 .insert(ceil_ms(every.as_nanos() as u64), Timer::Report);
         }
@@ -259,7 +218,7 @@ impl Engine {
 
     /// True when no more dials will happen and none is in flight.
     fn dials_settled(&self) -> bool {
-        (self.launched == self.plan.connections || self.stop != StopReason::Completed)
+        (self.launched == self.plan.load.connections || self.stop != StopReason::Completed)
             && self.counts.dialing == 0
     }
 
@@ -271,7 +230,7 @@ impl Engine {
             return false;
         }
         self.stop != StopReason::Completed
-            || self.plan.hold.is_zero()
+            || self.plan.load.hold.is_zero()
             || self.hold_over
             || self.counts.established == 0
     }
@@ -283,8 +242,8 @@ impl Engine {
             self.hold_start_ns = Some(now);
             // When the last dial settled, not when this was noticed (a signal, a pacing timer).
             self.ramp.settled = self.last_settle_ns.map(Duration::from_nanos);
-            if !self.plan.hold.is_zero() && self.stop == StopReason::Completed {
-                let at = ceil_ms(now.saturating_add(self.plan.hold.as_nanos() as u64));
+            if !self.plan.load.hold.is_zero() && self.stop == StopReason::Completed {
+                let at = ceil_ms(now.saturating_add(self.plan.load.hold.as_nanos() as u64));
                 self.wheel.insert(at, Timer::Hold);
             }
         }
@@ -296,10 +255,10 @@ impl Engine {
         if self.stop != StopReason::Completed || self.pace_timer.is_some() {
             return;
         }
-        while self.launched < self.plan.connections
-            && (self.counts.dialing as usize) < self.plan.max_dialing
+        while self.launched < self.plan.load.connections
+            && (self.counts.dialing as usize) < self.plan.load.max_dialing
         {
-            let due = self.plan.pacing.due_nanos(self.launched);
+            let due = self.plan.load.pacing.due_nanos(self.launched);
             // `due == 0` needs no clock: every connection of an unpaced run is due at once.
             if due > 0 && due > self.now_ns() {
                 self.pace_timer = Some(self.wheel.insert(ceil_ms(due), Timer::Pace));
@@ -313,14 +272,13 @@ impl Engine {
 
     fn dial(&mut self, i: u64, due_ns: u64, observer: &mut dyn Observer) {
         let targets = &self.plan.targets;
-        let target = targets[(i % targets.len() as u64) as usize];
+        let target = targets[round_robin(i, targets.len())];
         let start = self.start;
         // One fresh clock reading right before connect() (taken inside): when the connection
         // was dialed, and the start of its connect time (which so excludes socket setup).
-        let dialed = self
-            .plan
-            .local
-            .dial(i, target, || start.elapsed().as_nanos() as u64);
+        let dialed = dial::dial(&mut self.plan.local, self.mechanism, i, target, || {
+            start.elapsed().as_nanos() as u64
+        });
         let t0 = match &dialed {
             Ok(d) => d.t0_ns,
             Err(DialFailure::Target { t0_ns, .. }) => *t0_ns,
@@ -331,7 +289,7 @@ impl Engine {
         }
         self.ramp.dialed += 1;
         self.ramp.last_dial = Duration::from_nanos(t0);
-        if !self.plan.pacing.is_unpaced() {
+        if !self.plan.load.pacing.is_unpaced() {
             let lag = Duration::from_nanos(t0.saturating_sub(due_ns));
             self.ramp.max_lag = Some(self.ramp.max_lag.map_or(lag, |m| m.max(lag)));
         }
@@ -373,7 +331,7 @@ impl Engine {
             let source = dialed.local.map(|l| l.ip());
             return self.fail_locally(i, t0, e.raw_os_error().unwrap_or(0), source, observer);
         }
-        let deadline = ceil_ms(t0.saturating_add(self.plan.dial_timeout.as_nanos() as u64));
+        let deadline = ceil_ms(t0.saturating_add(self.plan.load.dial_timeout.as_nanos() as u64));
         let timer = self.wheel.insert(deadline, Timer::DialTimeout(key));
         entry.insert(Conn {
             stream,
@@ -514,10 +472,10 @@ impl Engine {
             let now = self.now_ns();
             let dialing = self.counts.dialing;
             let what = match (self.stop, self.hold_start_ns) {
-                (StopReason::Completed, Some(since)) if !self.plan.hold.is_zero() => {
+                (StopReason::Completed, Some(since)) if !self.plan.load.hold.is_zero() => {
                     Interruption::EndHold {
                         held: Duration::from_nanos(now.saturating_sub(since)),
-                        hold: self.plan.hold,
+                        hold: self.plan.load.hold,
                     }
                 }
                 (StopReason::Completed, _) => Interruption::StopDialing { dialing },
@@ -548,7 +506,7 @@ impl Engine {
                 Timer::Report => {
                     self.report_ticks += 1;
                     observer.status(&self.snapshot(now));
-                    if let Some(every) = self.plan.report_interval {
+                    if let Some(every) = self.plan.load.interval {
                         let next = (self.report_ticks + 1) as u128 * every.as_nanos();
                         self.wheel.insert(ceil_ms(next as u64), Timer::Report);
                     }
@@ -576,44 +534,12 @@ impl Engine {
         // of unregistering each socket as it closes.
         drop(self.poll);
         for (_, conn) in self.conns {
-            if self.plan.close == CloseMode::Rst && conn.phase == Phase::Established {
+            if self.plan.load.close == CloseMode::Rst && conn.phase == Phase::Established {
                 let _ = socket2::SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
             }
             drop(conn.stream);
         }
         result
-    }
-}
-
-/// The peak of simultaneously established connections, where one batch of events (one poll) is
-/// one moment: a connection established in a batch counts together with those the far side
-/// closed in the same batch, whatever the order of the events within it (see
-/// [`RunResult::max_established`]). Order within a batch says nothing about order in time, so
-/// the peak is the count before the batch plus every establishment in it.
-#[derive(Debug, Default)]
-struct Peak {
-    max: u64,
-    /// Connections closed by the far side during the current batch.
-    closed_in_batch: u64,
-}
-
-impl Peak {
-    /// A new batch of events begins.
-    #[inline]
-    fn new_moment(&mut self) {
-        self.closed_in_batch = 0;
-    }
-
-    /// One connection was established; `established` counts it.
-    #[inline]
-    fn established(&mut self, established: u64) {
-        self.max = self.max.max(established + self.closed_in_batch);
-    }
-
-    /// The far side closed an established connection.
-    #[inline]
-    fn closed(&mut self) {
-        self.closed_in_batch += 1;
     }
 }
 
@@ -627,94 +553,19 @@ fn ceil_ms(ns: u64) -> u64 {
 mod tests {
     use super::*;
 
-    /// The memory budget per held connection is one slab slot: `Conn` is 32 bytes. mio's
-    /// `TcpStream` is a 4-byte fd, except that it carries a selector id when mio is built with
-    /// debug assertions: Cargo.toml turns them off for mio in the dev and test profiles, so this
-    /// holds (and is checked) under `cargo test` as in a release build.
-    #[test]
-    fn a_connection_fits_in_32_bytes() {
-        let size = std::mem::size_of::<Conn>();
-        let stream = std::mem::size_of::<TcpStream>();
-        assert_eq!(
-            stream, 4,
-            "mio's TcpStream is more than an fd: is mio built with debug assertions?"
-        );
-        // Besides the stream: index, time and timer key (8 bytes each) and the phase byte.
-        assert!(size <= 32, "Conn is {size} bytes, the stream {stream}");
-    }
-
-    /// Replays one batch of `opens` establishments and `closes` closures in the order given by
-    /// `order` (true: an establishment), starting from `before` established connections.
-    fn peak_of(before: u64, order: &[bool]) -> u64 {
-        let mut peak = Peak::default();
-        let mut established = 0;
-        for _ in 0..before {
-            established += 1;
-            peak.established(established);
-        }
-        peak.new_moment();
-        for &open in order {
-            if open {
-                established += 1;
-                peak.established(established);
-            } else {
-                established -= 1;
-                peak.closed();
-            }
-        }
-        peak.max
-    }
-
-    /// The defect of issue 6: two held, a third established and the first two closed in one
-    /// batch. The far side held three at once, whatever the order of the events.
-    #[test]
-    fn a_batch_counts_its_establishments_together_with_its_closures() {
-        assert_eq!(peak_of(2, &[false, false, true]), 3);
-        assert_eq!(peak_of(2, &[true, false, false]), 3);
-        assert_eq!(peak_of(2, &[false, true, false]), 3);
-        // Across batches, a closure before an establishment is a real drop.
-        let mut peak = Peak::default();
-        peak.established(1);
-        peak.established(2);
-        peak.new_moment();
-        peak.closed();
-        peak.closed();
-        peak.new_moment();
-        peak.established(1);
-        assert_eq!(peak.max, 2);
-    }
-
-    proptest::proptest! {
-        /// Any order of a batch gives the count before it plus its establishments.
-        #[test]
-        fn the_peak_does_not_depend_on_the_order_within_a_batch(
-            before in 0u64..20,
-            order in proptest::collection::vec(proptest::bool::ANY, 0..40),
-        ) {
-            let closes = order.iter().filter(|o| !**o).count() as u64;
-            let opens = order.len() as u64 - closes;
-            proptest::prop_assume!(closes <= before + opens);
-            // Closures only of connections open at that point of the batch.
-            let mut open_now = before as i64;
-            for &o in &order {
-                open_now += if o { 1 } else { -1 };
-                proptest::prop_assume!(open_now >= 0);
-            }
-            proptest::prop_assert_eq!(peak_of(before, &order), before + opens);
-        }
-    }
-
     #[test]
     fn a_plan_without_target_is_an_error_not_a_panic() {
         let plan = Plan {
             targets: Vec::new(),
-            connections: 1,
-            pacing: Pacing::Interval(Duration::ZERO),
-            dial_timeout: Duration::from_secs(1),
-            report_interval: None,
-            hold: Duration::ZERO,
-            max_dialing: 1,
-            close: CloseMode::Fin,
+            load: LoadConfig {
+                connections: 1,
+                pacing: crate::config::Pacing::Interval(Duration::ZERO),
+                dial_timeout: Duration::from_secs(1),
+                interval: None,
+                hold: Duration::ZERO,
+                max_dialing: 1,
+                close: CloseMode::Fin,
+            },
             local: LocalEndpoints::kernel(Vec::new()),
         };
         assert!(Engine::new(plan, None).is_err());

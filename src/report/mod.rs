@@ -11,9 +11,10 @@ pub mod godur;
 use std::fmt::Write as _;
 use std::io::{self, BufWriter, Stderr, Write};
 
-use crate::engine::Observer;
-use crate::results::{CloseCause, ConnEvent, Counts, EventKind, Interruption, RunResult, Snapshot};
-use crate::stats::{LatencyStats, Summary};
+use crate::results::stats::{ErrorTally, LatencyStats, Summary};
+use crate::results::{
+    CloseCause, ConnEvent, Counts, EventKind, Interruption, Observer, RunResult, Snapshot,
+};
 use godur::{go_duration, truncate_micros};
 
 /// The status line: `Total: %d, Dialing: %d, Established: %d, Closed: %d, Error: %d, NotInitiated: %d`.
@@ -132,7 +133,7 @@ pub fn extended_block(r: &RunResult) -> String {
 }
 
 /// `3 connection refused, 2 dial timeout`: counts by reason, most frequent first.
-fn reasons(tally: &crate::stats::ErrorTally) -> String {
+fn reasons(tally: &ErrorTally) -> String {
     tally
         .sorted()
         .into_iter()
@@ -214,6 +215,7 @@ impl ReportOut {
 }
 
 /// The reporter of a `run`: status lines to stdout, `-v` debugging and notices to stderr.
+#[derive(Debug)]
 pub struct TextReporter {
     /// Standard output, with what was lost writing to it.
     pub out: ReportOut,
@@ -333,7 +335,6 @@ impl Observer for TextReporter {
 mod tests {
     use super::*;
     use crate::results::{Ramp, StopReason};
-    use crate::stats::ErrorTally;
     use std::time::Duration;
 
     fn result(counts: Counts, ok: &[u64], bad: &[u64]) -> RunResult {

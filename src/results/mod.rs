@@ -3,12 +3,16 @@
 //!
 //! Everything a reporter, an exporter (JSON, JUnit), a threshold check or a merge of runs from
 //! many machines needs is here, with no sockets and no text. The engine produces these values;
-//! the `report` module turns them into the Go-compatible lines; other formats plug in beside it.
+//! the `report` module turns them into the Go-compatible lines; other formats plug in beside it. The
+//! [`Observer`] trait, how a reporter watches a run as it happens, lives here too, so reporters
+//! never import the engine.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::stats::{ErrorTally, LatencyStats};
+pub mod stats;
+
+use stats::{ErrorTally, LatencyStats};
 
 /// The state of one connection. Every connection is in exactly one state at any time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,18 +259,24 @@ pub struct RunResult {
     pub stop: StopReason,
 }
 
-/// The process exit code the Go tool used for a run that ended with `counts`: 1 when some
-/// connection was never dialed (not started, or not openable on this machine) or was still
-/// dialing, else 2 when some failed, else 0.
-pub fn exit_code(counts: &Counts) -> i32 {
-    if counts.pending() {
-        1
-    } else if counts.error > 0 {
-        2
-    } else {
-        0
+/// Receives what the engine sees. Every method has a default that ignores it.
+pub trait Observer {
+    /// A status snapshot: once at the start, then every report interval.
+    fn status(&mut self, _snapshot: &Snapshot) {}
+    /// Whether [`event`](Self::event) should be called (checked once, at the start).
+    fn wants_events(&self) -> bool {
+        false
     }
+    /// One connection changed state.
+    fn event(&mut self, _event: &ConnEvent) {}
+    /// A SIGINT or SIGTERM arrived, and this is what the run does about it.
+    fn interrupted(&mut self, _snapshot: &Snapshot, _what: Interruption) {}
+    /// End of one loop iteration: a good moment to flush buffered output.
+    fn flush(&mut self) {}
 }
+
+/// An observer that ignores everything.
+impl Observer for () {}
 
 #[cfg(test)]
 mod tests {
@@ -285,29 +295,6 @@ mod tests {
         assert_eq!(sum, c.total);
         assert_eq!(c.ever_established(), 1);
         assert!(c.pending());
-    }
-
-    #[test]
-    fn exit_codes_follow_the_go_tool() {
-        let mut c = Counts::new(2);
-        assert_eq!(exit_code(&c), 1);
-        c.shift(ConnState::NotInitiated, ConnState::Error);
-        assert_eq!(
-            exit_code(&c),
-            1,
-            "pending wins over errors, as in the Go tool"
-        );
-        c.shift(ConnState::NotInitiated, ConnState::Established);
-        assert_eq!(exit_code(&c), 2);
-        c.shift(ConnState::Error, ConnState::Closed);
-        assert_eq!(exit_code(&c), 0);
-        c.shift(ConnState::Closed, ConnState::LocalError);
-        assert_eq!(
-            exit_code(&c),
-            1,
-            "a connection not openable here was never dialed"
-        );
-        assert_eq!(c.not_dialed(), 1);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 /// A signalfd for SIGINT and SIGTERM. While it exists the two signals do not kill the process;
 /// dropping it restores the previous signal mask.
+#[derive(Debug)]
 pub struct Signals {
     fd: SignalFd,
     previous: SigSet,

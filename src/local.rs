@@ -1,40 +1,23 @@
-//! Source addresses and source ports: which local endpoint each connection dials from.
+//! Source addresses and source ports: which local endpoint each connection dials from. Pure:
+//! no sockets and no I/O here (the pre-flight reads the kernel, the engine opens the sockets).
 //!
 //! One (source address, destination) pair can hold at most the size of the ephemeral port range
 //! (28,232 by default), and Linux's own port search in `connect()` slows down by one or two
 //! orders of magnitude past about half of it. So the tool decides where connections come from:
 //! `--source` spreads them round-robin over several local addresses, and by default the tool
-//! picks each source port itself ([`PortPolicy::Pick`]) with an O(1) cursor over the range that
+//! picks each source port itself ([`PortPolicy::Pick`](crate::config::PortPolicy::Pick)) with an O(1) cursor over the range that
 //! skips ports the kernel reports as taken, instead of leaving the search to the kernel.
 
 use std::net::IpAddr;
 
-use crate::kernel::{PortRange, PortSet};
+use crate::config::SourceList;
+
+/// How many ports one dial tries before it gives up with `EADDRNOTAVAIL`. The pre-flight relies
+/// on it: it skips reading which ports are taken only when fewer than this many can be.
+pub const MAX_BIND_TRIES: usize = 1024;
 
 /// The most source addresses `--source` may expand to.
 pub const MAX_SOURCES: usize = 65_536;
-
-/// Who chooses each connection's source port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PortPolicy {
-    /// The tool picks a free port from the ephemeral range and binds it (the default): no
-    /// kernel port search, so dialing stays fast up to the last port of the range.
-    #[default]
-    Pick,
-    /// The kernel picks at `connect()` time (binding only the address, with
-    /// `IP_BIND_ADDRESS_NO_PORT`). Lets one source port serve several destinations.
-    Kernel,
-}
-
-impl std::fmt::Display for PortPolicy {
-    /// Who picks the ports, as words: "tcpgoon" or "the kernel".
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PortPolicy::Pick => "tcpgoon",
-            PortPolicy::Kernel => "the kernel",
-        })
-    }
-}
 
 /// Why a `--source` value is not usable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,61 +43,6 @@ pub enum SourceError {
         /// What it is and what to give instead.
         why: &'static str,
     },
-}
-
-/// The source addresses of `--source`, in order, each once, with what the pre-flight must check.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SourceList {
-    addrs: Vec<IpAddr>,
-    /// Positions in `addrs` of addresses written on their own.
-    single: Vec<usize>,
-    /// Spans (start, length) in `addrs` of the addresses of each range or block.
-    blocks: Vec<(usize, usize)>,
-}
-
-/// A range or block longer than this is checked on a spread sample of this many addresses.
-pub const CHECK_ALL_UP_TO: usize = 1024;
-
-impl SourceList {
-    /// Every address, in order of appearance.
-    pub fn addrs(&self) -> &[IpAddr] {
-        &self.addrs
-    }
-
-    /// True when no source was given (routing picks one).
-    pub fn is_empty(&self) -> bool {
-        self.addrs.is_empty()
-    }
-
-    /// The addresses the pre-flight checks: every address written on its own, every address of
-    /// a range or block of at most [`CHECK_ALL_UP_TO`], and of a longer one a spread sample of
-    /// that many plus its last. An address missed by the sample fails its own connections as
-    /// local errors, never as the target's.
-    pub fn to_check(&self) -> Vec<IpAddr> {
-        let mut out: Vec<IpAddr> = self.single.iter().map(|&k| self.addrs[k]).collect();
-        for &(start, len) in &self.blocks {
-            let block = &self.addrs[start..start + len];
-            if len <= CHECK_ALL_UP_TO {
-                out.extend_from_slice(block);
-            } else {
-                let step = len.div_ceil(CHECK_ALL_UP_TO);
-                out.extend(block.iter().step_by(step));
-                out.extend(block.last());
-            }
-        }
-        out
-    }
-}
-
-impl From<Vec<IpAddr>> for SourceList {
-    /// A list of single addresses, every one checked.
-    fn from(addrs: Vec<IpAddr>) -> Self {
-        SourceList {
-            single: (0..addrs.len()).collect(),
-            addrs,
-            blocks: Vec::new(),
-        }
-    }
 }
 
 /// Why `ip` can never be the source of a TCP connection, if it cannot.
@@ -148,10 +76,10 @@ pub fn parse_sources(text: &str) -> Result<SourceList, SourceError> {
     let mut seen = std::collections::HashSet::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (first, count, alone) = parse_part(part)?;
-        if count > (MAX_SOURCES - list.addrs.len()) as u128 {
+        if count > (MAX_SOURCES - list.addrs().len()) as u128 {
             return Err(SourceError::TooMany);
         }
-        let start = list.addrs.len();
+        let mut fresh = Vec::new();
         for k in 0..count {
             let ip = offset(first, k);
             if let Some(why) = unusable_source(ip) {
@@ -162,17 +90,12 @@ pub fn parse_sources(text: &str) -> Result<SourceList, SourceError> {
                 });
             }
             if seen.insert(ip) {
-                list.addrs.push(ip);
+                fresh.push(ip);
             }
         }
-        let added = list.addrs.len() - start;
-        if alone {
-            list.single.extend(start..start + added);
-        } else if added > 0 {
-            list.blocks.push((start, added));
-        }
+        list.push_part(fresh, alone);
     }
-    if list.addrs.is_empty() {
+    if list.is_empty() {
         return Err(SourceError::Syntax(text.to_string()));
     }
     Ok(list)
@@ -230,6 +153,207 @@ fn from_u128(like: IpAddr, v: u128) -> IpAddr {
 
 fn offset(ip: IpAddr, k: u128) -> IpAddr {
     from_u128(ip, to_u128(ip) + k)
+}
+
+/// An inclusive range of local ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    /// First port.
+    pub lo: u16,
+    /// Last port, inclusive.
+    pub hi: u16,
+}
+
+impl PortRange {
+    /// Number of ports in the range.
+    pub fn len(&self) -> u32 {
+        u32::from(self.hi) - u32::from(self.lo) + 1
+    }
+
+    /// Never true: a range has at least one port.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// True if `port` is in the range.
+    pub fn contains(&self, port: u16) -> bool {
+        (self.lo..=self.hi).contains(&port)
+    }
+}
+
+impl std::fmt::Display for PortRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.lo, self.hi)
+    }
+}
+
+/// A set of ports as a 65,536-bit bitmap (8 KiB).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PortSet(Box<[u64; 1024]>);
+
+impl std::fmt::Debug for PortSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PortSet({} ports)",
+            self.count_in(PortRange {
+                lo: 0,
+                hi: u16::MAX
+            })
+        )
+    }
+}
+
+impl Default for PortSet {
+    fn default() -> Self {
+        PortSet(Box::new([0; 1024]))
+    }
+}
+
+impl PortSet {
+    /// Adds `port`.
+    #[inline]
+    pub fn insert(&mut self, port: u16) {
+        self.0[usize::from(port >> 6)] |= 1 << (port & 63);
+    }
+
+    /// True if `port` is in the set.
+    #[inline]
+    pub fn contains(&self, port: u16) -> bool {
+        self.0[usize::from(port >> 6)] & (1 << (port & 63)) != 0
+    }
+
+    /// How many ports of `range` are in the set.
+    pub fn count_in(&self, range: PortRange) -> u32 {
+        (range.lo..=range.hi).filter(|&p| self.contains(p)).count() as u32
+    }
+}
+
+/// The one rule that deals connections out: connection `i` of a run goes to item
+/// `i % len` (of the targets, of the source addresses). The engine dials by it and the
+/// pre-flight counts by it.
+#[inline]
+pub fn round_robin(i: u64, len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        (i % len as u64) as usize
+    }
+}
+
+/// Where connections come from: the source addresses and who picks source ports, with the
+/// port cursors when tcpgoon picks. Built by the pre-flight from what the kernel says, used by
+/// the engine to dial.
+#[derive(Debug, Clone)]
+pub struct LocalEndpoints {
+    sources: Vec<IpAddr>,
+    ports: Ports,
+}
+
+#[derive(Debug, Clone)]
+enum Ports {
+    Kernel,
+    Pick {
+        range: PortRange,
+        /// Ports no source may use: reserved, or in use on every address.
+        shared: PortSet,
+        /// One cursor per source (one in all when there is no source).
+        cursors: Vec<PortCursor>,
+    },
+}
+
+/// The ports of one source address when tcpgoon picks them.
+#[derive(Debug)]
+pub struct PortPicker<'a> {
+    range: PortRange,
+    shared: &'a PortSet,
+    cursor: &'a mut PortCursor,
+}
+
+impl PortPicker<'_> {
+    /// The next port to try, or `None` when a whole lap of the range finds none.
+    #[inline]
+    pub fn next_port(&mut self) -> Option<u16> {
+        self.cursor.next_port(self.range, self.shared)
+    }
+
+    /// A port the kernel found taken: not handed out again on this address.
+    pub fn mark_taken(&mut self, port: u16) {
+        self.cursor.mark_taken(port);
+    }
+}
+
+impl LocalEndpoints {
+    /// The kernel picks ports; `sources` (may be empty: the routing table decides) are used
+    /// round-robin.
+    pub fn kernel(sources: Vec<IpAddr>) -> Self {
+        LocalEndpoints {
+            sources,
+            ports: Ports::Kernel,
+        }
+    }
+
+    /// The tool picks ports from `range`, never from `shared`, nor for source `k` from `own[k]`
+    /// (`own` has one list per source, or exactly one when `sources` is empty). `start` spreads
+    /// the cursors' starting points.
+    pub fn pick(
+        sources: Vec<IpAddr>,
+        range: PortRange,
+        shared: PortSet,
+        own: Vec<Vec<u16>>,
+        start: u32,
+    ) -> Self {
+        let cursors = own
+            .into_iter()
+            .enumerate()
+            .map(|(k, own)| {
+                let offset = start.wrapping_add((k as u32).wrapping_mul(range.len() / 7 + 1));
+                PortCursor::new(range, own, offset)
+            })
+            .collect();
+        LocalEndpoints {
+            sources,
+            ports: Ports::Pick {
+                range,
+                shared,
+                cursors,
+            },
+        }
+    }
+
+    /// The source addresses (empty: chosen by routing).
+    pub fn sources(&self) -> &[IpAddr] {
+        &self.sources
+    }
+
+    /// The port policy.
+    pub fn policy(&self) -> crate::config::PortPolicy {
+        match self.ports {
+            Ports::Kernel => crate::config::PortPolicy::Kernel,
+            Ports::Pick { .. } => crate::config::PortPolicy::Pick,
+        }
+    }
+
+    /// Connection `i`'s source address (if any), and its port picker when tcpgoon picks ports.
+    pub fn for_connection(&mut self, i: u64) -> (Option<IpAddr>, Option<PortPicker<'_>>) {
+        let k = round_robin(i, self.sources.len());
+        let source = self.sources.get(k).copied();
+        match &mut self.ports {
+            Ports::Kernel => (source, None),
+            Ports::Pick {
+                range,
+                shared,
+                cursors,
+            } => (
+                source,
+                Some(PortPicker {
+                    range: *range,
+                    shared,
+                    cursor: &mut cursors[k],
+                }),
+            ),
+        }
+    }
 }
 
 /// Hands out source ports for one source address: a cursor that walks the ephemeral range from

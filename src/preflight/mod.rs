@@ -13,9 +13,11 @@ use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::engine::{LocalEndpoints, MAX_BIND_TRIES};
-use crate::kernel::{self, tcp_state, PortRange, PortSet, SocketEntry};
-use crate::source::{PortPolicy, SourceList};
+mod proc;
+
+use crate::config::{PortPolicy, SourceList};
+use crate::local::{LocalEndpoints, PortRange, PortSet, MAX_BIND_TRIES};
+use proc::{tcp_state, SocketEntry};
 
 /// File descriptors a run opens besides its connections: the poll, the signalfd, and one spare
 /// (the kernel tables are read before the run and closed again).
@@ -113,7 +115,7 @@ pub fn check_fds(connections: u64) -> Result<u64, PreflightError> {
             needed,
             soft,
             hard,
-            kernel::nr_open(),
+            proc::nr_open(),
         ));
     }
     Ok(soft)
@@ -189,11 +191,11 @@ pub fn plan_local(
         check_source(addr, targets)?;
     }
     let sources = source_list.addrs().to_vec();
-    let range = kernel::local_port_range().map_err(|err| PreflightError::Kernel {
+    let range = proc::local_port_range().map_err(|err| PreflightError::Kernel {
         what: "/proc/sys/net/ipv4/ip_local_port_range",
         err,
     })?;
-    let reserved = kernel::reserved_ports();
+    let reserved = proc::reserved_ports();
     let n_sources = sources.len().max(1) as u64;
     // Most connections any one source (or source/destination pair) needs.
     let most = match policy {
@@ -211,14 +213,14 @@ pub fn plan_local(
     // consecutive ports). Then skip reading the whole table (it costs milliseconds even when
     // empty): the few ports really in use are skipped at bind time (EADDRINUSE).
     let free_of_reserved = u64::from(range.len() - reserved.count_in(range));
-    let sockets = match kernel::tcp_socket_bound() {
+    let sockets = match proc::tcp_socket_bound() {
         Ok(bound)
             if bound < MAX_BIND_TRIES as u64
                 && most.saturating_add(bound).saturating_mul(2) <= free_of_reserved =>
         {
             Vec::new()
         }
-        _ => kernel::tcp_sockets().map_err(|err| PreflightError::Kernel {
+        _ => proc::tcp_sockets().map_err(|err| PreflightError::Kernel {
             what: "/proc/net/tcp",
             err,
         })?,
@@ -520,15 +522,13 @@ mod tests {
     /// gets a cursor that hands out ports.
     #[test]
     fn a_whole_block_of_sources_plans() {
-        let sources = crate::source::parse_sources("127.1.0.0/16").unwrap();
+        let sources = crate::local::parse_sources("127.1.0.0/16").unwrap();
         let target: SocketAddr = "127.0.0.1:9".parse().unwrap();
         let (mut local, _) = plan_local(100, &[target], &sources, PortPolicy::Pick).unwrap();
         assert_eq!(local.sources().len(), 65_536);
-        // The last address of the block gets a port (nothing listens on port 9: refused).
-        let dialed = local.dial(65_535, target, || 0).unwrap();
-        assert_eq!(
-            dialed.local.unwrap().ip(),
-            "127.1.255.255".parse::<IpAddr>().unwrap()
-        );
+        // The last address of the block gets a cursor that hands out ports.
+        let (source, picker) = local.for_connection(65_535);
+        assert_eq!(source, Some("127.1.255.255".parse::<IpAddr>().unwrap()));
+        assert!(picker.expect("tcpgoon picks").next_port().is_some());
     }
 }

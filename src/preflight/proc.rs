@@ -10,85 +10,14 @@ use std::fs;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-/// An inclusive range of local ports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PortRange {
-    /// First port.
-    pub lo: u16,
-    /// Last port, inclusive.
-    pub hi: u16,
-}
-
-impl PortRange {
-    /// Number of ports in the range.
-    pub fn len(&self) -> u32 {
-        u32::from(self.hi) - u32::from(self.lo) + 1
-    }
-
-    /// Never true: a range has at least one port.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
-    /// True if `port` is in the range.
-    pub fn contains(&self, port: u16) -> bool {
-        (self.lo..=self.hi).contains(&port)
-    }
-}
-
-impl std::fmt::Display for PortRange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.lo, self.hi)
-    }
-}
-
-/// A set of ports as a 65,536-bit bitmap (8 KiB).
-#[derive(Clone, PartialEq, Eq)]
-pub struct PortSet(Box<[u64; 1024]>);
-
-impl std::fmt::Debug for PortSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "PortSet({} ports)",
-            self.count_in(PortRange {
-                lo: 0,
-                hi: u16::MAX
-            })
-        )
-    }
-}
-
-impl Default for PortSet {
-    fn default() -> Self {
-        PortSet(Box::new([0; 1024]))
-    }
-}
-
-impl PortSet {
-    /// Adds `port`.
-    #[inline]
-    pub fn insert(&mut self, port: u16) {
-        self.0[usize::from(port >> 6)] |= 1 << (port & 63);
-    }
-
-    /// True if `port` is in the set.
-    #[inline]
-    pub fn contains(&self, port: u16) -> bool {
-        self.0[usize::from(port >> 6)] & (1 << (port & 63)) != 0
-    }
-
-    /// How many ports of `range` are in the set.
-    pub fn count_in(&self, range: PortRange) -> u32 {
-        (range.lo..=range.hi).filter(|&p| self.contains(p)).count() as u32
-    }
-}
+use crate::local::{PortRange, PortSet};
 
 /// TCP states as `/proc/net/tcp` numbers them (the subset the tool looks at).
 pub mod tcp_state {
     /// A connection in TIME_WAIT.
     pub const TIME_WAIT: u8 = 0x06;
     /// A listening socket.
+    #[cfg(test)]
     pub const LISTEN: u8 = 0x0A;
 }
 

@@ -1,0 +1,106 @@
+//! `tcpgoon run`, in order: resolve the target once, check that the run fits (file
+//! descriptors, local ports, source addresses), ask for confirmation, run the engine with the
+//! text reporter, print the final report, and turn the result into the exit code.
+
+use std::io::{self, IsTerminal};
+
+use super::prompt::{self, Answer};
+use super::{complain, fail, written, AppError};
+use crate::cli::CommandTypo;
+use crate::config::{PortPolicy, RunConfig};
+use crate::discover::Target;
+use crate::engine::signals::Signals;
+use crate::engine::{Engine, PickMechanism, Plan};
+use crate::preflight;
+use crate::report::{self, TextReporter};
+use crate::verdict::{exit_code, EXIT_INCOMPLETE};
+
+pub(super) fn run(config: RunConfig, typo: Option<&CommandTypo>) -> i32 {
+    match run_checked(config, typo) {
+        Ok(code) => code,
+        Err(e) => fail(e),
+    }
+}
+
+/// [`run`], with every failure as an [`AppError`].
+fn run_checked(config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32, AppError> {
+    let mut reporter = TextReporter::new(config.verbose);
+    let target = Target::resolve(&config.host, config.port).map_err(|e| {
+        let typo = typo.map_or(String::new(), |t| format!("; {}", t.not_a_command_either()));
+        AppError::Resolve(e, typo)
+    })?;
+    let addrs: Vec<String> = target.addrs.iter().map(ToString::to_string).collect();
+    reporter.debug(&format!(
+        "target: {} resolves to {}; dialing {}",
+        target.host,
+        addrs.join(", "),
+        target.primary()
+    ));
+    let targets = vec![target.primary()];
+    let fd_limit = preflight::check_fds(config.load.connections)?;
+    let (local, warnings) = preflight::plan_local(
+        config.load.connections,
+        &targets,
+        &config.sources,
+        config.port_policy,
+    )?;
+    for w in warnings {
+        complain(&format!("warning: {}\n", w.0));
+    }
+    let mechanism = match local.policy() {
+        PortPolicy::Pick => format!(", {}", PickMechanism::detect()),
+        PortPolicy::Kernel => String::new(),
+    };
+    reporter.debug(&format!(
+        "pre-flight: open-files limit {fd_limit}, {} source address(es), source ports picked by {}{mechanism}",
+        local.sources().len().max(1),
+        local.policy(),
+    ));
+    if !config.assume_yes {
+        let stdin = io::stdin();
+        let mut stdout = io::stdout();
+        match prompt::confirm(
+            &target.host,
+            config.port,
+            config.load.connections,
+            &mut stdin.lock(),
+            &mut stdout,
+        )? {
+            Answer::Yes => {}
+            Answer::No => {
+                reporter.out.write(&format!("\n{}\n", prompt::ABORTED));
+                return Ok(written(&mut reporter.out, EXIT_INCOMPLETE));
+            }
+            Answer::NoInput => {
+                if !stdin.is_terminal() {
+                    complain("hint: standard input is not a terminal: pass -y/--assume-yes to run without the prompt\n");
+                }
+                return Ok(EXIT_INCOMPLETE);
+            }
+        }
+    }
+    let signals = match Signals::install() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            reporter.debug(&format!(
+                "signals: {e}; Ctrl-C will end the run without a report"
+            ));
+            None
+        }
+    };
+    let plan = Plan {
+        targets,
+        load: config.load,
+        local,
+    };
+    let result = Engine::new(plan, signals)
+        .and_then(|engine| engine.run(&mut reporter))
+        .map_err(AppError::Poll)?;
+    let mut out = reporter.out;
+    out.write(&format!(
+        "{}{}",
+        report::final_block(&target.display_name(), config.port, &result),
+        report::extended_block(&result)
+    ));
+    Ok(written(&mut out, exit_code(&result.counts)))
+}

@@ -1,0 +1,279 @@
+//! The command line as clap sees it: raw flags, kept as strings, so that odd values (negative,
+//! empty, with units) reach our own messages instead of clap's. The help texts live here: each
+//! starts with the Go tool's sentence, then says what the flag takes.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub(super) const ABOUT: &str =
+    "tcpgoon tests concurrent connections towards a server listening on a TCP port";
+
+pub(super) const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("TCPGOON_GIT_HASH"),
+    ")"
+);
+
+/// How durations and counts are written, for the help of `run` and `demo`.
+macro_rules! units_help {
+    () => {
+        "Durations: a bare number is in the flag's unit (milliseconds for -s and -d, seconds for \
+         -i and --hold); a number with a unit means what it says: 500ms, 2s, 1m30s (ns, us, ms, s, \
+         m, h; at most 30 days). Counts take k and m: 10k, 1.5m.\n\n\
+         Nothing is sent on the connections: tcpgoon opens them, holds them, watches which the far \
+         side closes, and prints a status line every --interval and a report at the end (the \
+         counts, connect times min/avg/max/dev and percentiles, the errors by reason).\n\n"
+    };
+}
+
+/// The exit codes, for the help of `run`, `demo` and the top level.
+macro_rules! exit_codes_help {
+    () => {
+        "Exit codes: 0 every connection established or closed by the far side; 1 the run did not \
+         complete (interrupted, or connections this machine could not open) or could not start \
+         (bad arguments, unresolvable name, prompt declined, pre-flight check), or the report \
+         could not be written to stdout; 2 some connection ended in error."
+    };
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tcpgoon",
+    version = VERSION,
+    about = ABOUT,
+    long_about = None,
+    arg_required_else_help = true,
+    after_help = concat!(
+        "The older form `tcpgoon [flags] <host> <port>` means `tcpgoon run [flags] <host> <port>`.\n",
+        exit_codes_help!()
+    )
+)]
+pub(super) struct Cli {
+    #[command(subcommand)]
+    pub(super) command: RawCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum RawCommand {
+    /// Run tcpgoon test
+    #[command(after_help = concat!(
+        units_help!(),
+        exit_codes_help!(),
+        "\n\nExample: tcpgoon run -y -c 10k --rate 500 --hold 60s my-lb.example.com 443"
+    ))]
+    Run(RawRun),
+    /// Simple TCP server (the built-in target): accepts and holds connections
+    #[command(
+        after_help = "By default it listens on every interface, port 54321, and stops after \
+        10 connections or 30 seconds, whichever comes first (as the Go tool's server); -m 0 and \
+        -d 0 mean unlimited: it then runs until Ctrl-C. It holds each connection until the client \
+        closes it and never sends anything.\n\n\
+        Exit codes: 0 it stopped at a limit or on Ctrl-C; 1 it could not start (bad arguments, \
+        the port is taken)."
+    )]
+    Server(RawServer),
+    /// Start the built-in server on loopback and run the test against it (takes run's flags)
+    #[command(
+        after_help = concat!(
+            "-y is implied: demo never asks for confirmation. Its server is `tcpgoon server` on a \
+             free loopback port (127.0.0.1, printed in the first line) with no connection or time \
+             limit (-m 0 -d 0); it stops when the run ends.\n\n",
+            units_help!(),
+            exit_codes_help!()
+        ),
+        mut_arg("assume_yes", |a| a
+            .help("Implied: demo never asks for confirmation")
+            .long_help(None::<&str>))
+    )]
+    Demo(RawDemo),
+    /// Print the git commit and the build time
+    Version,
+}
+
+/// Who picks source ports (`--source-ports`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum SourcePorts {
+    /// tcpgoon picks free ports itself: fast up to the last port of the range
+    Auto,
+    /// the kernel picks at connect(): one port may serve several destinations
+    Kernel,
+}
+
+/// How to close at the end (`--close`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum Close {
+    /// normal close, as the Go tool (leaves TIME_WAIT on this side)
+    Fin,
+    /// reset (SO_LINGER 0): no TIME_WAIT, ports are free again at once
+    Rst,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct RawRun {
+    /// The target's host name or IP address (IPv6 with or without brackets), resolved once
+    /// before the run
+    pub(super) host: String,
+    /// The target's TCP port: 1 to 65535
+    pub(super) port: String,
+    /// Anything more: an error, reported with the Go tool's message
+    #[arg(hide = true)]
+    pub(super) extra: Vec<String>,
+    #[command(flatten)]
+    pub(super) flags: RunFlags,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct RawDemo {
+    #[command(flatten)]
+    pub(super) flags: RunFlags,
+}
+
+/// The flags of `run`, shared with `demo`. Each help starts with the Go tool's sentence, on a
+/// line of its own in `--help`.
+#[derive(Debug, Args)]
+pub(super) struct RunFlags {
+    /// Force execution without asking for confirmation
+    ///
+    /// Without it, tcpgoon shows the target and the number of connections and waits for y or
+    /// yes on standard input; no, an empty line or the end of input abort with exit code 1.
+    #[arg(short = 'y', long = "assume-yes")]
+    pub(super) assume_yes: bool,
+    /// Number of connections you want to open: 1 to 100000000, with k and m (10k, 1.5m)
+    ///
+    /// Each connection is dialed once and never reopened; one the far side closes counts as
+    /// Closed.
+    #[arg(
+        short = 'c',
+        long,
+        default_value = "100",
+        value_name = "COUNT",
+        allow_hyphen_values = true
+    )]
+    pub(super) connections: String,
+    /// Connection dialing timeout, in ms: at least 1ms
+    ///
+    /// A bare number is milliseconds; a number with a unit means what it says: 500ms, 2s,
+    /// 1m30s. A dial that takes longer ends in Error (dial timeout).
+    #[arg(
+        short = 'd',
+        long = "dial-timeout",
+        short_alias = 't',
+        default_value = "5000",
+        value_name = "MS",
+        allow_hyphen_values = true
+    )]
+    pub(super) dial_timeout: String,
+    /// Interval, in seconds, between stats updates (0: a status at the start only)
+    ///
+    /// A bare number is seconds; a number with a unit means what it says: 500ms, 2s, 1m30s.
+    /// Other than 0, at least 1ms.
+    #[arg(
+        short = 'i',
+        long,
+        default_value = "1",
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub(super) interval: String,
+    /// Time you want to sleep between connections, in ms (0: dial as fast as --max-dialing allows)
+    ///
+    /// A bare number is milliseconds; a number with a unit means what it says: 500ms, 2s,
+    /// 1m30s. Connection i is due at i × sleep after the start, a schedule that does not drift.
+    /// Not with --rate.
+    #[arg(
+        short = 's',
+        long,
+        default_value = "10",
+        value_name = "MS",
+        allow_hyphen_values = true
+    )]
+    pub(super) sleep: String,
+    /// Print debugging information to the standard error
+    ///
+    /// A line per connection state change, with times and the system's error reasons.
+    #[arg(short = 'v', long, alias = "debug")]
+    pub(super) verbose: bool,
+    /// Connections per second instead of --sleep: 0.001 to 10000000, with decimals, k and m (0.5,
+    /// 2.5k)
+    ///
+    /// Connection i is due at i / rate after the start, a schedule that does not drift.
+    #[arg(
+        long,
+        value_name = "PER_SECOND",
+        conflicts_with = "sleep",
+        allow_hyphen_values = true
+    )]
+    pub(super) rate: Option<String>,
+    /// Keep the established connections open this long after every dial has settled (0: close
+    /// them at once)
+    ///
+    /// A bare number is seconds; a number with a unit means what it says: 500ms, 2s, 1m30s.
+    /// Closures by the far side show in the status lines; the hold ends early when nothing is
+    /// left open.
+    #[arg(
+        long,
+        default_value = "0",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub(super) hold: String,
+    /// Source addresses to spread connections over: a list, range or CIDR (127.0.0.2-127.0.0.9)
+    ///
+    /// Used round-robin, up to 65536 addresses, each an address of this machine (checked
+    /// before dialing). Without it, routing picks the source address.
+    #[arg(long, value_name = "LIST")]
+    pub(super) source: Option<String>,
+    /// Who picks source ports
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHO")]
+    pub(super) source_ports: SourcePorts,
+    /// How connections still open at the end are closed
+    #[arg(long, value_enum, default_value = "fin", value_name = "HOW")]
+    pub(super) close: Close,
+    /// Most connections dialing at once, so that -s 0 does not turn into a SYN flood: 1 to
+    /// 1000000
+    #[arg(
+        long,
+        default_value = "1024",
+        value_name = "COUNT",
+        allow_hyphen_values = true
+    )]
+    pub(super) max_dialing: String,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct RawServer {
+    /// TCP listening port, 0 to 65535; 0 picks a free one and prints it
+    #[arg(
+        short = 'p',
+        long,
+        default_value = "54321",
+        value_name = "PORT",
+        allow_hyphen_values = true
+    )]
+    pub(super) port: String,
+    /// How many total connections we will accept (0 = unlimited); counts take k and m (10k)
+    #[arg(
+        short = 'm',
+        long = "maxconnections",
+        default_value = "10",
+        value_name = "COUNT",
+        allow_hyphen_values = true
+    )]
+    pub(super) max_connections: String,
+    /// Running time before dropping, in seconds (0 = unlimited); a bare number is seconds, or
+    /// give a unit: 500ms, 2s, 1m30s
+    #[arg(
+        short = 'd',
+        long,
+        default_value = "30",
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub(super) duration: String,
+    /// Address to listen on (default: all interfaces)
+    #[arg(long, value_name = "ADDR")]
+    pub(super) bind: Option<String>,
+    /// Do not print a line per accepted connection
+    #[arg(short = 'q', long)]
+    pub(super) quiet: bool,
+}

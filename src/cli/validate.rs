@@ -1,0 +1,213 @@
+//! The second stage of the command line: raw strings to a validated configuration. Every value
+//! is checked here, with a message that names the flag, what was given and what it takes.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::flags::{Close, RawRun, RawServer, RunFlags, SourcePorts};
+use crate::config::{
+    CloseMode, LoadConfig, Pacing, PortPolicy, RunConfig, ServerConfig, SourceList,
+};
+use crate::local::parse_sources;
+use crate::units::{parse_count, parse_duration, Unit, UnitError};
+
+/// The most connections one run accepts. Far beyond what one machine's kernel holds; it only
+/// catches typos.
+pub const MAX_CONNECTIONS: u64 = 100_000_000;
+/// The lowest `--rate`: one connection every 1000 s.
+pub const MIN_RATE: f64 = 0.001;
+/// The highest `--rate`.
+pub const MAX_RATE: u64 = 10_000_000;
+
+/// What `--sleep`, `--hold` and `server --duration` accept, for messages.
+pub(super) const ZERO_OR_MORE: &str = "0 or more";
+/// What `--dial-timeout` accepts.
+pub(super) const AT_LEAST_1MS: &str = "at least 1ms";
+/// What `--interval` accepts.
+pub(super) const INTERVAL_RANGE: &str = "0 (a status at the start only) or at least 1ms";
+/// What `server --duration` accepts.
+pub(super) const UNLIMITED_OR_MORE: &str = "0 (unlimited) or more";
+/// The highest `--max-dialing`.
+pub(super) const MAX_DIALING: u64 = 1_000_000;
+
+/// Parses a duration flag. `accepts` says what it takes ("0 or more", "at least 1ms"): every
+/// message states it, and what a bare number means.
+pub(super) fn duration(
+    flag: &str,
+    text: &str,
+    unit: Unit,
+    accepts: &str,
+) -> Result<Duration, String> {
+    parse_duration(text, unit).map_err(|e| match e {
+        UnitError::Negative(t) => format!("{flag} must not be negative (got {t}; give {accepts})"),
+        UnitError::Empty | UnitError::Invalid { .. } => {
+            let bare = match unit {
+                Unit::Millis => "milliseconds",
+                Unit::Seconds => "seconds",
+            };
+            format!(
+                "{flag} is not a valid duration (got {:?}; give {accepts}: a bare number is {bare}, or use a unit: 500ms, 2s, 1m30s)",
+                text.trim()
+            )
+        }
+        too_large @ UnitError::TooLarge { .. } => format!("{flag} {too_large}"),
+    })
+}
+
+/// Parses a count flag that takes `min..=max`; `min_note` explains the minimum (" (unlimited)").
+pub(super) fn count(
+    flag: &str,
+    text: &str,
+    (min, min_note): (u64, &str),
+    max: u64,
+) -> Result<u64, String> {
+    let t = text.trim();
+    let out_of_range = || format!("{flag} must be between {min}{min_note} and {max} (got {t})");
+    match parse_count(t, max) {
+        Ok(v) if v >= min => Ok(v),
+        Ok(_) | Err(UnitError::TooLarge { .. } | UnitError::Negative(_)) => Err(out_of_range()),
+        Err(UnitError::Empty | UnitError::Invalid { .. }) => Err(format!(
+            "{flag} is not a valid count (got {t:?}; give a whole number from {min}{min_note} to {max}, optionally with k or m: 500, 10k, 1.5m)"
+        )),
+    }
+}
+
+/// Parses a TCP port of a target (1-65535) with the Go tool's message for non-numbers.
+pub(super) fn target_port(text: &str) -> Result<u16, String> {
+    let t = text.trim();
+    let n: i64 = t.parse().map_err(|_| {
+        format!("Port argument is not a valid integer (got {t:?}; give a number from 1 to 65535)")
+    })?;
+    u16::try_from(n)
+        .ok()
+        .filter(|&p| p != 0)
+        .ok_or_else(|| format!("Port argument must be between 1 and 65535 (got {n})"))
+}
+
+pub(super) fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
+    if !raw.extra.is_empty() {
+        return Err(arity(2 + raw.extra.len()));
+    }
+    let port = target_port(&raw.port)?;
+    validate_flags(raw.host, port, raw.flags)
+}
+
+/// The Go tool's message for a `run` without exactly a host and a port (`given` positionals).
+pub(super) fn arity(given: usize) -> String {
+    format!(
+        "Number of required parameters doesn't match: expected <host> <port>, got {given} argument{} (see `tcpgoon run --help`)",
+        if given == 1 { "" } else { "s" }
+    )
+}
+
+pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<RunConfig, String> {
+    let connections = count("--connections", &raw.connections, (1, ""), MAX_CONNECTIONS)?;
+    let dial_timeout = duration(
+        "--dial-timeout",
+        &raw.dial_timeout,
+        Unit::Millis,
+        AT_LEAST_1MS,
+    )?;
+    if dial_timeout < Duration::from_millis(1) {
+        return Err(format!(
+            "--dial-timeout must be at least 1ms (got {})",
+            raw.dial_timeout.trim()
+        ));
+    }
+    let interval = duration("--interval", &raw.interval, Unit::Seconds, INTERVAL_RANGE)?;
+    if !interval.is_zero() && interval < Duration::from_millis(1) {
+        return Err(format!(
+            "--interval must be {INTERVAL_RANGE} (got {})",
+            raw.interval.trim()
+        ));
+    }
+    let pacing = match &raw.rate {
+        Some(text) => {
+            let t = text.trim().trim_end_matches("/s");
+            let rate = t
+                .parse::<f64>()
+                .ok()
+                .or_else(|| parse_count(t, MAX_RATE).ok().map(|v| v as f64))
+                .filter(|r| (MIN_RATE..=MAX_RATE as f64).contains(r))
+                .ok_or_else(|| {
+                    format!("--rate must be a number of connections per second from {MIN_RATE} to {MAX_RATE} (got {text:?})")
+                })?;
+            Pacing::Rate(rate)
+        }
+        None => Pacing::Interval(duration("--sleep", &raw.sleep, Unit::Millis, ZERO_OR_MORE)?),
+    };
+    let hold = duration("--hold", &raw.hold, Unit::Seconds, ZERO_OR_MORE)?;
+    let max_dialing = count("--max-dialing", &raw.max_dialing, (1, ""), MAX_DIALING)? as usize;
+    let sources = match &raw.source {
+        Some(text) => parse_sources(text).map_err(|e| format!("--source {e}"))?,
+        None => SourceList::default(),
+    };
+    Ok(RunConfig {
+        host,
+        port,
+        load: LoadConfig {
+            connections,
+            pacing,
+            dial_timeout,
+            interval: (!interval.is_zero()).then_some(interval),
+            hold,
+            max_dialing,
+            close: match raw.close {
+                Close::Fin => CloseMode::Fin,
+                Close::Rst => CloseMode::Rst,
+            },
+        },
+        sources,
+        port_policy: match raw.source_ports {
+            SourcePorts::Auto => PortPolicy::Pick,
+            SourcePorts::Kernel => PortPolicy::Kernel,
+        },
+        assume_yes: raw.assume_yes,
+        verbose: raw.verbose,
+    })
+}
+
+pub(super) fn validate_server(raw: RawServer) -> Result<ServerConfig, String> {
+    let text = raw.port.trim();
+    let number = text.parse::<i64>();
+    let port = number
+        .as_ref()
+        .ok()
+        .and_then(|&p| u16::try_from(p).ok())
+        .ok_or_else(|| {
+            // The Go tool's message; a number as typed, anything else quoted (`""`).
+            let shown = match number {
+                Ok(n) => n.to_string(),
+                Err(_) => format!("{text:?}"),
+            };
+            format!("{shown} is not a valid TCP port number for the server (-p/--port takes 0 to 65535; 0 picks a free port)")
+        })?;
+    let max_connections = count(
+        "--maxconnections",
+        &raw.max_connections,
+        (0, " (unlimited)"),
+        MAX_CONNECTIONS,
+    )?;
+    let duration = duration(
+        "--duration",
+        &raw.duration,
+        Unit::Seconds,
+        UNLIMITED_OR_MORE,
+    )?;
+    let bind = match &raw.bind {
+        Some(text) => {
+            let t = text.trim().trim_start_matches('[').trim_end_matches(']');
+            Some(t.parse::<IpAddr>().map_err(|_| {
+                format!("--bind needs an IP address such as 127.0.0.1 or ::1 (got {text:?})")
+            })?)
+        }
+        None => None,
+    };
+    Ok(ServerConfig {
+        bind,
+        port,
+        max_connections,
+        duration: (!duration.is_zero()).then_some(duration),
+        quiet: raw.quiet,
+    })
+}

@@ -1,0 +1,249 @@
+//! What a command asks for, validated: plain data that every later stage trusts.
+//!
+//! The command line is parsed and checked once (`cli`); what comes out is this: the `run`
+//! configuration with its load ([`LoadConfig`], the part the engine needs as it is), the source
+//! plan as the user wrote it, and the built-in server's configuration. This module is the leaf of
+//! the crate: it imports nothing from it, so every room may use it.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// A validated `run` command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunConfig {
+    /// The host as typed.
+    pub host: String,
+    /// The target port.
+    pub port: u16,
+    /// How many connections, how fast, how long: the engine's part.
+    pub load: LoadConfig,
+    /// Source addresses (empty: routing decides).
+    pub sources: SourceList,
+    /// Who picks source ports.
+    pub port_policy: PortPolicy,
+    /// Skip the prompt.
+    pub assume_yes: bool,
+    /// Debugging lines on stderr.
+    pub verbose: bool,
+}
+
+/// The load a run puts on its target: what the engine needs besides the targets and the local
+/// endpoints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadConfig {
+    /// Connections to open.
+    pub connections: u64,
+    /// When each connection is due.
+    pub pacing: Pacing,
+    /// How long a dial may take before it counts as an error.
+    pub dial_timeout: Duration,
+    /// Interval between status snapshots; `None` for one at the start only (`-i 0`).
+    pub interval: Option<Duration>,
+    /// How long to keep the established connections open once every dial has settled.
+    pub hold: Duration,
+    /// Most connections dialing at once (at least 1).
+    pub max_dialing: usize,
+    /// How the connections still open at the end are closed.
+    pub close: CloseMode,
+}
+
+/// A validated `server` command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Address to listen on; `None` for every interface (IPv6 and IPv4 when possible).
+    pub bind: Option<IpAddr>,
+    /// Port; 0 picks a free one (printed).
+    pub port: u16,
+    /// Stop after this many accepted connections; 0 for no limit.
+    pub max_connections: u64,
+    /// Stop after this long; `None` for no limit.
+    pub duration: Option<Duration>,
+    /// Do not print a line per accepted connection.
+    pub quiet: bool,
+}
+
+/// How the tool closes the connections still open at the end of a run (`--close`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CloseMode {
+    /// A normal close (FIN), as the Go tool did. The client side keeps TIME_WAIT for 60 s.
+    #[default]
+    Fin,
+    /// An abortive close (RST, `SO_LINGER` 0): no TIME_WAIT, so back-to-back runs keep their ports.
+    Rst,
+}
+
+/// Who chooses each connection's source port (`--source-ports`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PortPolicy {
+    /// `auto`: the tool picks a free port from the ephemeral range (the default): no kernel port
+    /// search, so dialing stays fast up to the last port of the range.
+    #[default]
+    Pick,
+    /// `kernel`: the kernel picks at `connect()` time (binding only the address, with
+    /// `IP_BIND_ADDRESS_NO_PORT`).
+    Kernel,
+}
+
+impl std::fmt::Display for PortPolicy {
+    /// Who picks the ports, as words: "tcpgoon" or "the kernel".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PortPolicy::Pick => "tcpgoon",
+            PortPolicy::Kernel => "the kernel",
+        })
+    }
+}
+
+/// How new connections are spread over time: a schedule, not a sleep. Connection `i` is due at
+/// `i × interval` after the start of the run (or `i / rate`), so the achieved rate does not drift
+/// with loop latency, and a late loop catches up on exactly the connections that are due. The
+/// Go tool slept `-s` ms between connections, including after the last one; here the last
+/// connection is due at `(n - 1) × interval` and nothing waits after it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pacing {
+    /// A fixed gap between consecutive connections (`--sleep`); zero means "as fast as allowed".
+    Interval(Duration),
+    /// Connections per second (`--rate`), strictly positive and finite.
+    Rate(f64),
+}
+
+impl Pacing {
+    /// Offset from the run's start, in nanoseconds, at which connection `i` (from 0) is due.
+    #[inline]
+    pub fn due_nanos(&self, i: u64) -> u64 {
+        let ns = match *self {
+            Pacing::Interval(gap) => u128::from(i) * gap.as_nanos(),
+            // i / rate seconds; computed in f64 then rounded, exact to well under a microsecond
+            // for any count and rate a run can have.
+            Pacing::Rate(rate) => ((i as f64) * 1e9 / rate).round() as u128,
+        };
+        u64::try_from(ns).unwrap_or(u64::MAX)
+    }
+
+    /// True when every connection is due at once (`--sleep 0`).
+    pub fn is_unpaced(&self) -> bool {
+        matches!(*self, Pacing::Interval(d) if d.is_zero())
+    }
+}
+
+/// A range or block of `--source` longer than this is checked on a spread sample of this many
+/// addresses.
+pub const CHECK_ALL_UP_TO: usize = 1024;
+
+/// The source addresses of `--source`, in order, each once, with what the pre-flight must check.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourceList {
+    addrs: Vec<IpAddr>,
+    /// Positions in `addrs` of addresses written on their own.
+    single: Vec<usize>,
+    /// Spans (start, length) in `addrs` of the addresses of each range or block.
+    blocks: Vec<(usize, usize)>,
+}
+
+impl SourceList {
+    /// Appends the addresses of one part of the list: one written alone, or the (new)
+    /// addresses of a range or block.
+    pub fn push_part(&mut self, addrs: impl IntoIterator<Item = IpAddr>, alone: bool) {
+        let start = self.addrs.len();
+        self.addrs.extend(addrs);
+        let added = self.addrs.len() - start;
+        if alone {
+            self.single.extend(start..start + added);
+        } else if added > 0 {
+            self.blocks.push((start, added));
+        }
+    }
+
+    /// Every address, in order of appearance.
+    pub fn addrs(&self) -> &[IpAddr] {
+        &self.addrs
+    }
+
+    /// True when no source was given (routing picks one).
+    pub fn is_empty(&self) -> bool {
+        self.addrs.is_empty()
+    }
+
+    /// The addresses the pre-flight checks: every address written on its own, every address of
+    /// a range or block of at most [`CHECK_ALL_UP_TO`], and of a longer one a spread sample of
+    /// that many plus its last. An address missed by the sample fails its own connections as
+    /// local errors, never as the target's.
+    pub fn to_check(&self) -> Vec<IpAddr> {
+        let mut out: Vec<IpAddr> = self.single.iter().map(|&k| self.addrs[k]).collect();
+        for &(start, len) in &self.blocks {
+            let block = &self.addrs[start..start + len];
+            if len <= CHECK_ALL_UP_TO {
+                out.extend_from_slice(block);
+            } else {
+                let step = len.div_ceil(CHECK_ALL_UP_TO);
+                out.extend(block.iter().step_by(step));
+                out.extend(block.last());
+            }
+        }
+        out
+    }
+}
+
+impl From<Vec<IpAddr>> for SourceList {
+    /// A list of single addresses, every one checked.
+    fn from(addrs: Vec<IpAddr>) -> Self {
+        let mut list = SourceList::default();
+        list.push_part(addrs, true);
+        list
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_schedule_has_no_trailing_sleep() {
+        let p = Pacing::Interval(Duration::from_millis(10));
+        assert_eq!(p.due_nanos(0), 0);
+        assert_eq!(p.due_nanos(1), 10_000_000);
+        assert_eq!(p.due_nanos(99), 990_000_000);
+    }
+
+    #[test]
+    fn rate_schedule_is_exact_and_does_not_drift() {
+        let p = Pacing::Rate(5000.0);
+        assert_eq!(p.due_nanos(1), 200_000);
+        assert_eq!(p.due_nanos(5000), 1_000_000_000);
+        assert_eq!(p.due_nanos(9_999), 1_999_800_000);
+        let third = Pacing::Rate(3.0);
+        assert_eq!(third.due_nanos(1), 333_333_333);
+        assert_eq!(third.due_nanos(3_000_000), 1_000_000_000_000_000);
+    }
+
+    #[test]
+    fn schedule_is_monotonic() {
+        for p in [
+            Pacing::Rate(7.3),
+            Pacing::Rate(123_456.0),
+            Pacing::Interval(Duration::from_micros(3)),
+        ] {
+            let mut last = 0;
+            for i in 0..10_000 {
+                let d = p.due_nanos(i);
+                assert!(d >= last);
+                last = d;
+            }
+        }
+        assert!(Pacing::Interval(Duration::ZERO).is_unpaced());
+        assert!(!Pacing::Rate(1.0).is_unpaced());
+    }
+
+    #[test]
+    fn a_source_list_checks_every_single_address_and_samples_long_blocks() {
+        let ip = |k: u32| IpAddr::from(std::net::Ipv4Addr::from(0x7f01_0000 + k));
+        let mut list = SourceList::default();
+        list.push_part((0..2048).map(ip), false);
+        list.push_part([ip(5000)], true);
+        list.push_part((3000..3010).map(ip), false);
+        let check = list.to_check();
+        assert_eq!(check.len(), 1 + 1024 + 1 + 10);
+        assert!(check.contains(&ip(5000)) && check.contains(&ip(2047)));
+        assert_eq!(SourceList::from(vec![ip(1), ip(2)]).to_check().len(), 2);
+    }
+}
