@@ -419,3 +419,46 @@ fn sigint_during_the_hold_ends_it_with_the_report_and_exit_0() {
 fn sigterm_during_the_hold_ends_it_with_the_report_and_exit_0() {
     a_signal_during_the_hold_ends_it_with_the_report_and_exit_0("TERM");
 }
+
+/// Output never holds up dials: with `-v` into a pipe nobody reads yet (far more text than a
+/// pipe holds), every connection is still dialed at once; the text follows when read.
+#[test]
+fn a_stalled_reader_does_not_hold_up_the_ramp() {
+    // The built-in server (a large backlog, a line per accepted peer): an in-test server with a
+    // small backlog would drop SYNs under a loaded machine and blur what is measured.
+    let server = BuiltinServer::start("127.0.0.1", &["-m", "0", "-d", "60"]);
+    let mut child = spawn(&format!(
+        "run -y -v -c 3000 -s 0 -i 0 --close rst 127.0.0.1 {}",
+        server.port
+    ));
+    // About 3000 × 3 lines of -v text, ten times a pipe's 64 KiB, and nobody reads it yet.
+    let accepted = || {
+        let lines = server.lines();
+        lines
+            .iter()
+            .filter(|l| l.parse::<std::net::SocketAddr>().is_ok())
+            .count()
+    };
+    let started = Instant::now();
+    while accepted() < 3000 && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(accepted(), 3000, "the ramp waited for the reader");
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut err, &mut text).unwrap();
+        text
+    });
+    let o = wait_output(&mut child, Duration::from_secs(30));
+    let err = reader.join().unwrap();
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(final_counts(&stdout(&o)), [3000, 0, 3000, 0, 0, 0]);
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains(": established after "))
+            .count(),
+        3000,
+        "every -v line arrives, in the end"
+    );
+}

@@ -5,7 +5,7 @@
 use std::io::{self, IsTerminal};
 
 use super::prompt::{self, Answer};
-use super::{complain, fail, written, AppError};
+use super::{fail, AppError};
 use crate::cli::CommandTypo;
 use crate::config::{PortPolicy, RunConfig};
 use crate::discover::Target;
@@ -45,7 +45,7 @@ fn run_checked(config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32, App
         config.port_policy,
     )?;
     for w in warnings {
-        complain(&format!("warning: {}\n", w.0));
+        reporter.notice(&format!("warning: {}\n", w.0));
     }
     let mechanism = match local.policy() {
         PortPolicy::Pick => format!(", {}", PickMechanism::detect()),
@@ -68,14 +68,14 @@ fn run_checked(config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32, App
         )? {
             Answer::Yes => {}
             Answer::No => {
-                reporter.out.write(&format!("\n{}\n", prompt::ABORTED));
-                return Ok(written(&mut reporter.out, EXIT_INCOMPLETE));
+                reporter.print(&format!("\n{}\n", prompt::ABORTED));
+                return finished(reporter, EXIT_INCOMPLETE);
             }
             Answer::NoInput => {
                 if !stdin.is_terminal() {
-                    complain("hint: standard input is not a terminal: pass -y/--assume-yes to run without the prompt\n");
+                    reporter.notice("hint: standard input is not a terminal: pass -y/--assume-yes to run without the prompt\n");
                 }
-                return Ok(EXIT_INCOMPLETE);
+                return finished(reporter, EXIT_INCOMPLETE);
             }
         }
     }
@@ -96,11 +96,18 @@ fn run_checked(config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32, App
     let result = Engine::new(plan, signals)
         .and_then(|engine| engine.run(&mut reporter))
         .map_err(AppError::Poll)?;
-    let mut out = reporter.out;
-    out.write(&format!(
+    reporter.print(&format!(
         "{}{}",
         report::final_block(&target.display_name(), config.port, &result),
         report::extended_block(&result)
     ));
-    Ok(written(&mut out, exit_code(&result.counts)))
+    finished(reporter, exit_code(&result.counts))
+}
+
+/// Waits for the reporter's output to be written: `code`, or the loss of the report.
+fn finished(reporter: TextReporter, code: i32) -> Result<i32, AppError> {
+    match reporter.finish() {
+        Some(e) => Err(AppError::LostOutput(e)),
+        None => Ok(code),
+    }
 }

@@ -23,7 +23,8 @@ pub struct Signals {
 
 impl Signals {
     /// Blocks SIGINT and SIGTERM for this thread and opens a non-blocking signalfd for them.
-    /// Call it before any other thread is spawned, so that every thread inherits the mask.
+    /// Call it before any other thread is spawned, so that every thread inherits the mask, or
+    /// block the signals in that thread (the report's writer thread blocks every signal).
     pub fn install() -> io::Result<Signals> {
         let mut set = SigSet::empty();
         set.add(Signal::SIGINT);

@@ -6,15 +6,16 @@
 //! knows text and nothing of sockets: it reads [`Snapshot`]s, [`ConnEvent`]s and the
 //! [`RunResult`].
 
+mod console;
 pub mod godur;
 
+pub use console::{Console, ReportOut, TextReporter};
+
 use std::fmt::Write as _;
-use std::io::{self, BufWriter, Stderr, Write};
+use std::io;
 
 use crate::results::stats::{ErrorTally, LatencyStats, Summary};
-use crate::results::{
-    CloseCause, ConnEvent, Counts, EventKind, Interruption, Observer, RunResult, Snapshot,
-};
+use crate::results::{CloseCause, ConnEvent, Counts, EventKind, Interruption, RunResult};
 use godur::{go_duration, truncate_micros};
 
 /// The status line: `Total: %d, Dialing: %d, Established: %d, Closed: %d, Error: %d, NotInitiated: %d`.
@@ -178,156 +179,64 @@ pub fn interruption_line(what: Interruption) -> String {
     }
 }
 
-/// Standard output for reports: each write is flushed, and the first failure that lost output
-/// is kept so the exit code can say the report is gone. A closed pipe (`tcpgoon ... | head -1`)
-/// is the reader's choice, not a loss: it is ignored.
-#[derive(Debug, Default)]
-pub struct ReportOut {
-    lost: Option<io::Error>,
-}
-
-impl ReportOut {
-    /// Writes `text` to stdout and flushes it.
-    pub fn write(&mut self, text: &str) {
-        let mut out = io::stdout().lock();
-        let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-        self.record(result);
-    }
-
-    /// Keeps the first error of `result` that lost output.
-    pub fn record(&mut self, result: io::Result<()>) {
-        if let Err(e) = result {
-            if e.kind() != io::ErrorKind::BrokenPipe && self.lost.is_none() {
-                self.lost = Some(e);
-            }
+/// One `-v` line for a connection's state change (without the newline).
+pub fn event_line(e: &ConnEvent) -> String {
+    let at = go_duration(truncate_micros(e.at));
+    let n = e.conn + 1;
+    match e.kind {
+        EventKind::Dialing {
+            target,
+            local: Some(l),
+        } if l.ip().is_unspecified() => {
+            format!(
+                "[{at}] connection {n}: dialing {target} from port {}",
+                l.port()
+            )
         }
-    }
-
-    /// The first write error that lost output, if any.
-    pub fn lost(&self) -> Option<&io::Error> {
-        self.lost.as_ref()
-    }
-
-    /// Takes the error, leaving none.
-    pub fn take_lost(&mut self) -> Option<io::Error> {
-        self.lost.take()
-    }
-}
-
-/// The reporter of a `run`: status lines to stdout, `-v` debugging and notices to stderr.
-#[derive(Debug)]
-pub struct TextReporter {
-    /// Standard output, with what was lost writing to it.
-    pub out: ReportOut,
-    err: BufWriter<Stderr>,
-    verbose: bool,
-}
-
-impl TextReporter {
-    /// A reporter; with `verbose`, one stderr line per connection state change.
-    pub fn new(verbose: bool) -> Self {
-        TextReporter {
-            out: ReportOut::default(),
-            err: BufWriter::new(io::stderr()),
-            verbose,
+        EventKind::Dialing {
+            target,
+            local: Some(l),
+        } if l.port() == 0 => {
+            format!("[{at}] connection {n}: dialing {target} from {}", l.ip())
         }
-    }
-
-    /// Writes a debugging line to stderr when verbose.
-    pub fn debug(&mut self, line: &str) {
-        if self.verbose {
-            let _ = writeln!(self.err, "{line}");
+        EventKind::Dialing {
+            target,
+            local: Some(l),
+        } => {
+            format!("[{at}] connection {n}: dialing {target} from {l}")
         }
-    }
-}
-
-impl Observer for TextReporter {
-    fn status(&mut self, snapshot: &Snapshot) {
-        let _ = self.err.flush();
-        self.out
-            .write(&format!("{}\n", status_line(&snapshot.counts)));
-    }
-
-    fn wants_events(&self) -> bool {
-        self.verbose
-    }
-
-    fn event(&mut self, e: &ConnEvent) {
-        let at = go_duration(truncate_micros(e.at));
-        let n = e.conn + 1;
-        let _ = match e.kind {
-            EventKind::Dialing {
-                target,
-                local: Some(l),
-            } if l.ip().is_unspecified() => {
-                writeln!(
-                    self.err,
-                    "[{at}] connection {n}: dialing {target} from port {}",
-                    l.port()
-                )
-            }
-            EventKind::Dialing {
-                target,
-                local: Some(l),
-            } if l.port() == 0 => {
-                writeln!(
-                    self.err,
-                    "[{at}] connection {n}: dialing {target} from {}",
-                    l.ip()
-                )
-            }
-            EventKind::Dialing {
-                target,
-                local: Some(l),
-            } => {
-                writeln!(self.err, "[{at}] connection {n}: dialing {target} from {l}")
-            }
-            EventKind::Dialing {
-                target,
-                local: None,
-            } => {
-                writeln!(self.err, "[{at}] connection {n}: dialing {target}")
-            }
-            EventKind::Established { connect_time } => writeln!(
-                self.err,
-                "[{at}] connection {n}: established after {}",
-                go_duration(connect_time)
-            ),
-            EventKind::Closed { lifetime, cause } => {
-                let how = match cause {
-                    CloseCause::Eof => "closed by the far side".to_string(),
-                    CloseCause::Reset(errno) => format!("closed: {}", errno_text(errno)),
-                };
-                writeln!(
-                    self.err,
-                    "[{at}] connection {n}: {how} after {}",
-                    go_duration(lifetime)
-                )
-            }
-            EventKind::Error { after, errno } => writeln!(
-                self.err,
-                "[{at}] connection {n}: error after {}: {}",
-                go_duration(after),
+        EventKind::Dialing {
+            target,
+            local: None,
+        } => {
+            format!("[{at}] connection {n}: dialing {target}")
+        }
+        EventKind::Established { connect_time } => format!(
+            "[{at}] connection {n}: established after {}",
+            go_duration(connect_time)
+        ),
+        EventKind::Closed { lifetime, cause } => {
+            let how = match cause {
+                CloseCause::Eof => "closed by the far side".to_string(),
+                CloseCause::Reset(errno) => format!("closed: {}", errno_text(errno)),
+            };
+            format!(
+                "[{at}] connection {n}: {how} after {}",
+                go_duration(lifetime)
+            )
+        }
+        EventKind::Error { after, errno } => format!(
+            "[{at}] connection {n}: error after {}: {}",
+            go_duration(after),
+            errno_text(errno)
+        ),
+        EventKind::LocalError { errno, source } => {
+            let from = source.map_or(String::new(), |ip| format!(" from {ip}"));
+            format!(
+                "[{at}] connection {n}: not dialed: this machine cannot open it{from}: {}",
                 errno_text(errno)
-            ),
-            EventKind::LocalError { errno, source } => {
-                let from = source.map_or(String::new(), |ip| format!(" from {ip}"));
-                writeln!(
-                    self.err,
-                    "[{at}] connection {n}: not dialed: this machine cannot open it{from}: {}",
-                    errno_text(errno)
-                )
-            }
-        };
-    }
-
-    fn interrupted(&mut self, _s: &Snapshot, what: Interruption) {
-        let _ = writeln!(self.err, "{}", interruption_line(what));
-        let _ = self.err.flush();
-    }
-
-    fn flush(&mut self) {
-        let _ = self.err.flush();
+            )
+        }
     }
 }
 

@@ -1,0 +1,270 @@
+//! Text on its way out, without ever holding up the engine.
+//!
+//! Status lines go to stdout and `-v` lines to stderr while connections are being dialed. A
+//! reader that is slow or stopped (a pipe into a busy program, `| less` left on its first page,
+//! a terminal over a slow link) fills the pipe, and a write would then block the one thread that
+//! dials and times every connection: the ramp would wait for the reader. So a run's text goes
+//! through a [`Console`]: the loop appends lines to a batch, hands the batch to a thread of its own
+//! at the end of each loop iteration (one channel send), and that thread writes and flushes. The
+//! engine stays one thread; the writer only ever touches text. What the writer could not write to
+//! stdout (a full disk, not a closed pipe) comes back at the end, for the exit code.
+
+use std::io::{self, Write};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use super::{event_line, interruption_line, status_line};
+use crate::results::{ConnEvent, Interruption, Observer, Snapshot};
+
+/// Standard output for one-off writes (help, version, a banner): each write is flushed, and the
+/// first failure that lost output is kept so the exit code can say so. A closed pipe (`tcpgoon
+/// ... | head -1`) is the reader's choice, not a loss: it is ignored.
+#[derive(Debug, Default)]
+pub struct ReportOut {
+    lost: Option<io::Error>,
+}
+
+impl ReportOut {
+    /// Writes `text` to stdout and flushes it.
+    pub fn write(&mut self, text: &str) {
+        let mut out = io::stdout().lock();
+        let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        keep_loss(&mut self.lost, result);
+    }
+
+    /// The first write error that lost output, if any.
+    pub fn lost(&self) -> Option<&io::Error> {
+        self.lost.as_ref()
+    }
+
+    /// Takes the error, leaving none.
+    pub fn take_lost(&mut self) -> Option<io::Error> {
+        self.lost.take()
+    }
+}
+
+/// Keeps in `lost` the first error of `result` that lost output (a closed pipe does not count).
+fn keep_loss(lost: &mut Option<io::Error>, result: io::Result<()>) {
+    if let Err(e) = result {
+        if e.kind() != io::ErrorKind::BrokenPipe && lost.is_none() {
+            *lost = Some(e);
+        }
+    }
+}
+
+/// A piece of text for one stream.
+#[derive(Debug)]
+enum Piece {
+    Out(String),
+    Err(String),
+}
+
+/// Stdout and stderr written by a thread of their own, in the order the text was given.
+#[derive(Debug)]
+pub struct Console {
+    batch: Vec<Piece>,
+    tx: Option<Sender<Vec<Piece>>>,
+    writer: Option<JoinHandle<Option<io::Error>>>,
+}
+
+impl Console {
+    /// Starts the writer thread. It blocks every signal, so that SIGINT and SIGTERM keep going
+    /// to the thread that reads them from its signalfd.
+    pub fn start() -> Console {
+        let (tx, rx) = channel();
+        let writer = std::thread::Builder::new()
+            .name("tcpgoon-output".to_string())
+            .spawn(move || write_all(&rx))
+            .ok();
+        Console {
+            batch: Vec::new(),
+            // Without a thread (none could be started), text is written in place.
+            tx: writer.as_ref().map(|_| tx),
+            writer,
+        }
+    }
+
+    /// Adds `text` for stdout to the current batch.
+    pub fn out(&mut self, text: &str) {
+        self.push(text, true);
+    }
+
+    /// Adds `text` for stderr to the current batch.
+    pub fn err(&mut self, text: &str) {
+        self.push(text, false);
+    }
+
+    fn push(&mut self, text: &str, out: bool) {
+        match (self.batch.last_mut(), out) {
+            (Some(Piece::Out(s)), true) | (Some(Piece::Err(s)), false) => s.push_str(text),
+            _ => self.batch.push(if out {
+                Piece::Out(text.to_string())
+            } else {
+                Piece::Err(text.to_string())
+            }),
+        }
+    }
+
+    /// Hands the current batch to the writer (one channel send; never waits for the reader).
+    pub fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        match &self.tx {
+            Some(tx) => {
+                if let Err(unsent) = tx.send(batch) {
+                    write_batch(unsent.0, &mut None);
+                }
+            }
+            None => write_batch(batch, &mut None),
+        }
+    }
+
+    /// Writes everything still pending, waits for the writer, and returns the first error that
+    /// lost stdout output, if any.
+    pub fn finish(mut self) -> Option<io::Error> {
+        self.close()
+    }
+
+    fn close(&mut self) -> Option<io::Error> {
+        self.flush();
+        self.tx = None;
+        self.writer.take().and_then(|w| w.join().ok().flatten())
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// The writer thread: writes each batch in order, then flushes; returns what stdout lost.
+fn write_all(rx: &Receiver<Vec<Piece>>) -> Option<io::Error> {
+    let everything = nix::sys::signal::SigSet::all();
+    let _ = nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_BLOCK,
+        Some(&everything),
+        None,
+    );
+    let mut lost = None;
+    while let Ok(batch) = rx.recv() {
+        write_batch(batch, &mut lost);
+    }
+    lost
+}
+
+fn write_batch(batch: Vec<Piece>, lost: &mut Option<io::Error>) {
+    let (stdout, stderr) = (io::stdout(), io::stderr());
+    for piece in batch {
+        match piece {
+            Piece::Out(text) => {
+                let mut out = stdout.lock();
+                let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+                keep_loss(lost, result);
+            }
+            // Nothing is left to tell when stderr fails.
+            Piece::Err(text) => {
+                let _ = stderr.lock().write_all(text.as_bytes());
+            }
+        }
+    }
+}
+
+/// The reporter of a `run`: status lines to stdout, `-v` lines and notices to stderr, all
+/// through a [`Console`].
+#[derive(Debug)]
+pub struct TextReporter {
+    console: Console,
+    verbose: bool,
+}
+
+impl TextReporter {
+    /// A reporter; with `verbose`, one stderr line per connection state change. Starts the
+    /// console's writer thread.
+    pub fn new(verbose: bool) -> Self {
+        TextReporter {
+            console: Console::start(),
+            verbose,
+        }
+    }
+
+    /// A debugging line for stderr, when verbose.
+    pub fn debug(&mut self, line: &str) {
+        if self.verbose {
+            self.console.err(&format!("{line}\n"));
+            self.console.flush();
+        }
+    }
+
+    /// Text for stdout (the final report), written in order after the status lines.
+    pub fn print(&mut self, text: &str) {
+        self.console.out(text);
+        self.console.flush();
+    }
+
+    /// Text for stderr (warnings, hints), in order with the rest.
+    pub fn notice(&mut self, text: &str) {
+        self.console.err(text);
+        self.console.flush();
+    }
+
+    /// Writes everything and returns the first error that lost stdout output, if any.
+    pub fn finish(self) -> Option<io::Error> {
+        self.console.finish()
+    }
+}
+
+impl Observer for TextReporter {
+    fn status(&mut self, snapshot: &Snapshot) {
+        self.console
+            .out(&format!("{}\n", status_line(&snapshot.counts)));
+        self.console.flush();
+    }
+
+    fn wants_events(&self) -> bool {
+        self.verbose
+    }
+
+    fn event(&mut self, e: &ConnEvent) {
+        self.console.err(&format!("{}\n", event_line(e)));
+    }
+
+    fn interrupted(&mut self, _s: &Snapshot, what: Interruption) {
+        self.console.err(&format!("{}\n", interruption_line(what)));
+        self.console.flush();
+    }
+
+    fn flush(&mut self) {
+        self.console.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_of_one_stream_join_and_streams_keep_their_order() {
+        let mut c = Console {
+            batch: Vec::new(),
+            tx: None,
+            writer: None,
+        };
+        c.push("a", true);
+        c.push("b", true);
+        c.push("x", false);
+        c.push("c", true);
+        let shape: Vec<String> = c
+            .batch
+            .iter()
+            .map(|p| match p {
+                Piece::Out(s) => format!("out:{s}"),
+                Piece::Err(s) => format!("err:{s}"),
+            })
+            .collect();
+        assert_eq!(shape, ["out:ab", "err:x", "out:c"]);
+        c.batch.clear();
+    }
+}
