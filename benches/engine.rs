@@ -48,6 +48,7 @@ fn plan(target: SocketAddr, n: u64) -> Plan {
             close: CloseMode::Rst,
         },
         local: LocalEndpoints::kernel(Vec::new()),
+        name: Default::default(),
     }
 }
 

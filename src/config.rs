@@ -47,6 +47,22 @@ pub struct LoadConfig {
     pub close: CloseMode,
 }
 
+impl Default for LoadConfig {
+    /// The Go tool's defaults: 100 connections 10 ms apart, a 5 s dial timeout, a status every
+    /// second, no hold, at most 1,024 dialing, FIN close.
+    fn default() -> Self {
+        LoadConfig {
+            connections: 100,
+            pacing: Pacing::Interval(Duration::from_millis(10)),
+            dial_timeout: Duration::from_secs(5),
+            interval: Some(Duration::from_secs(1)),
+            hold: Duration::ZERO,
+            max_dialing: 1024,
+            close: CloseMode::Fin,
+        }
+    }
+}
+
 /// A validated `server` command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {

@@ -196,6 +196,7 @@ fn a_local_bind_failure_is_not_the_targets_error() {
             close: CloseMode::Rst,
         },
         local: LocalEndpoints::kernel(sources),
+        name: Default::default(),
     };
     let result = Engine::new(plan, None).unwrap().run(&mut ()).unwrap();
     let c = result.counts;
@@ -204,7 +205,7 @@ fn a_local_bind_failure_is_not_the_targets_error() {
     assert_eq!(result.local_errors.sorted(), vec![(99, 5)], "EADDRNOTAVAIL");
     assert_eq!(result.time_to_error.count(), 0);
     assert_eq!(exit_code(&c), 1, "never dialed: the run did not complete");
-    let block = tcpgoon::report::final_block("127.0.0.1", 1, &result);
+    let block = tcpgoon::report::final_block(&result);
     assert!(block.contains("Error: 0, NotInitiated: 5"), "{block}");
     let extra = tcpgoon::report::extended_block(&result);
     assert!(

@@ -47,6 +47,7 @@ fn plan(targets: Vec<SocketAddr>, n: u64) -> Plan {
             close: CloseMode::Rst,
         },
         local: LocalEndpoints::kernel(Vec::new()),
+        name: Default::default(),
     }
 }
 
@@ -182,6 +183,13 @@ fn targets_are_used_round_robin_and_events_tell_each_story() {
     let open = TestServer::start("127.0.0.1", Behaviour::Hold);
     let closed: SocketAddr = format!("127.0.0.1:{}", closed_port()).parse().unwrap();
     let (result, rec) = run(plan(vec![open.addr, closed], 20));
+    // The result names what it measured.
+    assert_eq!(result.identity.targets, vec![open.addr, closed]);
+    assert_eq!(result.identity.load, plan(vec![open.addr], 20).load);
+    let age = std::time::SystemTime::now()
+        .duration_since(result.identity.started_at)
+        .unwrap();
+    assert!(age < Duration::from_secs(60), "started {age:?} ago");
     assert_eq!(result.stop, StopReason::Completed);
     assert_eq!((result.counts.established, result.counts.error), (10, 10));
     assert_eq!(result.connect.count(), 10);

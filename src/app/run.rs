@@ -13,6 +13,7 @@ use crate::engine::signals::Signals;
 use crate::engine::{Engine, PickMechanism, Plan};
 use crate::preflight;
 use crate::report::{self, TextReporter};
+use crate::results::TargetName;
 use crate::verdict::{exit_code, EXIT_INCOMPLETE};
 
 pub(super) fn run(config: RunConfig, typo: Option<&CommandTypo>) -> i32 {
@@ -92,13 +93,18 @@ fn run_checked(config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32, App
         targets,
         load: config.load,
         local,
+        name: TargetName {
+            host: target.host.clone(),
+            display: target.display_name(),
+            port: config.port,
+        },
     };
     let result = Engine::new(plan, signals)
         .and_then(|engine| engine.run(&mut reporter))
         .map_err(AppError::Poll)?;
     reporter.print(&format!(
         "{}{}",
-        report::final_block(&target.display_name(), config.port, &result),
+        report::final_block(&result),
         report::extended_block(&result)
     ));
     finished(reporter, exit_code(&result.counts))

@@ -15,7 +15,7 @@ pub mod wheel;
 
 use std::io::{self, Read};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
@@ -27,8 +27,8 @@ use crate::config::{CloseMode, LoadConfig, PortPolicy};
 use crate::local::{round_robin, LocalEndpoints};
 use crate::results::stats::{ErrorTally, LatencyStats};
 use crate::results::{
-    CloseCause, ConnEvent, ConnState, Counts, EventKind, Interruption, Observer, Ramp, RunResult,
-    Snapshot, StopReason,
+    CloseCause, ConnEvent, ConnState, Counts, EventKind, Interruption, Observer, Ramp, RunIdentity,
+    RunResult, Snapshot, StopReason, TargetName,
 };
 use conn::{Conn, Peak, Phase};
 use signals::Signals;
@@ -47,6 +47,8 @@ pub struct Plan {
     pub load: LoadConfig,
     /// Source addresses and ports.
     pub local: LocalEndpoints,
+    /// The target as the user named it, for the result.
+    pub name: TargetName,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +82,8 @@ pub struct Engine {
     scratch: Box<[u8]>,
     signals: Option<Signals>,
     start: Instant,
+    /// The wall clock at `start`.
+    started_at: SystemTime,
     counts: Counts,
     peak: Peak,
     /// When the latest dial settled (established or failed).
@@ -132,6 +136,7 @@ impl Engine {
             signals,
             poll,
             start: Instant::now(),
+            started_at: SystemTime::now(),
             peak: Peak::default(),
             last_settle_ns: None,
             hold_start_ns: None,
@@ -154,6 +159,7 @@ impl Engine {
     /// itself; every per-connection failure is a counted result.
     pub fn run(mut self, observer: &mut dyn Observer) -> io::Result<RunResult> {
         self.start = Instant::now();
+        self.started_at = SystemTime::now();
         self.wants_events = observer.wants_events();
         observer.status(&self.snapshot(0));
         if let Some(every) = self.plan.load.interval {
@@ -520,6 +526,13 @@ impl Engine {
     /// Closes what is still open and assembles the result.
     fn finish(self) -> RunResult {
         let result = RunResult {
+            identity: RunIdentity {
+                started_at: self.started_at,
+                target: self.plan.name.clone(),
+                targets: self.plan.targets.clone(),
+                load: self.plan.load.clone(),
+                ..RunIdentity::default()
+            },
             elapsed: Duration::from_nanos(self.now_ns()),
             counts: self.counts,
             max_established: self.peak.max,
@@ -567,6 +580,7 @@ mod tests {
                 close: CloseMode::Fin,
             },
             local: LocalEndpoints::kernel(Vec::new()),
+            name: TargetName::default(),
         };
         assert!(Engine::new(plan, None).is_err());
     }

@@ -3,7 +3,7 @@
 //!
 //! Scripts written for the Go tcpgoon grep these lines, so their shape is a contract: every
 //! string that the behaviour spec quotes is produced here and pinned by tests. The reporter
-//! knows text and nothing of sockets: it reads [`Snapshot`]s, [`ConnEvent`]s and the
+//! knows text and nothing of sockets: it reads [`Snapshot`](crate::results::Snapshot)s, [`ConnEvent`]s and the
 //! [`RunResult`].
 
 mod console;
@@ -39,12 +39,17 @@ fn stats_figures(s: &Summary) -> String {
         .join("/")
 }
 
-/// The Go tool's final block, ending with an empty line. `target` is the report name
-/// (`host` or `host(ip)`).
-pub fn final_block(target: &str, port: u16, r: &RunResult) -> String {
+/// The Go tool's final block, ending with an empty line; the target as the run's identity names
+/// it (`host` or `host(ip)`).
+pub fn final_block(r: &RunResult) -> String {
     let c = &r.counts;
+    let name = &r.identity.target;
     let mut out = String::new();
-    let _ = writeln!(out, "--- {target}:{port} tcp test statistics ---");
+    let _ = writeln!(
+        out,
+        "--- {}:{} tcp test statistics ---",
+        name.display, name.port
+    );
     let _ = writeln!(out, "{}", status_line(c));
     let _ = writeln!(out, "--- tcpgoon execution statistics ---");
     let _ = writeln!(
@@ -243,8 +248,17 @@ pub fn event_line(e: &ConnEvent) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{Ramp, StopReason};
+    use crate::results::{Ramp, RunIdentity, StopReason, TargetName};
     use std::time::Duration;
+
+    fn named(display: &str, port: u16, mut r: RunResult) -> RunResult {
+        r.identity.target = TargetName {
+            host: display.to_string(),
+            display: display.to_string(),
+            port,
+        };
+        r
+    }
 
     fn result(counts: Counts, ok: &[u64], bad: &[u64]) -> RunResult {
         let mut connect = LatencyStats::new();
@@ -254,6 +268,7 @@ mod tests {
         bad.iter()
             .for_each(|&us| time_to_error.record(Duration::from_micros(us)));
         RunResult {
+            identity: RunIdentity::default(),
             counts,
             max_established: counts.established + counts.closed,
             connect,
@@ -287,7 +302,11 @@ mod tests {
             established: 2,
             ..Counts::default()
         };
-        let text = final_block("localhost(127.0.0.1)", 8080, &result(c, &[86, 15_230], &[]));
+        let text = final_block(&named(
+            "localhost(127.0.0.1)",
+            8080,
+            result(c, &[86, 15_230], &[]),
+        ));
         assert_eq!(
             text,
             "--- localhost(127.0.0.1):8080 tcp test statistics ---\n\
@@ -308,7 +327,7 @@ mod tests {
             error: 2,
             ..Counts::default()
         };
-        let text = final_block("127.0.0.1", 1, &result(c, &[], &[100, 300]));
+        let text = final_block(&named("127.0.0.1", 1, result(c, &[], &[100, 300])));
         assert!(!text.contains("Response time"));
         assert!(text.contains("Time to error stats for 2 failed connections min/avg/max/dev = 100µs/200µs/300µs/100µs\n\n"));
     }

@@ -8,7 +8,9 @@
 //! never import the engine.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use crate::config::LoadConfig;
 
 pub mod stats;
 
@@ -231,9 +233,51 @@ impl Ramp {
     }
 }
 
+/// The target as the user named it: what reports call it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TargetName {
+    /// The host as typed (brackets removed).
+    pub host: String,
+    /// The name the Go block uses: the host, or `host(ip)` when the dialed address differs.
+    pub display: String,
+    /// The TCP port.
+    pub port: u16,
+}
+
+/// What a run measured and how: enough to name and reproduce it in any report, with no
+/// configuration passed beside the result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunIdentity {
+    /// The tool's version (`CARGO_PKG_VERSION`).
+    pub version: String,
+    /// When the run started (wall clock).
+    pub started_at: SystemTime,
+    /// The target as named.
+    pub target: TargetName,
+    /// The addresses dialed.
+    pub targets: Vec<SocketAddr>,
+    /// The load asked for.
+    pub load: LoadConfig,
+}
+
+impl Default for RunIdentity {
+    /// This version, an unnamed target, the default load, started at the Unix epoch.
+    fn default() -> Self {
+        RunIdentity {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: SystemTime::UNIX_EPOCH,
+            target: TargetName::default(),
+            targets: Vec::new(),
+            load: LoadConfig::default(),
+        }
+    }
+}
+
 /// Everything a finished run measured.
 #[derive(Debug, Clone)]
 pub struct RunResult {
+    /// What was measured, and how.
+    pub identity: RunIdentity,
     /// Connections per state at the end, before the tool closed the established ones.
     pub counts: Counts,
     /// Peak of simultaneously established connections. The engine sees the network in
