@@ -94,7 +94,7 @@ pub enum PortPolicy {
     /// `auto`: the tool picks a free port from the ephemeral range (the default): no kernel port
     /// search, so dialing stays fast up to the last port of the range.
     #[default]
-    Pick,
+    Auto,
     /// `kernel`: the kernel picks at `connect()` time (binding only the address, with
     /// `IP_BIND_ADDRESS_NO_PORT`).
     Kernel,
@@ -104,7 +104,7 @@ impl std::fmt::Display for PortPolicy {
     /// Who picks the ports, as words: "tcpgoon" or "the kernel".
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            PortPolicy::Pick => "tcpgoon",
+            PortPolicy::Auto => "tcpgoon",
             PortPolicy::Kernel => "the kernel",
         })
     }

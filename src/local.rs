@@ -5,7 +5,7 @@
 //! (28,232 by default), and Linux's own port search in `connect()` slows down by one or two
 //! orders of magnitude past about half of it. So the tool decides where connections come from:
 //! `--source` spreads them round-robin over several local addresses, and by default the tool
-//! picks each source port itself ([`PortPolicy::Pick`](crate::config::PortPolicy::Pick)) with an O(1) cursor over the range that
+//! picks each source port itself ([`PortPolicy::Auto`](crate::config::PortPolicy::Auto)) with an O(1) cursor over the range that
 //! skips ports the kernel reports as taken, instead of leaving the search to the kernel.
 
 use std::net::IpAddr;
@@ -330,7 +330,7 @@ impl LocalEndpoints {
     pub fn policy(&self) -> crate::config::PortPolicy {
         match self.ports {
             Ports::Kernel => crate::config::PortPolicy::Kernel,
-            Ports::Pick { .. } => crate::config::PortPolicy::Pick,
+            Ports::Pick { .. } => crate::config::PortPolicy::Auto,
         }
     }
 

@@ -49,7 +49,7 @@ fn run_checked(config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32, App
         reporter.notice(&format!("warning: {}\n", w.0));
     }
     let mechanism = match local.policy() {
-        PortPolicy::Pick => format!(", {}", PickMechanism::detect()),
+        PortPolicy::Auto => format!(", {}", PickMechanism::detect()),
         PortPolicy::Kernel => String::new(),
     };
     reporter.debug(&format!(

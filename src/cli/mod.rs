@@ -177,7 +177,7 @@ mod tests {
         assert_eq!(c.load.pacing, Pacing::Interval(Duration::from_millis(10)));
         assert_eq!(c.load.hold, Duration::ZERO);
         assert!(!c.assume_yes && !c.verbose);
-        assert_eq!(c.port_policy, PortPolicy::Pick);
+        assert_eq!(c.port_policy, PortPolicy::Auto);
         assert_eq!(c.load.close, CloseMode::Fin);
         assert_eq!(c.load.max_dialing, 1024);
     }

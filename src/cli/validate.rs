@@ -159,7 +159,7 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         },
         sources,
         port_policy: match raw.source_ports {
-            SourcePorts::Auto => PortPolicy::Pick,
+            SourcePorts::Auto => PortPolicy::Auto,
             SourcePorts::Kernel => PortPolicy::Kernel,
         },
         assume_yes: raw.assume_yes,

@@ -6,7 +6,7 @@
 //! failure of the target (refused, unreachable): the first never reached the target and must not
 //! be reported as the target's error.
 //!
-//! With [`PortPolicy::Pick`] the tool hands out each source port from a [`PortCursor`], so the
+//! With [`PortPolicy::Auto`] the tool hands out each source port from a [`PortCursor`], so the
 //! kernel never searches for one. How the chosen port reaches the kernel matters to every other
 //! program on the machine:
 //! - [`PickMechanism::ConnectTime`] (Linux 6.3+): the socket's own port range is narrowed to the

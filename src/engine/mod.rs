@@ -121,7 +121,7 @@ impl Engine {
         let reserve = usize::try_from(plan.load.connections.min(1 << 24)).unwrap_or(1 << 24);
         let max_dialing = plan.load.max_dialing.max(1);
         let mechanism = match plan.local.policy() {
-            PortPolicy::Pick => PickMechanism::detect(),
+            PortPolicy::Auto => PickMechanism::detect(),
             PortPolicy::Kernel => PickMechanism::Bind, // unused: the kernel picks
         };
         let mut plan = plan;

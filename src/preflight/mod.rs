@@ -199,7 +199,7 @@ pub fn plan_local(
     let n_sources = sources.len().max(1) as u64;
     // Most connections any one source (or source/destination pair) needs.
     let most = match policy {
-        PortPolicy::Pick => share(connections, n_sources, 0),
+        PortPolicy::Auto => share(connections, n_sources, 0),
         PortPolicy::Kernel => (0..n_sources)
             .flat_map(|k| (0..targets.len() as u64).map(move |t| (k, t)))
             .map(|(k, t)| pair_share(connections, n_sources, targets.len() as u64, k, t))
@@ -226,7 +226,7 @@ pub fn plan_local(
         })?,
     };
     match policy {
-        PortPolicy::Pick => {
+        PortPolicy::Auto => {
             // The tool binds explicit ports, so any socket on the same port and address conflicts,
             // whatever its destination. Without --source it binds the wildcard address: every
             // socket's port is taken. With sources, a socket on the wildcard address takes its
@@ -524,7 +524,7 @@ mod tests {
     fn a_whole_block_of_sources_plans() {
         let sources = crate::local::parse_sources("127.1.0.0/16").unwrap();
         let target: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        let (mut local, _) = plan_local(100, &[target], &sources, PortPolicy::Pick).unwrap();
+        let (mut local, _) = plan_local(100, &[target], &sources, PortPolicy::Auto).unwrap();
         assert_eq!(local.sources().len(), 65_536);
         // The last address of the block gets a cursor that hands out ports.
         let (source, picker) = local.for_connection(65_535);
