@@ -203,6 +203,74 @@ pub fn parse_count(text: &str, max: u64) -> Result<u64, UnitError> {
     Ok(value as u64)
 }
 
+/// Why a text with escapes (`--send`, `--expect`, `server --banner`) could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EscapeError {
+    /// A backslash followed by something that is not an escape.
+    #[error("has an unknown escape {0:?} (use \\r \\n \\t \\\\ or \\xHH)")]
+    Unknown(String),
+    /// `\x` not followed by two hexadecimal digits.
+    #[error("has \\x without two hexadecimal digits after it (got {0:?}; e.g. \\x00, \\xff)")]
+    BadHex(String),
+    /// Nothing to send or expect.
+    #[error("is empty")]
+    Empty,
+}
+
+/// Reads the bytes of a text with escapes: `\r`, `\n`, `\t`, `\\` and `\xHH` (any byte);
+/// everything else is taken as it is (UTF-8). `GET / HTTP/1.0\r\n\r\n` is an HTTP request.
+pub fn parse_escaped(text: &str) -> Result<Vec<u8>, EscapeError> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut chars = text.char_indices();
+    while let Some((at, c)) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match chars.next() {
+            Some((_, 'r')) => out.push(b'\r'),
+            Some((_, 'n')) => out.push(b'\n'),
+            Some((_, 't')) => out.push(b'\t'),
+            Some((_, '\\')) => out.push(b'\\'),
+            Some((_, 'x')) => {
+                let hex: String = chars.by_ref().take(2).map(|(_, c)| c).collect();
+                let byte = (hex.len() == 2)
+                    .then(|| u8::from_str_radix(&hex, 16).ok())
+                    .flatten()
+                    .ok_or_else(|| EscapeError::BadHex(format!("\\x{hex}")))?;
+                out.push(byte);
+            }
+            Some((_, other)) => return Err(EscapeError::Unknown(format!("\\{other}"))),
+            None => return Err(EscapeError::Unknown(text[at..].to_string())),
+        }
+    }
+    if out.is_empty() {
+        return Err(EscapeError::Empty);
+    }
+    Ok(out)
+}
+
+/// Bytes as a short, readable text for messages: printable ASCII as it is, the escapes
+/// [`parse_escaped`] reads for the rest, cut after `max` bytes with `...`.
+pub fn escape_bytes(bytes: &[u8], max: usize) -> String {
+    let mut out = String::new();
+    for &b in bytes.iter().take(max) {
+        match b {
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    if bytes.len() > max {
+        out.push_str("...");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,5 +389,39 @@ mod tests {
             parse_count("11", 10),
             Err(UnitError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn escapes_read_and_write_back() {
+        assert_eq!(
+            parse_escaped("GET / HTTP/1.0\\r\\n\\r\\n").unwrap(),
+            b"GET / HTTP/1.0\r\n\r\n"
+        );
+        assert_eq!(
+            parse_escaped("a\\tb\\\\c\\x00\\xFF").unwrap(),
+            b"a\tb\\c\x00\xff"
+        );
+        assert_eq!(parse_escaped("é").unwrap(), "é".as_bytes());
+        assert_eq!(
+            parse_escaped("\\q"),
+            Err(EscapeError::Unknown("\\q".to_string()))
+        );
+        assert_eq!(
+            parse_escaped("ab\\"),
+            Err(EscapeError::Unknown("\\".to_string()))
+        );
+        assert_eq!(
+            parse_escaped("\\x4"),
+            Err(EscapeError::BadHex("\\x4".to_string()))
+        );
+        assert_eq!(
+            parse_escaped("\\xzz"),
+            Err(EscapeError::BadHex("\\xzz".to_string()))
+        );
+        assert_eq!(parse_escaped(""), Err(EscapeError::Empty));
+        let raw = b"HTTP/1.1 503\r\n\x00\xfe";
+        assert_eq!(escape_bytes(raw, 100), "HTTP/1.1 503\\r\\n\\x00\\xfe");
+        assert_eq!(parse_escaped(&escape_bytes(raw, 100)).unwrap(), raw);
+        assert_eq!(escape_bytes(b"abcdef", 3), "abc...");
     }
 }
