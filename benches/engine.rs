@@ -46,6 +46,7 @@ fn plan(target: SocketAddr, n: u64) -> Plan {
             max_dialing: 1024,
             // RST: no TIME_WAIT builds up across iterations.
             close: CloseMode::Rst,
+            checks: Default::default(),
         },
         local: LocalEndpoints::kernel(Vec::new()),
         name: Default::default(),

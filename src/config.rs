@@ -25,6 +25,91 @@ pub struct RunConfig {
     pub assume_yes: bool,
     /// Debugging lines on stderr.
     pub verbose: bool,
+    /// `--threshold` expressions, in order.
+    pub thresholds: Vec<Threshold>,
+    /// `--send @FILE`: the file whose bytes become `load.checks.send`, read before the run.
+    pub send_file: Option<std::path::PathBuf>,
+}
+
+/// A condition on a run's results (`--threshold held>=100%`): what CI checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// The expression as typed, for the report.
+    pub expr: String,
+    /// What is measured.
+    pub metric: Metric,
+    /// How it compares.
+    pub op: Op,
+    /// The bound.
+    pub value: Bound,
+}
+
+/// What a threshold measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// Connections ever established (Established + Closed).
+    Established,
+    /// Connections still open at the end.
+    Held,
+    /// Connections that received the expected data in time.
+    Verified,
+    /// Connections closed by the far side.
+    Closed,
+    /// Connections closed by the far side right after being established.
+    ClosedAtOnce,
+    /// Connections whose dial failed (Error).
+    Errors,
+    /// Connections that needed SYN retransmits to establish.
+    Retransmitted,
+    /// Connections still open that answered the end-of-hold probe.
+    Alive,
+    /// A percentile or the maximum of the connect times.
+    Connect(Stat),
+    /// A percentile or the maximum of the times to the first byte.
+    FirstByte(Stat),
+    /// A statistic of the lifetimes of the connections the far side closed.
+    Lifetime(Stat),
+}
+
+/// Which figure of a distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stat {
+    /// The smallest.
+    Min,
+    /// The 50th percentile.
+    P50,
+    /// The 90th percentile.
+    P90,
+    /// The 99th percentile.
+    P99,
+    /// The largest.
+    Max,
+}
+
+/// A comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+}
+
+/// The right-hand side of a threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    /// A number of connections.
+    Count(u64),
+    /// A percentage of the connections asked for (of those established, for `verified`).
+    Percent(f64),
+    /// A duration.
+    Time(Duration),
 }
 
 /// The load a run puts on its target: what the engine needs besides the targets and the local
@@ -45,6 +130,58 @@ pub struct LoadConfig {
     pub max_dialing: usize,
     /// How the connections still open at the end are closed.
     pub close: CloseMode,
+    /// End-to-end checks and probes on each connection (all off by default).
+    pub checks: Checks,
+}
+
+/// What tcpgoon does on each connection beyond opening it: each is optional, and without them
+/// a run is the Go tool's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Checks {
+    /// Bytes sent once, right after the connection is established (`--send`).
+    pub send: Option<Vec<u8>>,
+    /// What the connection must receive to count as verified (`--expect-data`, `--expect`).
+    pub expect: Option<Expect>,
+    /// How long after establishment the expected data may take (`--expect-timeout`).
+    pub expect_timeout: Duration,
+    /// TCP keepalive on every connection (`--keepalive`).
+    pub keepalive: Option<Keepalive>,
+    /// At the end of the hold, each connection still open writes and must be acknowledged
+    /// within this long (`--probe-at-end`, `--probe-timeout`).
+    pub probe_at_end: Option<Duration>,
+}
+
+/// The most bytes `--send` and `--expect` take: the progress through them fits in the
+/// connection's slot (16 bits).
+pub const MAX_CHECK_BYTES: usize = u16::MAX as usize;
+
+/// What a connection must receive to count as verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// At least one byte (`--expect-data`).
+    AnyData,
+    /// Its first bytes equal these (`--expect TEXT`); other data is a mismatch.
+    Bytes(Vec<u8>),
+}
+
+/// Kernel keepalive: after `idle` without traffic, a probe every `interval`; `count`
+/// unanswered probes end the connection (ETIMEDOUT). TCP_USER_TIMEOUT is set to match, so
+/// unacknowledged data cannot hold a dead connection open longer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Idle time before the first probe (TCP_KEEPIDLE).
+    pub idle: Duration,
+    /// Time between probes (TCP_KEEPINTVL).
+    pub interval: Duration,
+    /// Unanswered probes before the connection is dropped (TCP_KEEPCNT).
+    pub count: u32,
+}
+
+impl Keepalive {
+    /// How long a dead path takes to be noticed: idle + interval × count (TCP_USER_TIMEOUT).
+    pub fn give_up_after(&self) -> Duration {
+        self.idle + self.interval * self.count
+    }
 }
 
 impl Default for LoadConfig {
@@ -59,6 +196,7 @@ impl Default for LoadConfig {
             hold: Duration::ZERO,
             max_dialing: 1024,
             close: CloseMode::Fin,
+            checks: Checks::default(),
         }
     }
 }

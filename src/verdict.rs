@@ -1,10 +1,20 @@
 //! The verdict: what a run's results mean for the process exit code a CI pipeline reads.
 //!
-//! Only results come in; no socket, no text. The rule is the Go tool's, kept so that existing
+//! Only results come in; no socket, no text. The Go tool's rule is kept so that existing
 //! pipelines keep working: a run that did not complete is 1, a completed run with a failed
-//! connection is 2, anything else 0. Thresholds join it here.
+//! connection is 2, anything else 0. Thresholds add 3: the run completed but a threshold failed.
+//! Where the user's intent is plain a threshold is implicit: with `--hold` every connection must
+//! still be open at the end, with `--expect*` every connection must be verified, with
+//! `--probe-at-end` every connection must be alive. An explicit threshold on the same metric
+//! replaces the implicit one, and an explicit `errors` threshold replaces the rule of exit 2.
+//!
+//! Precedence: 1 (incomplete) before 2 (a failed connection) before 3 (a threshold) before 0.
 
-use crate::results::Counts;
+use std::time::Duration;
+
+use crate::config::{Bound, Metric, Op, Stat, Threshold};
+use crate::results::stats::LatencyStats;
+use crate::results::{Counts, RunResult};
 
 /// Exit code: every connection ended Established or Closed, none pending.
 pub const EXIT_OK: i32 = 0;
@@ -12,6 +22,157 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_INCOMPLETE: i32 = 1;
 /// Exit code: the run completed and some connection ended in Error.
 pub const EXIT_ERRORS: i32 = 2;
+/// Exit code: the run completed but a threshold failed.
+pub const EXIT_THRESHOLD: i32 = 3;
+
+/// What a metric measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Measured {
+    /// A number of connections, of `of` asked for.
+    Count {
+        /// The count.
+        n: u64,
+        /// Connections asked for (the base of percentages).
+        of: u64,
+    },
+    /// A duration; `None` when there was nothing to measure.
+    Time(Option<Duration>),
+}
+
+/// One threshold, judged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    /// The threshold.
+    pub threshold: Threshold,
+    /// Implicit (from --hold, --expect*, --probe-at-end) rather than written.
+    pub implicit: bool,
+    /// The value measured.
+    pub measured: Measured,
+    /// Whether it holds.
+    pub pass: bool,
+}
+
+/// The verdict of a run: its thresholds, judged, and the exit code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Every threshold, the written ones first, in order.
+    pub thresholds: Vec<Judged>,
+    /// The process exit code.
+    pub exit_code: i32,
+}
+
+/// The implicit thresholds of a run, per the checks it asked for.
+pub fn implicit_thresholds(r: &RunResult) -> Vec<Threshold> {
+    let load = &r.identity.load;
+    let all = |expr: &str, metric| Threshold {
+        expr: expr.to_string(),
+        metric,
+        op: Op::Ge,
+        value: Bound::Percent(100.0),
+    };
+    let mut out = Vec::new();
+    if !load.hold.is_zero() {
+        out.push(all("held>=100%", Metric::Held));
+    }
+    if load.checks.expect.is_some() {
+        out.push(all("verified>=100%", Metric::Verified));
+    }
+    if load.checks.probe_at_end.is_some() {
+        out.push(all("alive>=100%", Metric::Alive));
+    }
+    out
+}
+
+/// Judges a run against its written thresholds and the implicit ones they do not replace.
+pub fn judge(r: &RunResult, written: &[Threshold]) -> Verdict {
+    let mut thresholds: Vec<Judged> = written
+        .iter()
+        .map(|t| judge_one(r, t.clone(), false))
+        .collect();
+    for t in implicit_thresholds(r) {
+        if !written.iter().any(|w| w.metric == t.metric) {
+            thresholds.push(judge_one(r, t, true));
+        }
+    }
+    let errors_written = written.iter().any(|t| t.metric == Metric::Errors);
+    let exit_code = if r.counts.pending() {
+        EXIT_INCOMPLETE
+    } else if r.counts.error > 0 && !errors_written {
+        EXIT_ERRORS
+    } else if thresholds.iter().any(|t| !t.pass) {
+        EXIT_THRESHOLD
+    } else {
+        EXIT_OK
+    };
+    Verdict {
+        thresholds,
+        exit_code,
+    }
+}
+
+fn judge_one(r: &RunResult, threshold: Threshold, implicit: bool) -> Judged {
+    let measured = measure(r, threshold.metric);
+    let pass = holds(&measured, threshold.metric, threshold.op, threshold.value);
+    Judged {
+        threshold,
+        implicit,
+        measured,
+        pass,
+    }
+}
+
+/// The value of `metric` in `r`.
+pub fn measure(r: &RunResult, metric: Metric) -> Measured {
+    let of = r.counts.total;
+    let count = |n| Measured::Count { n, of };
+    let stat = |s: &LatencyStats, stat: Stat| {
+        Measured::Time(match stat {
+            Stat::Min => s.summary().map(|x| x.min),
+            Stat::Max => s.summary().map(|x| x.max),
+            Stat::P50 => s.quantile(0.5),
+            Stat::P90 => s.quantile(0.9),
+            Stat::P99 => s.quantile(0.99),
+        })
+    };
+    match metric {
+        Metric::Established => count(r.counts.ever_established()),
+        Metric::Held => count(r.counts.established),
+        Metric::Verified => count(r.verification.verified),
+        Metric::Closed => count(r.counts.closed),
+        Metric::ClosedAtOnce => count(r.closures.at_once),
+        Metric::Errors => count(r.counts.error),
+        Metric::Retransmitted => count(r.retransmitted),
+        Metric::Alive => count(r.probe.map_or(0, |p| p.alive)),
+        Metric::Connect(s) => stat(&r.connect, s),
+        Metric::FirstByte(s) => stat(&r.verification.first_byte, s),
+        Metric::Lifetime(s) => stat(&r.closures.lifetime, s),
+    }
+}
+
+/// Whether `measured OP value` holds. A duration with nothing measured fails, except a
+/// lifetime bounded from below: no connection was closed, so none lived less.
+fn holds(measured: &Measured, metric: Metric, op: Op, value: Bound) -> bool {
+    let cmp = |a: f64, b: f64| match op {
+        Op::Lt => a < b,
+        Op::Le => a <= b,
+        Op::Gt => a > b,
+        Op::Ge => a >= b,
+        Op::Eq => a == b,
+    };
+    match (*measured, value) {
+        (Measured::Count { n, .. }, Bound::Count(c)) => cmp(n as f64, c as f64),
+        (Measured::Count { n, of }, Bound::Percent(p)) => {
+            // n / of compared with p %, without dividing: n × 100 against p × of.
+            cmp(n as f64 * 100.0, p * of as f64)
+        }
+        (Measured::Time(Some(d)), Bound::Time(t)) => cmp(d.as_secs_f64(), t.as_secs_f64()),
+        (Measured::Time(None), Bound::Time(_)) => {
+            matches!(metric, Metric::Lifetime(_)) && matches!(op, Op::Gt | Op::Ge)
+        }
+        // The parser pairs time metrics with durations and counts with counts.
+        _ => false,
+    }
+}
 
 /// The process exit code the Go tool used for a run that ended with `counts`: 1 when some
 /// connection was never dialed (not started, or not openable on this machine) or was still
@@ -29,7 +190,142 @@ pub fn exit_code(counts: &Counts) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::ConnState;
+    use crate::config::Checks;
+    use crate::results::{ConnState, ProbeOutcome};
+
+    fn t(metric: Metric, op: Op, value: Bound) -> Threshold {
+        Threshold {
+            expr: format!("{metric:?}"),
+            metric,
+            op,
+            value,
+        }
+    }
+
+    fn result(total: u64, established: u64, closed: u64, error: u64) -> RunResult {
+        let mut r = RunResult {
+            identity: Default::default(),
+            counts: Counts {
+                total,
+                established,
+                closed,
+                error,
+                ..Counts::default()
+            },
+            max_established: established + closed,
+            connect: LatencyStats::new(),
+            time_to_error: LatencyStats::new(),
+            errors: Default::default(),
+            local_errors: Default::default(),
+            closures: Default::default(),
+            verification: Default::default(),
+            retransmitted: 0,
+            hold: None,
+            probe: None,
+            per_source: Vec::new(),
+            ramp: Default::default(),
+            elapsed: Duration::ZERO,
+            stop: crate::results::StopReason::Completed,
+        };
+        r.identity.load.hold = Duration::ZERO;
+        r
+    }
+
+    #[test]
+    fn counts_and_percentages() {
+        let r = result(200, 150, 50, 0);
+        let held = |op, value| judge_one(&r, t(Metric::Held, op, value), false).pass;
+        assert!(held(Op::Ge, Bound::Count(150)));
+        assert!(!held(Op::Gt, Bound::Count(150)));
+        assert!(held(Op::Ge, Bound::Percent(75.0)));
+        assert!(!held(Op::Ge, Bound::Percent(75.5)));
+        assert!(held(Op::Eq, Bound::Count(150)));
+        let closed = judge_one(&r, t(Metric::Closed, Op::Eq, Bound::Count(0)), false);
+        assert!(!closed.pass);
+        assert_eq!(closed.measured, Measured::Count { n: 50, of: 200 });
+    }
+
+    #[test]
+    fn durations_with_and_without_samples() {
+        let mut r = result(3, 3, 0, 0);
+        for ms in [1, 2, 40] {
+            r.connect.record(Duration::from_millis(ms));
+        }
+        let connect_max = t(
+            Metric::Connect(Stat::Max),
+            Op::Lt,
+            Bound::Time(Duration::from_millis(50)),
+        );
+        assert!(judge_one(&r, connect_max.clone(), false).pass);
+        r.connect.record(Duration::from_millis(60));
+        assert!(!judge_one(&r, connect_max, false).pass);
+        // Nothing measured: a first-byte bound fails; a lifetime lower bound holds (none closed
+        // early) and an upper one fails.
+        let ttfb = t(
+            Metric::FirstByte(Stat::P99),
+            Op::Lt,
+            Bound::Time(Duration::from_secs(1)),
+        );
+        assert!(!judge_one(&r, ttfb, false).pass);
+        let long = Bound::Time(Duration::from_secs(30));
+        assert!(judge_one(&r, t(Metric::Lifetime(Stat::Min), Op::Ge, long), false).pass);
+        assert!(!judge_one(&r, t(Metric::Lifetime(Stat::Max), Op::Le, long), false).pass);
+    }
+
+    #[test]
+    fn implicit_thresholds_and_the_exit_code() {
+        // --hold, one connection closed by the far side: held 199 of 200 fails the implicit
+        // held>=100%: exit 3.
+        let mut r = result(200, 199, 1, 0);
+        r.identity.load.hold = Duration::from_secs(6);
+        let v = judge(&r, &[]);
+        assert_eq!(v.exit_code, EXIT_THRESHOLD);
+        assert_eq!(v.thresholds.len(), 1);
+        assert!(v.thresholds[0].implicit && !v.thresholds[0].pass);
+        // A written threshold on the same metric replaces it.
+        let v = judge(&r, &[t(Metric::Held, Op::Ge, Bound::Percent(99.0))]);
+        assert_eq!(v.exit_code, EXIT_OK);
+        assert_eq!(v.thresholds.len(), 1);
+        // --expect and --probe-at-end add theirs.
+        r.identity.load.checks = Checks {
+            expect: Some(crate::config::Expect::AnyData),
+            probe_at_end: Some(Duration::from_secs(3)),
+            ..Checks::default()
+        };
+        r.verification.verified = 200;
+        r.probe = Some(ProbeOutcome {
+            probed: 199,
+            alive: 199,
+            ..ProbeOutcome::default()
+        });
+        let v = judge(&r, &[t(Metric::Held, Op::Ge, Bound::Percent(99.0))]);
+        let names: Vec<&str> = v
+            .thresholds
+            .iter()
+            .map(|j| j.threshold.expr.as_str())
+            .collect();
+        assert_eq!(names, ["Held", "verified>=100%", "alive>=100%"]);
+        // 199 alive of 200 asked: fails.
+        assert_eq!(v.exit_code, EXIT_THRESHOLD);
+        // Errors: exit 2 (the Go rule) unless a written errors threshold replaces it.
+        let mut r = result(10, 9, 0, 1);
+        assert_eq!(judge(&r, &[]).exit_code, EXIT_ERRORS);
+        let allow_one = t(Metric::Errors, Op::Le, Bound::Count(1));
+        assert_eq!(
+            judge(&r, std::slice::from_ref(&allow_one)).exit_code,
+            EXIT_OK
+        );
+        r.counts.error = 2;
+        r.counts.established = 8;
+        assert_eq!(
+            judge(&r, std::slice::from_ref(&allow_one)).exit_code,
+            EXIT_THRESHOLD
+        );
+        // Incomplete wins over everything.
+        r.counts.established = 7;
+        r.counts.not_initiated = 1;
+        assert_eq!(judge(&r, &[allow_one]).exit_code, EXIT_INCOMPLETE);
+    }
 
     #[test]
     fn exit_codes_follow_the_go_tool() {

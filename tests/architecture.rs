@@ -16,7 +16,7 @@ const DOORS: &[(&str, &[&str])] = &[
     ("results", &["config"]),
     ("engine", &["config", "local", "results"]),
     ("verdict", &["config", "results"]),
-    ("report", &["results", "verdict"]),
+    ("report", &["results", "verdict", "units"]),
     ("server", &["config", "engine"]),
     (
         "app",

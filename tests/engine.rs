@@ -45,6 +45,7 @@ fn plan(targets: Vec<SocketAddr>, n: u64) -> Plan {
             hold: Duration::ZERO,
             max_dialing: 1024,
             close: CloseMode::Rst,
+            checks: Default::default(),
         },
         local: LocalEndpoints::kernel(Vec::new()),
         name: Default::default(),
@@ -90,8 +91,10 @@ fn check_stories(rec: &Recorder, result: &RunResult) {
             }
             EventKind::Established { connect_time } => {
                 let dialed_at = dialing_at[&c];
+                // The connect time is the kernel's view of the handshake (its RTT sample), never
+                // more than the wall time from connect() to the event.
                 assert!(
-                    close_to(e.at - dialed_at, connect_time),
+                    connect_time <= e.at - dialed_at + Duration::from_micros(1),
                     "{e:?}: dialed at {dialed_at:?}"
                 );
                 assert!(established_at.insert(c, e.at).is_none(), "{e:?}: twice");

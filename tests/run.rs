@@ -116,9 +116,10 @@ fn the_far_side_closing_every_connection_is_closed_exit_0() {
     ] {
         let server = TestServer::start("127.0.0.1", behaviour);
         // The hold keeps the run open until every closure is seen; it ends early once none is
-        // left.
+        // left. Closed is no error (the Go rule): with the implicit held>=100% replaced by a
+        // written threshold that accepts it, the exit code is 0.
         let o = tg(&format!(
-            "run -y -c 10 -s 0 --hold 20s 127.0.0.1 {}",
+            "run -y -c 10 -s 0 --hold 20s --threshold held>=0 127.0.0.1 {}",
             server.port()
         ));
         let out = stdout(&o);
@@ -145,7 +146,12 @@ fn hold_sees_closures_and_ends_when_nothing_is_left() {
         server.port()
     ));
     let out = stdout(&o);
-    assert_eq!(code(&o), 0, "{out}");
+    // --hold asks that every connection be held: none was (implicit held>=100%, exit 3).
+    assert_eq!(code(&o), 3, "{out}");
+    assert!(
+        out.contains("✗ held>=100%: 0 of 8 (0.0%) (implicit)"),
+        "{out}"
+    );
     // All 8 are dialed at once and closed 400 ms after they were accepted: all 8 were open
     // together.
     assert_go_block(

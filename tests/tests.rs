@@ -4,6 +4,7 @@
 mod util;
 
 mod architecture;
+mod checks;
 mod cli;
 mod defects;
 mod engine;

@@ -302,6 +302,14 @@ pub enum Behaviour {
     /// Keep it open until this many connections have been accepted, then close it: the client
     /// had them all established at once before the first close.
     CloseOnceAccepted(u64),
+    /// Send these bytes on accepting, then hold.
+    Greet(&'static [u8]),
+    /// Send back whatever arrives.
+    Echo,
+    /// Accept at most this many connections (greeting each with the bytes); the others stay in
+    /// the kernel's accept queue, established for the client, never served: a load balancer at
+    /// its connection limit.
+    AcceptAtMost(u64, &'static [u8]),
 }
 
 /// An in-test server on a thread: counts accepted connections and those it holds open, and
@@ -410,8 +418,19 @@ fn serve(listener: TcpListener, behaviour: Behaviour, c: Counters) {
     let mut buf = [0u8; 512];
     while !c.stop.load(Ordering::SeqCst) {
         let mut idle = true;
-        while let Ok((stream, peer)) = listener.accept() {
+        loop {
+            if let Behaviour::AcceptAtMost(n, _) = behaviour {
+                if c.accepted.load(Ordering::SeqCst) >= n {
+                    break;
+                }
+            }
+            let Ok((mut stream, peer)) = listener.accept() else {
+                break;
+            };
             idle = false;
+            if let Behaviour::Greet(bytes) | Behaviour::AcceptAtMost(_, bytes) = behaviour {
+                let _ = std::io::Write::write_all(&mut stream, bytes);
+            }
             stream.set_nonblocking(true).unwrap();
             c.accepted.fetch_add(1, Ordering::SeqCst);
             c.peers.lock().unwrap().push(peer);
@@ -428,7 +447,12 @@ fn serve(listener: TcpListener, behaviour: Behaviour, c: Counters) {
             // Kept while the client neither closed (EOF) nor reset it.
             match stream.read(&mut buf) {
                 Ok(0) => false,
-                Ok(_) => true,
+                Ok(n) => {
+                    if let Behaviour::Echo = behaviour {
+                        let _ = std::io::Write::write_all(stream, &buf[..n]);
+                    }
+                    true
+                }
                 Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
             }
         });

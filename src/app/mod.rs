@@ -41,6 +41,22 @@ enum AppError {
     /// The report was lost on its way to standard output.
     #[error("the report could not be written to standard output: {0}")]
     LostOutput(io::Error),
+    /// `--send @FILE` could not be read.
+    #[error("--send @{}: cannot read the file: {error}", path.display())]
+    SendFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        error: io::Error,
+    },
+    /// `--send @FILE` is empty or too long.
+    #[error("--send @{}: the file has {size} bytes; --send takes 1 to 65535", path.display())]
+    SendFileSize {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its size.
+        size: usize,
+    },
     /// The built-in server could not start.
     #[error("{0}")]
     Server(String),

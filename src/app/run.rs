@@ -7,14 +7,14 @@ use std::io::{self, IsTerminal};
 use super::prompt::{self, Answer};
 use super::{fail, AppError};
 use crate::cli::CommandTypo;
-use crate::config::{PortPolicy, RunConfig};
+use crate::config::{PortPolicy, RunConfig, MAX_CHECK_BYTES};
 use crate::discover::Target;
 use crate::engine::signals::Signals;
 use crate::engine::{Engine, PickMechanism, Plan};
 use crate::preflight;
 use crate::report::{self, TextReporter};
 use crate::results::TargetName;
-use crate::verdict::{exit_code, EXIT_INCOMPLETE};
+use crate::verdict::{judge, EXIT_INCOMPLETE};
 
 pub(super) fn run(config: RunConfig, typo: Option<&CommandTypo>) -> i32 {
     match run_checked(config, typo) {
@@ -24,7 +24,20 @@ pub(super) fn run(config: RunConfig, typo: Option<&CommandTypo>) -> i32 {
 }
 
 /// [`run`], with every failure as an [`AppError`].
-fn run_checked(config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32, AppError> {
+fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32, AppError> {
+    if let Some(path) = &config.send_file {
+        let bytes = std::fs::read(path).map_err(|error| AppError::SendFile {
+            path: path.clone(),
+            error,
+        })?;
+        if bytes.is_empty() || bytes.len() > MAX_CHECK_BYTES {
+            return Err(AppError::SendFileSize {
+                path: path.clone(),
+                size: bytes.len(),
+            });
+        }
+        config.load.checks.send = Some(bytes);
+    }
     let mut reporter = TextReporter::new(config.verbose);
     let target = Target::resolve(&config.host, config.port).map_err(|e| {
         let typo = typo.map_or(String::new(), |t| format!("; {}", t.not_a_command_either()));
@@ -107,7 +120,13 @@ fn run_checked(config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32, App
         report::final_block(&result),
         report::extended_block(&result)
     ));
-    finished(reporter, exit_code(&result.counts))
+    let verdict = judge(&result, &config.thresholds);
+    reporter.print(&format!(
+        "{}{}",
+        report::checks_block(&result),
+        report::verdict_block(&verdict)
+    ));
+    finished(reporter, verdict.exit_code)
 }
 
 /// Waits for the reporter's output to be written: `code`, or the loss of the report.

@@ -238,6 +238,83 @@ pub(super) struct RunFlags {
         allow_hyphen_values = true
     )]
     pub(super) max_dialing: String,
+    /// Bytes to send once on each connection right after it is established, for protocols
+    /// where the client speaks first
+    ///
+    /// Escapes: \r \n \t \\ \xHH (e.g. 'GET / HTTP/1.0\r\n\r\n'); @FILE sends a file's
+    /// bytes. At most 65535 bytes.
+    #[arg(long, value_name = "TEXT", help_heading = "End-to-end checks")]
+    pub(super) send: Option<String>,
+    /// Count a connection as verified only when it receives at least one byte within
+    /// --expect-timeout of being established
+    ///
+    /// A load balancer accepts connections into its kernel queue that no backend ever serves:
+    /// only data tells them apart. The report says how many were verified, got nothing in time,
+    /// or got other data, with time-to-first-byte statistics; every established connection
+    /// must be verified (an implicit `verified>=100%` threshold, exit code 3 otherwise).
+    #[arg(long, help_heading = "End-to-end checks")]
+    pub(super) expect_data: bool,
+    /// Like --expect-data, and the first bytes received must equal TEXT (escapes as --send)
+    ///
+    /// Other data counts as a mismatch, reported with what came instead.
+    #[arg(long, value_name = "TEXT", help_heading = "End-to-end checks")]
+    pub(super) expect: Option<String>,
+    /// How long after establishment the expected data may take (bare number: seconds)
+    #[arg(
+        long,
+        default_value = "5s",
+        value_name = "DURATION",
+        allow_hyphen_values = true,
+        help_heading = "End-to-end checks"
+    )]
+    pub(super) expect_timeout: String,
+    /// TCP keepalive on each connection: IDLE[,INTERVAL[,COUNT]] in whole seconds (defaults:
+    /// interval 1s, count 3)
+    ///
+    /// A silently dropped path (a cloud load balancer's idle timeout) then ends as a timed-out
+    /// closure with its lifetime, after IDLE + INTERVAL × COUNT (TCP_USER_TIMEOUT is set to
+    /// match). The kernel sends the probes: no CPU in tcpgoon. A keepalive shorter than the load
+    /// balancer's idle timeout keeps the path alive and hides the drop.
+    #[arg(
+        long,
+        value_name = "IDLE[,INTERVAL[,COUNT]]",
+        help_heading = "End-to-end checks"
+    )]
+    pub(super) keepalive: Option<String>,
+    /// At the end of the hold, each connection still open writes one byte (or the --send
+    /// text) and is alive when the peer acknowledges it within --probe-timeout
+    ///
+    /// Resets and no answers are counted apart; every connection held must be alive (an
+    /// implicit `alive>=100%` threshold).
+    #[arg(long, help_heading = "End-to-end checks")]
+    pub(super) probe_at_end: bool,
+    /// How long the end-of-hold probe waits for each acknowledgement (bare number: seconds)
+    #[arg(
+        long,
+        default_value = "3s",
+        value_name = "DURATION",
+        allow_hyphen_values = true,
+        help_heading = "End-to-end checks"
+    )]
+    pub(super) probe_timeout: String,
+    /// A condition the run must meet, METRIC OP VALUE (repeatable): held>=100%, verified>=9990,
+    /// errors<=1%, closed==0, connect_p99<50ms, lifetime_min>=30s
+    ///
+    /// Metrics: established, held, verified, closed, closed_at_once, errors, retransmitted,
+    /// alive (counts: a number, or a percentage of --connections); connect_p50/p90/p99/max,
+    /// first_byte_p50/p90/p99/max, lifetime_min/p50/p90/max (durations, with a unit). Ops: <,
+    /// <=, >, >=, ==. The report ends with a ✓/✗ line per threshold; a failed one makes exit
+    /// code 3.
+    /// An explicit threshold replaces the implicit one on the same metric (--hold: held>=100%;
+    /// --expect*: verified>=100%; --probe-at-end: alive>=100%); an explicit `errors` threshold
+    /// replaces the rule that a failed connection means exit code 2.
+    #[arg(
+        long = "threshold",
+        value_name = "EXPR",
+        allow_hyphen_values = true,
+        help_heading = "Verdict"
+    )]
+    pub(super) thresholds: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@
 //! units and help texts; durations also take units and counts `k` and `m`. Every value is checked
 //! here, so a bad one is one clear line and exit code 1, never a panic or a wrong number later.
 
+mod checks;
 mod flags;
 mod legacy;
 mod validate;

@@ -142,10 +142,19 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         Some(text) => parse_sources(text).map_err(|e| format!("--source {e}"))?,
         None => SourceList::default(),
     };
+    let (checks, send_file) = super::checks::checks(&raw)?;
+    let thresholds = raw
+        .thresholds
+        .iter()
+        .map(|t| super::checks::threshold(t))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(RunConfig {
         host,
         port,
+        thresholds,
+        send_file,
         load: LoadConfig {
+            checks,
             connections,
             pacing,
             dial_timeout,

@@ -1,8 +1,9 @@
 //! One connection's slot in the engine's slab, and the peak of connections established at once.
 //!
 //! A connection is dialing or established while it is here (one that fails or is closed by the
-//! far side leaves the slab, its counts having moved): its socket, its number, one time, its dial
-//! timer and its phase, 32 bytes in all, the whole memory cost of a held connection.
+//! far side leaves the slab, its counts having moved): its socket, its number, one time, one
+//! timer, its phase and the progress of its end-to-end check, 32 bytes in all, the whole memory
+//! cost of a held connection.
 
 use mio::net::TcpStream;
 
@@ -16,17 +17,34 @@ pub(super) enum Phase {
     Established,
 }
 
+/// Where a connection's end-to-end check stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Check {
+    /// No byte received yet.
+    Awaiting,
+    /// Some bytes received, all matching `--expect` so far.
+    Matching,
+    /// Decided (verified, mismatched, timed out), or nothing to check any more.
+    Done,
+}
+
 /// One connection that is dialing or established (closed and failed ones leave the slab).
 pub(super) struct Conn {
     pub(super) stream: TcpStream,
-    /// Dial order, from 0.
-    pub(super) index: u64,
+    /// Dial order, from 0 (a run has at most 100,000,000 connections).
+    pub(super) index: u32,
     /// Nanoseconds since the run's start of the `connect()` call while dialing, of the
     /// establishment afterwards.
     pub(super) since_ns: u64,
-    /// The dial timeout, while dialing.
+    /// The dial timeout while dialing; the `--expect-timeout` while the expected data is
+    /// awaited (armed exactly then).
     pub(super) timer: TimerKey,
+    /// Bytes of `--send` written so far.
+    pub(super) sent: u16,
+    /// Bytes of `--expect` received and matched so far.
+    pub(super) matched: u16,
     pub(super) phase: Phase,
+    pub(super) check: Check,
 }
 
 /// The peak of simultaneously established connections, where one batch of events (one poll) is
@@ -77,7 +95,8 @@ mod tests {
             stream, 4,
             "mio's TcpStream is more than an fd: is mio built with debug assertions?"
         );
-        // Besides the stream: index, time and timer key (8 bytes each) and the phase byte.
+        // Besides the stream (4): index (4), time (8), timer key (8), send and match progress
+        // (2 + 2), phase and check (1 + 1).
         assert!(size <= 32, "Conn is {size} bytes, the stream {stream}");
     }
 

@@ -8,12 +8,13 @@
 //! status costs O(1). Nothing is formatted here: an [`Observer`] receives snapshots and events.
 //! Nothing blocks and nothing sleeps: the run ends as soon as its work is done.
 
+mod checks;
 mod conn;
 mod dial;
 pub mod signals;
 pub mod wheel;
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -23,14 +24,15 @@ use slab::Slab;
 
 pub use dial::{connect_time_ports_supported, is_local_errno, DialFailure, Dialed, PickMechanism};
 
-use crate::config::{CloseMode, LoadConfig, PortPolicy};
+use crate::config::{CloseMode, Expect, LoadConfig, PortPolicy};
 use crate::local::{round_robin, LocalEndpoints};
 use crate::results::stats::{ErrorTally, LatencyStats};
 use crate::results::{
-    CloseCause, ConnEvent, ConnState, Counts, EventKind, Interruption, Observer, Ramp, RunIdentity,
-    RunResult, Snapshot, StopReason, TargetName,
+    CloseCause, CloseKind, Closures, ConnEvent, ConnState, Counts, EventKind, HoldEnd, HoldOutcome,
+    Interruption, Observer, ProbeOutcome, Ramp, RunIdentity, RunResult, Snapshot, SourceCounts,
+    StopReason, TargetName, Verification, CLOSED_AT_ONCE, MISMATCH_SAMPLES, MISMATCH_SAMPLE_BYTES,
 };
-use conn::{Conn, Peak, Phase};
+use conn::{Check, Conn, Peak, Phase};
 use signals::Signals;
 use wheel::{TimerKey, TimerWheel};
 
@@ -54,9 +56,23 @@ pub struct Plan {
 #[derive(Debug, Clone, Copy)]
 enum Timer {
     DialTimeout(usize),
+    ExpectTimeout(usize),
     Pace,
     Report,
     Hold,
+    ProbeCheck,
+}
+
+/// The end-of-hold probe in progress.
+#[derive(Debug)]
+struct Probe {
+    /// When unanswered probes count as no answer.
+    deadline_ns: u64,
+    /// Slab keys of the probed connections not yet acknowledged.
+    pending: Vec<usize>,
+    /// The next check, in ms after the previous one (doubles up to 100 ms).
+    step_ms: u64,
+    outcome: ProbeOutcome,
 }
 
 impl std::fmt::Debug for Engine {
@@ -94,6 +110,14 @@ pub struct Engine {
     time_to_error: LatencyStats,
     errors: ErrorTally,
     local_errors: ErrorTally,
+    closures: Closures,
+    verification: Verification,
+    retransmitted: u64,
+    /// Per source address, when there are several.
+    per_source: Vec<SourceCounts>,
+    /// When and why the hold ended.
+    hold_end: Option<(u64, HoldEnd)>,
+    probe: Option<Probe>,
     ramp: Ramp,
     launched: u64,
     pace_timer: Option<TimerKey>,
@@ -144,6 +168,15 @@ impl Engine {
             time_to_error: LatencyStats::new(),
             errors: ErrorTally::default(),
             local_errors: ErrorTally::default(),
+            closures: Closures::default(),
+            verification: Verification::default(),
+            retransmitted: 0,
+            per_source: match plan.local.sources().len() {
+                0 | 1 => Vec::new(),
+                n => vec![SourceCounts::default(); n],
+            },
+            hold_end: None,
+            probe: None,
             ramp: Ramp::default(),
             launched: 0,
             pace_timer: None,
@@ -169,6 +202,7 @@ impl Engine {
         self.launch_due(observer);
         // Every dial may already have failed (synchronously refused): record it before looping.
         self.update_phase();
+        self.update_hold();
         let mut events = Events::with_capacity(1024);
         while !self.finished() {
             let timeout = self.wheel.next_deadline().map(|deadline| {
@@ -193,6 +227,7 @@ impl Engine {
             self.fire_timers(observer);
             self.launch_due(observer);
             self.update_phase();
+            self.update_hold();
             observer.flush();
         }
         Ok(self.finish())
@@ -228,17 +263,52 @@ impl Engine {
             && self.counts.dialing == 0
     }
 
+    /// True when the run is over: dials settled, the hold over (or cut short), the probe done.
     fn finished(&self) -> bool {
         if self.stop == StopReason::Aborted {
             return true;
         }
-        if !self.dials_settled() {
+        if !self.dials_settled() || self.hold_end.is_none() {
             return false;
         }
-        self.stop != StopReason::Completed
-            || self.plan.load.hold.is_zero()
-            || self.hold_over
-            || self.counts.established == 0
+        // Every check decided (within --expect-timeout), unless a signal cut the run short.
+        if self.stop == StopReason::Completed && self.verification_pending() > 0 {
+            return false;
+        }
+        match &self.probe {
+            Some(p) => p.pending.is_empty() || self.stop != StopReason::Completed,
+            None => true,
+        }
+    }
+
+    /// Established connections whose `--expect` check is not decided yet.
+    fn verification_pending(&self) -> u64 {
+        let v = &self.verification;
+        v.checked - v.verified - v.silent - v.mismatched - v.closed_first
+    }
+
+    /// Ends the hold when it is over or has nothing left to hold, then starts the probe.
+    fn update_hold(&mut self) {
+        if self.hold_end.is_some() || self.hold_start_ns.is_none() {
+            return;
+        }
+        let end = if self.stop != StopReason::Completed {
+            Some(HoldEnd::Interrupted)
+        } else if self.plan.load.hold.is_zero() || self.hold_over {
+            Some(HoldEnd::Full)
+        } else if self.counts.established == 0 {
+            Some(HoldEnd::NothingLeft)
+        } else {
+            None
+        };
+        if let Some(end) = end {
+            self.hold_end = Some((self.now_ns(), end));
+            if self.stop == StopReason::Completed {
+                if let Some(timeout) = self.plan.load.checks.probe_at_end {
+                    self.start_probe(timeout);
+                }
+            }
+        }
     }
 
     /// Records the end of the dial phase and starts the hold once every dial has settled.
@@ -341,10 +411,13 @@ impl Engine {
         let timer = self.wheel.insert(deadline, Timer::DialTimeout(key));
         entry.insert(Conn {
             stream,
-            index: i,
+            index: i as u32,
             since_ns: t0,
             timer,
+            sent: 0,
+            matched: 0,
             phase: Phase::Dialing,
+            check: Check::Awaiting,
         });
         self.counts
             .shift(ConnState::NotInitiated, ConnState::Dialing);
@@ -365,6 +438,9 @@ impl Engine {
         self.counts
             .shift(ConnState::NotInitiated, ConnState::LocalError);
         self.local_errors.add(errno);
+        if let Some(s) = self.source_counts(i) {
+            s.local_errors += 1;
+        }
         self.last_settle_ns = Some(now);
         self.emit(observer, i, now, EventKind::LocalError { errno, source });
     }
@@ -376,6 +452,9 @@ impl Engine {
         let after = Duration::from_nanos(now.saturating_sub(t0));
         self.time_to_error.record(after);
         self.errors.add(errno);
+        if let Some(s) = self.source_counts(i) {
+            s.errors += 1;
+        }
         self.last_settle_ns = Some(now);
         self.emit(observer, i, now, EventKind::Error { after, errno });
     }
@@ -390,7 +469,13 @@ impl Engine {
             return; // an event for a connection closed earlier in this batch
         };
         if conn.phase == Phase::Established {
-            return self.drain(key, observer);
+            if event.is_writable() && self.sending(key) {
+                self.send_more(key, observer);
+            }
+            if self.conns.contains(key) {
+                self.drain(key, observer);
+            }
+            return;
         }
         // Dialing: the handshake finished one way or the other, or the event is spurious.
         let outcome = match conn.stream.take_error() {
@@ -407,7 +492,8 @@ impl Engine {
         match outcome {
             Ok(true) => {
                 self.establish(key, now, observer);
-                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+                if readable && self.conns.contains(key) {
                     self.drain(key, observer);
                 }
             }
@@ -419,21 +505,81 @@ impl Engine {
     fn establish(&mut self, key: usize, now: u64, observer: &mut dyn Observer) {
         let conn = &mut self.conns[key];
         self.wheel.cancel(conn.timer);
-        let connect_time = Duration::from_nanos(now.saturating_sub(conn.since_ns));
+        let waited = Duration::from_nanos(now.saturating_sub(conn.since_ns));
+        // The connect time as the kernel saw it: its RTT sample of the SYN-ACK, unless SYNs
+        // had to be sent again (then the sample is of the last SYN only, and the wall clock,
+        // a second or more, is the truth). Our own loop's delay in noticing is not the
+        // target's.
+        let connect_time = match checks::handshake(&conn.stream) {
+            Ok(h) if h.retransmits > 0 => {
+                self.retransmitted += 1;
+                waited
+            }
+            Ok(h) if !h.rtt.is_zero() => h.rtt.min(waited),
+            _ => waited,
+        };
         conn.since_ns = now;
         conn.phase = Phase::Established;
-        let index = conn.index;
+        let index = u64::from(conn.index);
+        let checks = &self.plan.load.checks;
+        if let Some(k) = &checks.keepalive {
+            let _ = checks::set_keepalive(&socket2::SockRef::from(&conn.stream), k);
+        }
+        if checks.expect.is_some() {
+            let deadline = ceil_ms(now.saturating_add(checks.expect_timeout.as_nanos() as u64));
+            conn.timer = self.wheel.insert(deadline, Timer::ExpectTimeout(key));
+            self.verification.checked += 1;
+        }
         self.connect.record(connect_time);
         self.counts
             .shift(ConnState::Dialing, ConnState::Established);
         self.last_settle_ns = Some(now);
         self.peak.established(self.counts.established);
+        if let Some(s) = self.source_counts(index) {
+            s.established += 1;
+        }
         self.emit(
             observer,
             index,
             now,
             EventKind::Established { connect_time },
         );
+        if self.sending(key) {
+            self.send_more(key, observer);
+        }
+    }
+
+    /// The counts of connection `i`'s source address, when there are several.
+    fn source_counts(&mut self, i: u64) -> Option<&mut SourceCounts> {
+        let n = self.per_source.len();
+        self.per_source.get_mut(round_robin(i, n))
+    }
+
+    /// True while `--send` has bytes left to write on this connection.
+    fn sending(&self, key: usize) -> bool {
+        match &self.plan.load.checks.send {
+            Some(bytes) => usize::from(self.conns[key].sent) < bytes.len(),
+            None => false,
+        }
+    }
+
+    /// Writes what is left of `--send`, as far as the socket takes it now.
+    fn send_more(&mut self, key: usize, observer: &mut dyn Observer) {
+        let Some(bytes) = &self.plan.load.checks.send else {
+            return;
+        };
+        let conn = &mut self.conns[key];
+        while usize::from(conn.sent) < bytes.len() {
+            match conn.stream.write(&bytes[usize::from(conn.sent)..]) {
+                Ok(n) => conn.sent += n as u16,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let cause = CloseCause::Reset(e.raw_os_error().unwrap_or(0));
+                    return self.close(key, cause, observer);
+                }
+            }
+        }
     }
 
     fn fail(&mut self, key: usize, now: u64, errno: i32, observer: &mut dyn Observer) {
@@ -444,32 +590,174 @@ impl Engine {
         self.errors.add(errno);
         self.counts.shift(ConnState::Dialing, ConnState::Error);
         self.last_settle_ns = Some(now);
-        self.emit(observer, conn.index, now, EventKind::Error { after, errno });
+        let index = u64::from(conn.index);
+        if let Some(s) = self.source_counts(index) {
+            s.errors += 1;
+        }
+        self.emit(observer, index, now, EventKind::Error { after, errno });
     }
 
-    /// Reads (and discards) whatever an established connection has, to see the far side close.
+    /// Reads whatever an established connection has: checks it against `--expect` (or notes
+    /// the first byte), discards it, and sees the far side close.
     fn drain(&mut self, key: usize, observer: &mut dyn Observer) {
-        let conn = &mut self.conns[key];
         let cause = loop {
+            let conn = &mut self.conns[key];
             match conn.stream.read(&mut self.scratch) {
                 Ok(0) => break CloseCause::Eof,
-                Ok(_) => continue,
+                Ok(n) => {
+                    if conn.check != Check::Done {
+                        self.check_data(key, n);
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => break CloseCause::Reset(e.raw_os_error().unwrap_or(0)),
             }
         };
+        self.close(key, cause, observer);
+    }
+
+    /// `n` bytes arrived in the scratch buffer on a connection whose check is not decided.
+    fn check_data(&mut self, key: usize, n: usize) {
+        let now = self.now_ns();
+        let conn = &mut self.conns[key];
+        if conn.check == Check::Awaiting {
+            let ttfb = Duration::from_nanos(now.saturating_sub(conn.since_ns));
+            self.verification.first_byte.record(ttfb);
+        }
+        let data = &self.scratch[..n];
+        let decided = match &self.plan.load.checks.expect {
+            None => {
+                conn.check = Check::Done;
+                return;
+            }
+            Some(Expect::AnyData) => Some(true),
+            Some(Expect::Bytes(want)) => {
+                let done = usize::from(conn.matched);
+                let take = (want.len() - done).min(data.len());
+                if data[..take] != want[done..done + take] {
+                    if self.verification.mismatch_samples.len() < MISMATCH_SAMPLES {
+                        let mut sample = want[..done].to_vec();
+                        sample.extend_from_slice(data);
+                        sample.truncate(MISMATCH_SAMPLE_BYTES);
+                        self.verification.mismatch_samples.push(sample);
+                    }
+                    Some(false)
+                } else if done + take == want.len() {
+                    Some(true)
+                } else {
+                    conn.matched += take as u16;
+                    conn.check = Check::Matching;
+                    None
+                }
+            }
+        };
+        if let Some(ok) = decided {
+            conn.check = Check::Done;
+            self.wheel.cancel(conn.timer);
+            if ok {
+                self.verification.verified += 1;
+                let index = u64::from(conn.index);
+                if let Some(s) = self.source_counts(index) {
+                    s.verified += 1;
+                }
+            } else {
+                self.verification.mismatched += 1;
+            }
+        }
+    }
+
+    /// The far side closed (or reset) an established connection: it leaves the slab.
+    fn close(&mut self, key: usize, cause: CloseCause, observer: &mut dyn Observer) {
         let conn = self.conns.remove(key);
         let now = self.now_ns();
+        if self.plan.load.checks.expect.is_some() && conn.check != Check::Done {
+            self.wheel.cancel(conn.timer);
+            self.verification.closed_first += 1;
+        }
         self.counts.shift(ConnState::Established, ConnState::Closed);
         self.peak.closed();
         let lifetime = Duration::from_nanos(now.saturating_sub(conn.since_ns));
-        self.emit(
-            observer,
-            conn.index,
-            now,
-            EventKind::Closed { lifetime, cause },
-        );
+        self.closures.record(cause, lifetime);
+        if let Some(probe) = &mut self.probe {
+            if let Some(at) = probe.pending.iter().position(|&k| k == key) {
+                probe.pending.swap_remove(at);
+                match cause.kind() {
+                    CloseKind::Fin => probe.outcome.closed += 1,
+                    CloseKind::Reset => probe.outcome.reset += 1,
+                    CloseKind::TimedOut | CloseKind::Other => probe.outcome.no_answer += 1,
+                }
+            }
+        }
+        let index = u64::from(conn.index);
+        if let Some(s) = self.source_counts(index) {
+            s.closed += 1;
+            if lifetime < CLOSED_AT_ONCE {
+                s.closed_at_once += 1;
+            }
+        }
+        self.emit(observer, index, now, EventKind::Closed { lifetime, cause });
+    }
+
+    /// The hold is over: every connection still open writes its probe (the `--send` text, or
+    /// a newline) with TCP_USER_TIMEOUT set to `timeout`, and must see it acknowledged.
+    fn start_probe(&mut self, timeout: std::time::Duration) {
+        let now = self.now_ns();
+        let payload: &[u8] = self.plan.load.checks.send.as_deref().unwrap_or(b"\n");
+        let mut pending = Vec::with_capacity(self.counts.established as usize);
+        let mut outcome = ProbeOutcome::default();
+        for (key, conn) in &mut self.conns {
+            if conn.phase != Phase::Established {
+                continue;
+            }
+            outcome.probed += 1;
+            let _ = checks::set_user_timeout(&conn.stream, timeout);
+            // What matters is that the bytes written get acknowledged; a short write of a long
+            // --send text probes as well.
+            match conn.stream.write(payload) {
+                Ok(n) if n > 0 => pending.push(key),
+                Ok(_) => outcome.no_answer += 1,
+                // The peer is gone already; the closure will show on the next read.
+                Err(_) => outcome.reset += 1,
+            }
+        }
+        self.wheel.insert(ceil_ms(now) + 1, Timer::ProbeCheck);
+        self.probe = Some(Probe {
+            deadline_ns: now.saturating_add(timeout.as_nanos() as u64),
+            pending,
+            step_ms: 1,
+            outcome,
+        });
+    }
+
+    /// Counts the probed connections whose probe was acknowledged, and at the deadline those
+    /// that never were.
+    fn check_probe(&mut self) {
+        let now = self.now_ns();
+        let Some(probe) = &mut self.probe else {
+            return;
+        };
+        let conns = &self.conns;
+        probe.pending.retain(|&key| {
+            let acked = conns
+                .get(key)
+                .is_some_and(|c| checks::unacknowledged(&c.stream).is_ok_and(|q| q == 0));
+            if acked {
+                probe.outcome.alive += 1;
+            }
+            !acked
+        });
+        if probe.pending.is_empty() {
+            return;
+        }
+        if now >= probe.deadline_ns {
+            probe.outcome.no_answer += probe.pending.len() as u64;
+            probe.pending.clear();
+            return;
+        }
+        probe.step_ms = (probe.step_ms * 2).min(100);
+        let next = ceil_ms(now + probe.step_ms * NS_PER_MS).min(ceil_ms(probe.deadline_ns));
+        self.wheel.insert(next, Timer::ProbeCheck);
     }
 
     fn on_signal(&mut self, observer: &mut dyn Observer) {
@@ -508,6 +796,13 @@ impl Engine {
                     debug_assert_eq!(self.conns[key].phase, Phase::Dialing);
                     self.fail(key, now, nix::errno::Errno::ETIMEDOUT as i32, observer);
                 }
+                Timer::ExpectTimeout(key) => {
+                    let conn = &mut self.conns[key];
+                    debug_assert!(conn.phase == Phase::Established && conn.check != Check::Done);
+                    conn.check = Check::Done;
+                    self.verification.silent += 1;
+                }
+                Timer::ProbeCheck => self.check_probe(),
                 Timer::Pace => self.pace_timer = None,
                 Timer::Report => {
                     self.report_ticks += 1;
@@ -525,6 +820,7 @@ impl Engine {
 
     /// Closes what is still open and assembles the result.
     fn finish(self) -> RunResult {
+        let pending = self.verification_pending();
         let result = RunResult {
             identity: RunIdentity {
                 started_at: self.started_at,
@@ -540,6 +836,38 @@ impl Engine {
             time_to_error: self.time_to_error,
             errors: self.errors,
             local_errors: self.local_errors,
+            hold: match (
+                self.plan.load.hold.is_zero(),
+                self.hold_start_ns,
+                self.hold_end,
+            ) {
+                (false, Some(start), Some((end, ended))) => Some(HoldOutcome {
+                    asked: self.plan.load.hold,
+                    held: Duration::from_nanos(end.saturating_sub(start)),
+                    ended,
+                }),
+                _ => None,
+            },
+            probe: self.probe.map(|p| ProbeOutcome {
+                // Unanswered when the run was cut short.
+                no_answer: p.outcome.no_answer + p.pending.len() as u64,
+                ..p.outcome
+            }),
+            closures: self.closures,
+            verification: Verification {
+                // Undecided when a signal cut the run short: nothing came in the time there was.
+                silent: self.verification.silent + pending,
+                ..self.verification
+            },
+            retransmitted: self.retransmitted,
+            per_source: self
+                .plan
+                .local
+                .sources()
+                .iter()
+                .copied()
+                .zip(self.per_source)
+                .collect(),
             ramp: self.ramp,
             stop: self.stop,
         };
@@ -578,6 +906,7 @@ mod tests {
                 hold: Duration::ZERO,
                 max_dialing: 1,
                 close: CloseMode::Fin,
+                checks: Default::default(),
             },
             local: LocalEndpoints::kernel(Vec::new()),
             name: TargetName::default(),

@@ -15,7 +15,11 @@ use std::fmt::Write as _;
 use std::io;
 
 use crate::results::stats::{ErrorTally, LatencyStats, Summary};
-use crate::results::{CloseCause, ConnEvent, Counts, EventKind, Interruption, RunResult};
+use crate::results::{
+    CloseCause, ConnEvent, Counts, EventKind, HoldEnd, Interruption, RunResult, CLOSED_AT_ONCE,
+};
+use crate::units::escape_bytes;
+use crate::verdict::{Judged, Measured, Verdict};
 use godur::{go_duration, truncate_micros};
 
 /// The status line: `Total: %d, Dialing: %d, Established: %d, Closed: %d, Error: %d, NotInitiated: %d`.
@@ -136,6 +140,162 @@ pub fn extended_block(r: &RunResult) -> String {
         );
     }
     out
+}
+
+/// What the end-to-end checks, the closures, the hold and the probe found: one line each, only
+/// for what happened or was asked for (a run without the new flags whose connections all stay
+/// open adds nothing here).
+pub fn checks_block(r: &RunResult) -> String {
+    let mut out = String::new();
+    let v = &r.verification;
+    if v.checked > 0 {
+        let _ = writeln!(
+            out,
+            "Verified: {} of {} established connections got the expected data ({}); {} got nothing within {}, {} got other data, {} were closed first",
+            v.verified,
+            v.checked,
+            percent(v.verified, v.checked),
+            v.silent,
+            go_duration(r.identity.load.checks.expect_timeout),
+            v.mismatched,
+            v.closed_first
+        );
+        for sample in &v.mismatch_samples {
+            let _ = writeln!(out, "  instead: \"{}\"", escape_bytes(sample, 64));
+        }
+    }
+    if let Some(s) = v.first_byte.summary() {
+        let _ = writeln!(
+            out,
+            "First byte stats for {} connections min/avg/max/dev = {}; p50/p90/p99/p99.9 = {}",
+            s.count,
+            stats_figures(&s),
+            percentiles(&v.first_byte)
+        );
+    }
+    let c = &r.closures;
+    if c.total() > 0 {
+        let mut kinds = Vec::new();
+        for (name, stats) in [
+            ("FIN", &c.fin),
+            ("reset", &c.reset),
+            ("timed out", &c.timed_out),
+            ("other", &c.other),
+        ] {
+            if let Some(s) = stats.summary() {
+                kinds.push(format!(
+                    "{} {name} (lifetime min/p50/p90/max = {}/{}/{}/{})",
+                    s.count,
+                    go_duration(truncate_micros(s.min)),
+                    stats.quantile(0.5).map_or("-".to_string(), go_duration),
+                    stats.quantile(0.9).map_or("-".to_string(), go_duration),
+                    go_duration(truncate_micros(s.max))
+                ));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "Closed by the far side: {}: {}; {} closed at once (within {} of being established)",
+            c.total(),
+            kinds.join(", "),
+            c.at_once,
+            go_duration(CLOSED_AT_ONCE)
+        );
+        if c.other_errors.total() > 0 {
+            let _ = writeln!(out, "  other closures: {}", reasons(&c.other_errors));
+        }
+    }
+    if let Some(h) = r.hold {
+        let why = match h.ended {
+            HoldEnd::Full => String::new(),
+            HoldEnd::NothingLeft => {
+                ": ended early, every connection had been closed by the far side".to_string()
+            }
+            HoldEnd::Interrupted => ": ended early by an interrupt".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "Hold: asked {}, held {}{why}",
+            go_duration(h.asked),
+            go_duration(truncate_micros(h.held))
+        );
+    }
+    if let Some(p) = r.probe {
+        let _ = writeln!(
+            out,
+            "Probe at end: {} of {} connections still open answered within {}; {} reset, {} no answer, {} closed",
+            p.alive,
+            p.probed,
+            r.identity
+                .load
+                .checks
+                .probe_at_end
+                .map_or("-".to_string(), go_duration),
+            p.reset,
+            p.no_answer,
+            p.closed
+        );
+    }
+    if r.retransmitted > 0 {
+        let _ = writeln!(
+            out,
+            "Warning: {} connections needed SYN retransmits: the target's accept queue or SYN backlog overflowed (their connect times are a second or more)",
+            r.retransmitted
+        );
+    }
+    const SHOWN_SOURCES: usize = 32;
+    if !r.per_source.is_empty() {
+        let _ = writeln!(out, "Per source address:");
+        for (ip, c) in r.per_source.iter().take(SHOWN_SOURCES) {
+            let verified = if v.checked > 0 {
+                format!(", {} verified", c.verified)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "  {ip}: {} established{verified}, {} closed ({} at once), {} errors, {} local errors",
+                c.established, c.closed, c.closed_at_once, c.errors, c.local_errors
+            );
+        }
+        if r.per_source.len() > SHOWN_SOURCES {
+            let _ = writeln!(
+                out,
+                "  ... and {} more source addresses",
+                r.per_source.len() - SHOWN_SOURCES
+            );
+        }
+    }
+    out
+}
+
+/// One ✓/✗ line per threshold, with the value measured.
+pub fn verdict_block(v: &Verdict) -> String {
+    let mut out = String::new();
+    for j in &v.thresholds {
+        let _ = writeln!(out, "{}", threshold_line(j));
+    }
+    out
+}
+
+/// `✓ held>=100%: 200 of 200 (100.0%)`, `✗ connect_p99<50ms: 1.02s (implicit)`.
+pub fn threshold_line(j: &Judged) -> String {
+    let mark = if j.pass { "✓" } else { "✗" };
+    let value = match j.measured {
+        Measured::Count { n, of } => format!("{n} of {of} ({})", percent(n, of)),
+        Measured::Time(Some(d)) => go_duration(truncate_micros(d)),
+        Measured::Time(None) => "nothing measured".to_string(),
+    };
+    let implicit = if j.implicit { " (implicit)" } else { "" };
+    format!("{mark} {}: {value}{implicit}", j.threshold.expr)
+}
+
+fn percent(n: u64, of: u64) -> String {
+    if of == 0 {
+        "-".to_string()
+    } else {
+        format!("{:.1}%", n as f64 * 100.0 / of as f64)
+    }
 }
 
 /// `3 connection refused, 2 dial timeout`: counts by reason, most frequent first.
@@ -275,6 +435,12 @@ mod tests {
             time_to_error,
             errors: ErrorTally::default(),
             local_errors: ErrorTally::default(),
+            closures: Default::default(),
+            verification: Default::default(),
+            retransmitted: 0,
+            hold: None,
+            probe: None,
+            per_source: Vec::new(),
             ramp: Ramp::default(),
             elapsed: Duration::ZERO,
             stop: StopReason::Completed,

@@ -120,6 +120,159 @@ pub enum CloseCause {
     Reset(i32),
 }
 
+/// A closure's cause as the report groups them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseKind {
+    /// EOF: the far side closed (FIN).
+    Fin,
+    /// ECONNRESET or EPIPE: the far side reset it.
+    Reset,
+    /// ETIMEDOUT: keepalive or TCP_USER_TIMEOUT gave up on a path that stopped answering.
+    TimedOut,
+    /// Another OS error.
+    Other,
+}
+
+impl CloseCause {
+    /// The group this cause is reported in.
+    pub fn kind(self) -> CloseKind {
+        match self {
+            CloseCause::Eof => CloseKind::Fin,
+            CloseCause::Reset(e) if e == libc::ECONNRESET || e == libc::EPIPE => CloseKind::Reset,
+            CloseCause::Reset(e) if e == libc::ETIMEDOUT => CloseKind::TimedOut,
+            CloseCause::Reset(_) => CloseKind::Other,
+        }
+    }
+}
+
+/// A closure within this long of the establishment counts as "closed at once": the far side
+/// rejected the connection (a connection limit, a 503) rather than holding it and timing out.
+pub const CLOSED_AT_ONCE: Duration = Duration::from_millis(250);
+
+/// Closures by the far side: by kind, with the lifetimes of the closed connections.
+#[derive(Debug, Clone, Default)]
+pub struct Closures {
+    /// EOF (FIN).
+    pub fin: LatencyStats,
+    /// Reset.
+    pub reset: LatencyStats,
+    /// Timed out (keepalive, user timeout).
+    pub timed_out: LatencyStats,
+    /// Other errors, with their lifetimes.
+    pub other: LatencyStats,
+    /// Other errors by OS error.
+    pub other_errors: ErrorTally,
+    /// Lifetimes of every closed connection.
+    pub lifetime: LatencyStats,
+    /// Closed within [`CLOSED_AT_ONCE`] of being established.
+    pub at_once: u64,
+}
+
+impl Closures {
+    /// Records one closure after `lifetime`.
+    pub fn record(&mut self, cause: CloseCause, lifetime: Duration) {
+        self.lifetime.record(lifetime);
+        match cause.kind() {
+            CloseKind::Fin => self.fin.record(lifetime),
+            CloseKind::Reset => self.reset.record(lifetime),
+            CloseKind::TimedOut => self.timed_out.record(lifetime),
+            CloseKind::Other => {
+                self.other.record(lifetime);
+                if let CloseCause::Reset(e) = cause {
+                    self.other_errors.add(e);
+                }
+            }
+        }
+        if lifetime < CLOSED_AT_ONCE {
+            self.at_once += 1;
+        }
+    }
+
+    /// How many were closed.
+    pub fn total(&self) -> u64 {
+        self.lifetime.count()
+    }
+}
+
+/// What the end-to-end checks found (`--send`, `--expect*`); all zero without them.
+#[derive(Debug, Clone, Default)]
+pub struct Verification {
+    /// Connections whose check was asked for (every established one, with `--expect*`).
+    pub checked: u64,
+    /// Received what was expected in time.
+    pub verified: u64,
+    /// Received nothing (or too little) within `--expect-timeout`.
+    pub silent: u64,
+    /// Received other data.
+    pub mismatched: u64,
+    /// Closed by the far side before the expected data came.
+    pub closed_first: u64,
+    /// The first bytes of up to [`MISMATCH_SAMPLES`] mismatches: what came instead.
+    pub mismatch_samples: Vec<Vec<u8>>,
+    /// Time from establishment to the first byte received, for every connection that received
+    /// data.
+    pub first_byte: LatencyStats,
+}
+
+/// How many mismatching answers are kept to show, and how many of their bytes.
+pub const MISMATCH_SAMPLES: usize = 3;
+/// Bytes kept of each mismatching answer.
+pub const MISMATCH_SAMPLE_BYTES: usize = 64;
+
+/// What the end-of-hold probe found (`--probe-at-end`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProbeOutcome {
+    /// Connections still open and probed.
+    pub probed: u64,
+    /// Acknowledged the probe in time.
+    pub alive: u64,
+    /// Answered with a reset.
+    pub reset: u64,
+    /// No answer in time (or the kernel gave up: TCP_USER_TIMEOUT).
+    pub no_answer: u64,
+    /// Closed by the far side (FIN) while probed.
+    pub closed: u64,
+}
+
+/// How the hold went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldOutcome {
+    /// The hold asked for.
+    pub asked: Duration,
+    /// How long the connections were actually held.
+    pub held: Duration,
+    /// Why it ended.
+    pub ended: HoldEnd,
+}
+
+/// Why a hold ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldEnd {
+    /// It lasted as long as asked.
+    Full,
+    /// Every connection had been closed by the far side.
+    NothingLeft,
+    /// A signal ended it.
+    Interrupted,
+}
+
+/// Counts of the connections of one source address (with several `--source` addresses).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceCounts {
+    /// Established at some point.
+    pub established: u64,
+    /// Closed by the far side.
+    pub closed: u64,
+    /// Of which within [`CLOSED_AT_ONCE`].
+    pub closed_at_once: u64,
+    /// Dials that failed (the target's errors).
+    pub errors: u64,
+    /// Could not be opened on this machine.
+    pub local_errors: u64,
+    /// Verified by `--expect*`.
+    pub verified: u64,
+}
+
 /// What happened to one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -297,6 +450,18 @@ pub struct RunResult {
     pub local_errors: ErrorTally,
     /// How the dial phase went.
     pub ramp: Ramp,
+    /// Closures by the far side, by cause, with lifetimes.
+    pub closures: Closures,
+    /// The end-to-end checks.
+    pub verification: Verification,
+    /// Established connections whose handshake needed SYN retransmits (TCP_INFO).
+    pub retransmitted: u64,
+    /// The hold, if one was asked for and reached.
+    pub hold: Option<HoldOutcome>,
+    /// The end-of-hold probe, if asked for and reached.
+    pub probe: Option<ProbeOutcome>,
+    /// Per source address, when there are several (index = the order of `--source`).
+    pub per_source: Vec<(std::net::IpAddr, SourceCounts)>,
     /// Wall time of the run, from the first status to the final close.
     pub elapsed: Duration,
     /// Why the run ended.

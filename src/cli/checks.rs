@@ -1,0 +1,285 @@
+//! The flags of the end-to-end checks and the verdict: `--send`, `--expect*`, `--keepalive`,
+//! `--probe-*` and `--threshold`, from text to plain data. No I/O: `--send @FILE` is left as a
+//! path for the caller to read.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::flags::RunFlags;
+use super::validate::duration;
+use crate::config::{
+    Bound, Checks, Expect, Keepalive, Metric, Op, Stat, Threshold, MAX_CHECK_BYTES,
+};
+use crate::units::{parse_count, parse_duration, parse_escaped, Unit};
+
+/// The checks asked for, and the file whose bytes `--send @FILE` names (to be read before the
+/// run).
+pub(super) fn checks(raw: &RunFlags) -> Result<(Checks, Option<PathBuf>), String> {
+    let mut send_file = None;
+    let send = match raw.send.as_deref() {
+        Some(text) => match text.strip_prefix('@') {
+            Some(path) if !path.is_empty() => {
+                send_file = Some(PathBuf::from(path));
+                None
+            }
+            _ => Some(bytes("--send", text)?),
+        },
+        None => None,
+    };
+    let expect = match (&raw.expect, raw.expect_data) {
+        (Some(text), _) => Some(Expect::Bytes(bytes("--expect", text)?)),
+        (None, true) => Some(Expect::AnyData),
+        (None, false) => None,
+    };
+    let expect_timeout = duration(
+        "--expect-timeout",
+        &raw.expect_timeout,
+        Unit::Seconds,
+        "at least 1ms",
+    )?;
+    if expect_timeout < Duration::from_millis(1) {
+        return Err(format!(
+            "--expect-timeout must be at least 1ms (got {})",
+            raw.expect_timeout.trim()
+        ));
+    }
+    let probe_timeout = duration(
+        "--probe-timeout",
+        &raw.probe_timeout,
+        Unit::Seconds,
+        "at least 1ms",
+    )?;
+    if probe_timeout < Duration::from_millis(1) {
+        return Err(format!(
+            "--probe-timeout must be at least 1ms (got {})",
+            raw.probe_timeout.trim()
+        ));
+    }
+    let keepalive = raw.keepalive.as_deref().map(keepalive).transpose()?;
+    Ok((
+        Checks {
+            send,
+            expect,
+            expect_timeout,
+            keepalive,
+            probe_at_end: raw.probe_at_end.then_some(probe_timeout),
+        },
+        send_file,
+    ))
+}
+
+/// The bytes of `--send` or `--expect`, at most [`MAX_CHECK_BYTES`].
+pub(super) fn bytes(flag: &str, text: &str) -> Result<Vec<u8>, String> {
+    let bytes = parse_escaped(text).map_err(|e| format!("{flag} {e}"))?;
+    if bytes.len() > MAX_CHECK_BYTES {
+        return Err(format!(
+            "{flag} takes at most {MAX_CHECK_BYTES} bytes (got {})",
+            bytes.len()
+        ));
+    }
+    Ok(bytes)
+}
+
+/// `IDLE[,INTERVAL[,COUNT]]`, whole seconds (the kernel's unit for keepalive times).
+fn keepalive(text: &str) -> Result<Keepalive, String> {
+    let usage = |why: String| {
+        format!("--keepalive {why} (give IDLE[,INTERVAL[,COUNT]] in whole seconds, e.g. 30 or 30s,5s,3)")
+    };
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+        return Err(usage(format!("is not a keepalive (got {text:?})")));
+    }
+    let seconds = |what: &str, part: &str| -> Result<Duration, String> {
+        let d = parse_duration(part, Unit::Seconds).map_err(|e| usage(format!("{what} {e}")))?;
+        if d < Duration::from_secs(1) || d.subsec_nanos() != 0 || d.as_secs() > 32_767 {
+            return Err(usage(format!(
+                "{what} must be a whole number of seconds from 1 to 32767 (got {part:?})"
+            )));
+        }
+        Ok(d)
+    };
+    let idle = seconds("idle", parts[0])?;
+    let interval = match parts.get(1) {
+        Some(p) => seconds("interval", p)?,
+        None => Duration::from_secs(1),
+    };
+    let count = match parts.get(2) {
+        Some(p) => match p.parse::<u32>() {
+            Ok(n @ 1..=127) => n,
+            _ => return Err(usage(format!("count must be 1 to 127 (got {p:?})"))),
+        },
+        None => 3,
+    };
+    Ok(Keepalive {
+        idle,
+        interval,
+        count,
+    })
+}
+
+const METRICS: &str =
+    "established, held, verified, closed, closed_at_once, errors, retransmitted, \
+    alive, connect_p50/p90/p99/max, first_byte_p50/p90/p99/max, lifetime_min/p50/p90/max";
+
+/// One `--threshold`: `METRIC OP VALUE`, spaces allowed around the operator.
+pub(super) fn threshold(text: &str) -> Result<Threshold, String> {
+    let expr: String = text.split_whitespace().collect();
+    let bad = |why: String| format!("--threshold {text:?}: {why}");
+    // Longest operators first, so that `<=` is not read as `<`.
+    let (at, op, len) = [
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("==", Op::Eq),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ]
+    .iter()
+    .filter_map(|&(sym, op)| expr.find(sym).map(|at| (at, op, sym.len())))
+    .min_by_key(|&(at, _, len)| (at, std::cmp::Reverse(len)))
+    .ok_or_else(|| {
+        bad("no comparison; write METRIC OP VALUE, e.g. held>=100% or connect_p99<50ms".to_string())
+    })?;
+    let (name, value) = (&expr[..at], &expr[at + len..]);
+    let metric =
+        metric(name).ok_or_else(|| bad(format!("unknown metric {name:?}; metrics: {METRICS}")))?;
+    if value.is_empty() {
+        return Err(bad("no value after the comparison".to_string()));
+    }
+    let timed = matches!(
+        metric,
+        Metric::Connect(_) | Metric::FirstByte(_) | Metric::Lifetime(_)
+    );
+    let value = if timed {
+        if value.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad(format!(
+                "{name} is a duration: give a unit, e.g. {value}ms"
+            )));
+        }
+        Bound::Time(parse_duration(value, Unit::Millis).map_err(|e| bad(format!("the value {e}")))?)
+    } else if let Some(p) = value.strip_suffix('%') {
+        let pct: f64 = p
+            .parse()
+            .ok()
+            .filter(|v: &f64| (0.0..=100.0).contains(v))
+            .ok_or_else(|| bad(format!("a percentage must be 0% to 100% (got {value:?})")))?;
+        Bound::Percent(pct)
+    } else {
+        Bound::Count(parse_count(value, u64::MAX).map_err(|e| {
+            bad(format!(
+                "{name} is a count of connections or a percentage; the value {e}"
+            ))
+        })?)
+    };
+    Ok(Threshold {
+        expr,
+        metric,
+        op,
+        value,
+    })
+}
+
+fn metric(name: &str) -> Option<Metric> {
+    let stat = |s: &str| match s {
+        "min" => Some(Stat::Min),
+        "p50" => Some(Stat::P50),
+        "p90" => Some(Stat::P90),
+        "p99" => Some(Stat::P99),
+        "max" => Some(Stat::Max),
+        _ => None,
+    };
+    Some(match name {
+        "established" => Metric::Established,
+        "held" => Metric::Held,
+        "verified" => Metric::Verified,
+        "closed" => Metric::Closed,
+        "closed_at_once" => Metric::ClosedAtOnce,
+        "errors" => Metric::Errors,
+        "retransmitted" => Metric::Retransmitted,
+        "alive" => Metric::Alive,
+        _ => {
+            if let Some(s) = name.strip_prefix("connect_") {
+                Metric::Connect(stat(s).filter(|s| *s != Stat::Min)?)
+            } else if let Some(s) = name.strip_prefix("first_byte_") {
+                Metric::FirstByte(stat(s).filter(|s| *s != Stat::Min)?)
+            } else if let Some(s) = name.strip_prefix("lifetime_") {
+                Metric::Lifetime(stat(s)?)
+            } else {
+                return None;
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_parse() {
+        let t = threshold("held>=100%").unwrap();
+        assert_eq!(
+            (t.metric, t.op, t.value),
+            (Metric::Held, Op::Ge, Bound::Percent(100.0))
+        );
+        let t = threshold("connect_p99 < 50ms").unwrap();
+        assert_eq!(t.expr, "connect_p99<50ms");
+        assert_eq!(
+            (t.metric, t.op, t.value),
+            (
+                Metric::Connect(Stat::P99),
+                Op::Lt,
+                Bound::Time(Duration::from_millis(50))
+            )
+        );
+        assert_eq!(
+            threshold("verified>=9990").unwrap().value,
+            Bound::Count(9990)
+        );
+        assert_eq!(threshold("closed==0").unwrap().op, Op::Eq);
+        assert_eq!(threshold("errors<=1%").unwrap().value, Bound::Percent(1.0));
+        assert_eq!(
+            threshold("lifetime_min>=30s").unwrap().metric,
+            Metric::Lifetime(Stat::Min)
+        );
+        assert_eq!(threshold("first_byte_p90<=1.5s").unwrap().op, Op::Le);
+        assert_eq!(threshold("alive>10k").unwrap().value, Bound::Count(10_000));
+    }
+
+    #[test]
+    fn bad_thresholds_say_why() {
+        for (text, want) in [
+            ("held", "no comparison"),
+            ("holds>=1", "unknown metric \"holds\""),
+            ("connect_p99<50", "give a unit"),
+            ("held>=120%", "0% to 100%"),
+            ("held>=", "no value"),
+            ("held>=lots", "a count of connections or a percentage"),
+            ("connect_min<1ms", "unknown metric"),
+        ] {
+            let err = threshold(text).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+            assert!(err.starts_with("--threshold"), "{err}");
+        }
+    }
+
+    #[test]
+    fn keepalive_takes_whole_seconds() {
+        let k = keepalive("30").unwrap();
+        assert_eq!(
+            (k.idle, k.interval, k.count),
+            (Duration::from_secs(30), Duration::from_secs(1), 3)
+        );
+        assert_eq!(k.give_up_after(), Duration::from_secs(33));
+        let k = keepalive("1m,5s,4").unwrap();
+        assert_eq!(
+            (k.idle.as_secs(), k.interval.as_secs(), k.count),
+            (60, 5, 4)
+        );
+        for bad in [
+            "", "0", "500ms", "1.5", "5,0", "5,1,0", "5,1,200", "1,2,3,4", "x",
+        ] {
+            let err = keepalive(bad).unwrap_err();
+            assert!(err.starts_with("--keepalive"), "{bad}: {err}");
+        }
+    }
+}
