@@ -27,6 +27,12 @@ pub fn spawn(args: &str) -> Child {
     piped(tcpgoon().args(args.split_whitespace()))
 }
 
+/// Starts a prepared command (e.g. `ip netns exec NAME tcpgoon ...`) with stdout and stderr
+/// piped and no standard input.
+pub fn piped_in(cmd: &mut Command) -> Child {
+    piped(cmd)
+}
+
 fn piped(cmd: &mut Command) -> Child {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -195,7 +195,7 @@ pub fn checks_block(r: &RunResult) -> String {
         }
         let _ = writeln!(
             out,
-            "Closed by the far side: {}: {}; {} closed at once (within {} of being established)",
+            "Closed: {} connections: {}; {} closed at once (within {} of being established)",
             c.total(),
             kinds.join(", "),
             c.at_once,
@@ -209,7 +209,7 @@ pub fn checks_block(r: &RunResult) -> String {
         let why = match h.ended {
             HoldEnd::Full => String::new(),
             HoldEnd::NothingLeft => {
-                ": ended early, every connection had been closed by the far side".to_string()
+                ": ended early, no connection was left open".to_string()
             }
             HoldEnd::Interrupted => ": ended early by an interrupt".to_string(),
         };
