@@ -208,9 +208,7 @@ pub fn checks_block(r: &RunResult) -> String {
     if let Some(h) = r.hold {
         let why = match h.ended {
             HoldEnd::Full => String::new(),
-            HoldEnd::NothingLeft => {
-                ": ended early, no connection was left open".to_string()
-            }
+            HoldEnd::NothingLeft => ": ended early, no connection was left open".to_string(),
             HoldEnd::Interrupted => ": ended early by an interrupt".to_string(),
         };
         let _ = writeln!(
