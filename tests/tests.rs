@@ -8,6 +8,7 @@ mod checks;
 mod cli;
 mod defects;
 mod engine;
+mod lb;
 mod netns;
 mod prompt;
 mod run;
