@@ -214,6 +214,14 @@ pub struct ServerConfig {
     pub duration: Option<Duration>,
     /// Do not print a line per accepted connection.
     pub quiet: bool,
+    /// Bytes sent to each connection as soon as it is accepted (`--banner`).
+    pub banner: Option<Vec<u8>>,
+    /// Send back whatever each connection sends (`--echo`).
+    pub echo: bool,
+    /// Close each connection this long after accepting it (`--close-after`): an idle timeout.
+    pub close_after: Option<Duration>,
+    /// Every close the server makes is abortive, a reset instead of a FIN (`--reset`).
+    pub reset: bool,
 }
 
 /// How the tool closes the connections still open at the end of a run (`--close`).

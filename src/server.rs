@@ -5,18 +5,26 @@
 //! connections (large backlog, accept until `WouldBlock`), holds each one, discards whatever it
 //! receives and closes on EOF. Like the Go tool's server it stops after `-m` connections or `-d`
 //! seconds, whichever comes first (0 means no limit), printing the same messages.
+//!
+//! The behaviour flags let it stand in for what `run`'s checks look for, with no load balancer
+//! at hand: a greeting (`--banner`), an echo (`--echo`, which stops reading from a client that
+//! does not read, so it never buffers more than one read), an idle timeout (`--close-after`:
+//! one delay for all, so a FIFO of deadlines is the timer) and abortive closes (`--reset`,
+//! `SO_LINGER` 0 set at accept).
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
-use socket2::{Domain, Socket, Type};
+use socket2::{Domain, SockRef, Socket, Type};
 
 pub use crate::config::ServerConfig;
 use crate::engine::signals::Signals;
+use crate::units::escape_bytes;
 
 const LISTENER: Token = Token(usize::MAX - 2);
 const SIGNAL: Token = Token(usize::MAX - 1);
@@ -73,6 +81,80 @@ pub fn listen(bind: Option<IpAddr>, port: u16) -> io::Result<TcpListener> {
     }
 }
 
+/// One accepted connection.
+struct Held {
+    stream: TcpStream,
+    /// Its accept number, so that a `--close-after` deadline finds this connection and not a
+    /// later one in the same slab slot.
+    serial: u64,
+    /// How much of the banner has been written.
+    banner_sent: usize,
+    /// Echoed bytes the peer has not taken yet (empty, and unallocated, without `--echo`).
+    pending: Vec<u8>,
+    /// The peer sent its FIN: close once everything owed is written.
+    read_closed: bool,
+}
+
+/// What servicing a connection left it as.
+enum Service {
+    Open,
+    Close,
+}
+
+/// Writes what the connection owes (the banner's rest, then echoed bytes), then reads until
+/// the socket is empty, echoing if asked. Stops reading while the peer does not take what it
+/// is sent (the next writable event resumes), so an echo never buffers more than one read.
+fn service(held: &mut Held, banner: &[u8], echo: bool, scratch: &mut [u8]) -> Service {
+    loop {
+        while held.banner_sent < banner.len() || !held.pending.is_empty() {
+            let chunk = if held.banner_sent < banner.len() {
+                &banner[held.banner_sent..]
+            } else {
+                &held.pending[..]
+            };
+            match held.stream.write(chunk) {
+                Ok(0) => return Service::Close,
+                Ok(n) if held.banner_sent < banner.len() => held.banner_sent += n,
+                Ok(n) => drop(held.pending.drain(..n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Service::Open,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Service::Close,
+            }
+        }
+        if held.read_closed {
+            return Service::Close;
+        }
+        match held.stream.read(scratch) {
+            Ok(0) => held.read_closed = true,
+            Ok(n) if echo => held.pending.extend_from_slice(&scratch[..n]),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Service::Open,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Service::Close,
+        }
+    }
+}
+
+/// The line that says what the server does beyond holding, when it does more.
+fn behaviour_line(config: &ServerConfig) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(banner) = &config.banner {
+        parts.push(format!("sends \"{}\" on accept", escape_bytes(banner, 64)));
+    }
+    if config.echo {
+        parts.push("echoes what it receives".to_string());
+    }
+    if let Some(after) = config.close_after {
+        parts.push(format!(
+            "closes each connection {after:?} after accepting it"
+        ));
+    }
+    if config.reset {
+        parts.push("closes with a reset (RST) instead of a FIN".to_string());
+    }
+    (!parts.is_empty()).then(|| format!("Each connection: {}", parts.join("; ")))
+}
+
 /// Runs the server until a limit or a signal; prints the Go tool's messages to `out`. A failing
 /// `out` (a closed pipe) does not stop the server. Returns why it stopped and how many
 /// connections it accepted.
@@ -106,22 +188,51 @@ pub fn run(
         "Running the simple TCP server in port {port} up to {} or {seconds} seconds, what happens first",
         limit(config.max_connections, "connections")
     )?;
+    if let Some(line) = behaviour_line(config) {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "Press Ctrl+C to end");
     out.flush()?;
 
+    let banner = config.banner.as_deref().unwrap_or_default();
+    // A connection that is sent something must say when it can take more.
+    let interest = if banner.is_empty() && !config.echo {
+        Interest::READABLE
+    } else {
+        Interest::READABLE | Interest::WRITABLE
+    };
     let start = Instant::now();
-    let mut conns: Slab<TcpStream> = Slab::new();
+    let mut conns: Slab<Held> = Slab::new();
+    // One delay for every connection: deadlines come in accept order, a queue is the timer.
+    let mut closing: VecDeque<(Instant, usize, u64)> = VecDeque::new();
     let mut events = Events::with_capacity(1024);
     let mut scratch = vec![0u8; 4096];
     let mut accepted = 0u64;
     let mut warned_fds = false;
     let stop = 'run: loop {
-        let timeout = match config.duration {
+        let now = Instant::now();
+        while let Some(&(due, key, serial)) = closing.front() {
+            if due > now {
+                break;
+            }
+            closing.pop_front();
+            if conns.get(key).is_some_and(|h| h.serial == serial) {
+                conns.remove(key);
+            }
+        }
+        let until_stop = match config.duration {
             Some(d) => match d.checked_sub(start.elapsed()) {
                 Some(left) => Some(left),
                 None => break 'run ServerStop::Duration,
             },
             None => None,
+        };
+        let until_close = closing
+            .front()
+            .map(|&(due, ..)| due.saturating_duration_since(now));
+        let timeout = match (until_stop, until_close) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
@@ -143,13 +254,26 @@ pub fn run(
                             if !config.quiet {
                                 let _ = writeln!(out, "{peer}");
                             }
+                            if config.reset {
+                                SockRef::from(&stream).set_linger(Some(Duration::ZERO))?;
+                            }
                             let entry = conns.vacant_entry();
-                            poll.registry().register(
-                                &mut stream,
-                                Token(entry.key()),
-                                Interest::READABLE,
-                            )?;
-                            entry.insert(stream);
+                            let key = entry.key();
+                            poll.registry()
+                                .register(&mut stream, Token(key), interest)?;
+                            let held = entry.insert(Held {
+                                stream,
+                                serial: accepted,
+                                banner_sent: 0,
+                                pending: Vec::new(),
+                                read_closed: false,
+                            });
+                            if let Service::Close = service(held, banner, config.echo, &mut scratch)
+                            {
+                                conns.remove(key);
+                            } else if let Some(after) = config.close_after {
+                                closing.push_back((Instant::now() + after, key, accepted));
+                            }
                             if config.max_connections > 0 && accepted >= config.max_connections {
                                 break 'run ServerStop::MaxConnections;
                             }
@@ -169,19 +293,10 @@ pub fn run(
                     }
                 },
                 Token(key) => {
-                    let Some(stream) = conns.get_mut(key) else {
+                    let Some(held) = conns.get_mut(key) else {
                         continue;
                     };
-                    let closed = loop {
-                        match stream.read(&mut scratch) {
-                            Ok(0) => break true,
-                            Ok(_) => continue,
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                            Err(_) => break true,
-                        }
-                    };
-                    if closed {
+                    if let Service::Close = service(held, banner, config.echo, &mut scratch) {
                         conns.remove(key);
                     }
                 }
@@ -207,7 +322,6 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     /// The banner a server on port 0 prints names the port it really listens on.
     #[test]
@@ -218,6 +332,10 @@ mod tests {
             max_connections: 1,
             duration: Some(Duration::from_millis(50)),
             quiet: true,
+            banner: None,
+            echo: false,
+            close_after: None,
+            reset: false,
         };
         let mut out = Vec::new();
         let (stop, accepted) = run(&config, None, &mut out).unwrap();

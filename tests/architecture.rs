@@ -17,7 +17,7 @@ const DOORS: &[(&str, &[&str])] = &[
     ("engine", &["config", "local", "results"]),
     ("verdict", &["config", "results"]),
     ("report", &["results", "verdict", "units"]),
-    ("server", &["config", "engine"]),
+    ("server", &["config", "engine", "units"]),
     (
         "app",
         &[

@@ -67,7 +67,9 @@ pub(super) enum RawCommand {
         after_help = "By default it listens on every interface, port 54321, and stops after \
         10 connections or 30 seconds, whichever comes first (as the Go tool's server); -m 0 and \
         -d 0 mean unlimited: it then runs until Ctrl-C. It holds each connection until the client \
-        closes it and never sends anything.\n\n\
+        closes it and sends nothing, unless the behaviour flags say otherwise: they make it \
+        stand in for a greeting service (--banner), an echo service (--echo), a load balancer's \
+        idle timeout (--close-after) or one that resets (--reset).\n\n\
         Exit codes: 0 it stopped at a limit or on Ctrl-C; 1 it could not start (bad arguments, \
         the port is taken)."
     )]
@@ -353,4 +355,29 @@ pub(super) struct RawServer {
     /// Do not print a line per accepted connection
     #[arg(short = 'q', long)]
     pub(super) quiet: bool,
+    /// Send TEXT to each connection as soon as it is accepted, a greeting for `run --expect`
+    /// (escapes \r \n \t \\ \xHH; at most 65535 bytes)
+    #[arg(
+        long,
+        value_name = "TEXT",
+        allow_hyphen_values = true,
+        help_heading = "Behaviour"
+    )]
+    pub(super) banner: Option<String>,
+    /// Send back whatever each connection sends (after the banner, if any)
+    #[arg(long, help_heading = "Behaviour")]
+    pub(super) echo: bool,
+    /// Close each connection this long after accepting it, as a load balancer's idle timeout
+    /// would (a bare number is seconds, or give a unit: 500ms, 2s; 0 closes at once)
+    #[arg(
+        long = "close-after",
+        value_name = "DURATION",
+        allow_hyphen_values = true,
+        help_heading = "Behaviour"
+    )]
+    pub(super) close_after: Option<String>,
+    /// Close with a reset (RST) instead of a FIN, whenever the server closes: after
+    /// --close-after, after the client's FIN, and when it stops
+    #[arg(long, help_heading = "Behaviour")]
+    pub(super) reset: bool,
 }

@@ -398,6 +398,32 @@ mod tests {
             (d.port, d.max_connections, d.duration, d.bind),
             (54321, 10, Some(Duration::from_secs(30)), None)
         );
+        assert_eq!(
+            (&d.banner, d.echo, d.close_after, d.reset),
+            (&None, false, None, false)
+        );
+        let argv = [
+            "tcpgoon",
+            "server",
+            "--banner",
+            "OK\\r\\n",
+            "--echo",
+            "--close-after",
+            "1m30s",
+            "--reset",
+        ];
+        let Ok(Command::Server(b)) = parse(argv.map(OsString::from)) else {
+            panic!()
+        };
+        assert_eq!(
+            (b.banner.as_deref(), b.echo, b.close_after, b.reset),
+            (
+                Some(&b"OK\r\n"[..]),
+                true,
+                Some(Duration::from_secs(90)),
+                true
+            )
+        );
         for (args, want) in [
             (
                 vec!["server", "-p", "70000"],

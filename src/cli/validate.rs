@@ -197,7 +197,12 @@ pub(super) fn validate_server(raw: RawServer) -> Result<ServerConfig, String> {
         (0, " (unlimited)"),
         MAX_CONNECTIONS,
     )?;
-    let duration = duration(
+    let close_after = raw
+        .close_after
+        .as_deref()
+        .map(|text| duration("--close-after", text, Unit::Seconds, ZERO_OR_MORE))
+        .transpose()?;
+    let run_for = duration(
         "--duration",
         &raw.duration,
         Unit::Seconds,
@@ -216,7 +221,15 @@ pub(super) fn validate_server(raw: RawServer) -> Result<ServerConfig, String> {
         bind,
         port,
         max_connections,
-        duration: (!duration.is_zero()).then_some(duration),
+        duration: (!run_for.is_zero()).then_some(run_for),
         quiet: raw.quiet,
+        banner: raw
+            .banner
+            .as_deref()
+            .map(|text| super::checks::bytes("--banner", text))
+            .transpose()?,
+        echo: raw.echo,
+        close_after,
+        reset: raw.reset,
     })
 }

@@ -19,6 +19,22 @@ pub(super) struct Handshake {
     pub(super) rtt: Duration,
     /// Segments retransmitted so far: after the handshake, the SYNs sent again.
     pub(super) retransmits: u32,
+    /// The TCP state (`TCP_ESTABLISHED`, `TCP_SYN_SENT`, ...).
+    pub(super) state: u8,
+}
+
+/// `TCP_ESTABLISHED` (linux/tcp_states.h).
+pub(super) const TCP_ESTABLISHED: u8 = 1;
+/// `TCP_SYN_SENT`: the handshake is still in progress.
+pub(super) const TCP_SYN_SENT: u8 = 2;
+/// `TCP_CLOSE_WAIT`: established, and the peer has already sent its FIN.
+pub(super) const TCP_CLOSE_WAIT: u8 = 8;
+
+impl Handshake {
+    /// The handshake completed (the peer may already have closed its side).
+    pub(super) fn completed(&self) -> bool {
+        self.state == TCP_ESTABLISHED || self.state == TCP_CLOSE_WAIT
+    }
 }
 
 /// Reads TCP_INFO.
@@ -44,6 +60,7 @@ pub(super) fn handshake(socket: &impl AsRawFd) -> io::Result<Handshake> {
     Ok(Handshake {
         rtt: Duration::from_micros(u64::from(info.tcpi_rtt)),
         retransmits: info.tcpi_total_retrans,
+        state: info.tcpi_state,
     })
 }
 
@@ -90,6 +107,7 @@ mod tests {
         let (server, _) = listener.accept().unwrap();
         let h = handshake(&client).unwrap();
         assert_eq!(h.retransmits, 0);
+        assert!(h.completed());
         assert!(h.rtt < Duration::from_secs(1), "{h:?}");
         client.write_all(b"x").unwrap();
         // Loopback acknowledges at once.

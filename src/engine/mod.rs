@@ -422,7 +422,7 @@ impl Engine {
         self.counts
             .shift(ConnState::NotInitiated, ConnState::Dialing);
         if dialed.connected {
-            self.establish(key, t0, observer);
+            self.establish(key, t0, None, observer);
         }
     }
 
@@ -478,20 +478,28 @@ impl Engine {
             return;
         }
         // Dialing: the handshake finished one way or the other, or the event is spurious.
-        let outcome = match conn.stream.take_error() {
-            Ok(Some(e)) | Err(e) => Err(e),
-            // On Linux a connecting socket reports writable only once the handshake completed.
-            Ok(None) if event.is_writable() => Ok(true),
-            Ok(None) => match conn.stream.peer_addr() {
-                Ok(_) => Ok(true),
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-                Err(e) => Err(e),
+        // TCP_INFO says which in one call, and carries the kernel's view of the handshake;
+        // only a failure needs SO_ERROR for its reason.
+        let info = checks::handshake(&conn.stream).ok();
+        let outcome = match info {
+            Some(h) if h.completed() => Ok(true),
+            Some(h) if h.state == checks::TCP_SYN_SENT => Ok(false),
+            _ => match conn.stream.take_error() {
+                Ok(Some(e)) | Err(e) => Err(e),
+                // On Linux a connecting socket reports writable only once the handshake
+                // completed.
+                Ok(None) if event.is_writable() => Ok(true),
+                Ok(None) => match conn.stream.peer_addr() {
+                    Ok(_) => Ok(true),
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+                    Err(e) => Err(e),
+                },
             },
         };
         let now = self.now_ns();
         match outcome {
             Ok(true) => {
-                self.establish(key, now, observer);
+                self.establish(key, now, info, observer);
                 let readable = event.is_readable() || event.is_read_closed() || event.is_error();
                 if readable && self.conns.contains(key) {
                     self.drain(key, observer);
@@ -502,7 +510,14 @@ impl Engine {
         }
     }
 
-    fn establish(&mut self, key: usize, now: u64, observer: &mut dyn Observer) {
+    /// The handshake completed at `now` (`info`: TCP_INFO read then, if it was).
+    fn establish(
+        &mut self,
+        key: usize,
+        now: u64,
+        info: Option<checks::Handshake>,
+        observer: &mut dyn Observer,
+    ) {
         let conn = &mut self.conns[key];
         self.wheel.cancel(conn.timer);
         let waited = Duration::from_nanos(now.saturating_sub(conn.since_ns));
@@ -510,7 +525,8 @@ impl Engine {
         // had to be sent again (then the sample is of the last SYN only, and the wall clock,
         // a second or more, is the truth). Our own loop's delay in noticing is not the
         // target's.
-        let connect_time = match checks::handshake(&conn.stream) {
+        let info = info.map_or_else(|| checks::handshake(&conn.stream), Ok);
+        let connect_time = match info {
             Ok(h) if h.retransmits > 0 => {
                 self.retransmitted += 1;
                 waited

@@ -113,9 +113,16 @@ impl LatencyStats {
     }
 
     /// The value at quantile `q` (0.0 to 1.0), at microsecond resolution with 3 significant
-    /// digits, or `None` when empty.
+    /// digits, or `None` when empty. The histogram answers with the top of a bucket, which can
+    /// lie above every sample: the answer is kept between the exact minimum and maximum, so
+    /// that a p50 never reads above the max (both at microsecond resolution, as reported).
     pub fn quantile(&self, q: f64) -> Option<Duration> {
-        (self.count > 0).then(|| Duration::from_micros(self.hist.value_at_quantile(q)))
+        (self.count > 0).then(|| {
+            Duration::from_micros(self.hist.value_at_quantile(q)).clamp(
+                Duration::from_micros(self.min_ns / 1_000),
+                Duration::from_micros(self.max_ns / 1_000),
+            )
+        })
     }
 }
 
@@ -173,6 +180,25 @@ mod tests {
     fn empty_has_no_summary() {
         assert_eq!(LatencyStats::new().summary(), None);
         assert_eq!(LatencyStats::new().quantile(0.5), None);
+    }
+
+    /// Seen in a report: lifetimes p50 2.003967s above a max of 2.003129s, the top of the
+    /// histogram's bucket instead of a sample.
+    #[test]
+    fn quantiles_stay_within_the_samples() {
+        let mut s = LatencyStats::new();
+        for nanos in [2_002_843_100, 2_003_129_900, 2_003_000_000] {
+            s.record(Duration::from_nanos(nanos));
+        }
+        let (min, max) = (us(2_002_843), us(2_003_129));
+        for q in [0.0, 0.5, 0.9, 0.99, 1.0] {
+            let v = s.quantile(q).unwrap();
+            assert!(
+                (min..=max).contains(&v),
+                "q{q}: {v:?} outside {min:?}..={max:?}"
+            );
+        }
+        assert_eq!(s.quantile(1.0), Some(max));
     }
 
     #[test]
