@@ -65,14 +65,17 @@ cpu() {
 c0=$(cpu 0); c10=$(cpu 10s)
 echo "idle: CPU (user+sys, median) holding 19500 connections for 0 s: ${c0} s, for 10 s: ${c10} s:" \
   "$(awk -v a="$c0" -v b="$c10" 'BEGIN { printf "%+.2f", b - a }') s"
-"$netns_run" bash -c '
-  "$0" run 127.0.0.1 17001 -c 19500 -s 0 -y -i 1 --hold 10s > /dev/null & pid=$!
-  sleep 3
-  a=$(awk "{ print \$14 + \$15 }" /proc/$pid/stat)
-  sleep 6
-  b=$(awk "{ print \$14 + \$15 }" /proc/$pid/stat)
-  wait $pid
-  echo "idle, direct: $((b - a)) clock ticks ($(getconf CLK_TCK) per second) of CPU during 6 s of holding 19500 connections"' "$bin"
+# The same with keepalive every second: the kernel sends and answers the probes, not tcpgoon.
+for keepalive in "" "--keepalive 1,1,3"; do
+  "$netns_run" bash -c '
+    "$0" run 127.0.0.1 17001 -c 19500 -s 0 -y -i 1 --hold 10s $1 > /dev/null & pid=$!
+    sleep 3
+    a=$(awk "{ print \$14 + \$15 }" /proc/$pid/stat)
+    sleep 6
+    b=$(awk "{ print \$14 + \$15 }" /proc/$pid/stat)
+    wait $pid
+    echo "idle, direct${1:+ ($1)}: $((b - a)) clock ticks ($(getconf CLK_TCK) per second) of CPU during 6 s of holding 19500 connections"' "$bin" "$keepalive"
+done
 
 # Pacing: 10,000 connections at 5,000/s. The tool reports its achieved rate and lag; the server
 # side counts what it really holds during the hold.

@@ -389,19 +389,7 @@ fn connect_p99(out: &str) -> Duration {
         .split('/')
         .nth(2)
         .unwrap();
-    go_duration(p99)
-}
-
-/// A Go duration (`8µs`, `1.2ms`, `1.5s`).
-fn go_duration(text: &str) -> Duration {
-    for (unit, ns) in [("ns", 1.0), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)] {
-        if let Some(n) = text.strip_suffix(unit) {
-            if let Ok(v) = n.parse::<f64>() {
-                return Duration::from_nanos((v * ns) as u64);
-            }
-        }
-    }
-    panic!("not a Go duration: {text:?}")
+    parse_go_duration(p99).unwrap_or_else(|| panic!("not a Go duration: {p99:?}"))
 }
 
 /// Connect times measure the target, not tcpgoon's loop: with every dial due at once (up to
