@@ -534,7 +534,14 @@ impl Engine {
             Ok(h) if !h.rtt.is_zero() => h.rtt.min(waited),
             _ => waited,
         };
-        conn.since_ns = now;
+        // Lifetimes and first-byte times count from the handshake as the kernel completed it,
+        // not from when the loop noticed: under a burst of dials that can be milliseconds
+        // later, and a greeting sent meanwhile would read as arriving in microseconds.
+        let established_ns = conn
+            .since_ns
+            .saturating_add(connect_time.as_nanos() as u64)
+            .min(now);
+        conn.since_ns = established_ns;
         conn.phase = Phase::Established;
         let index = u64::from(conn.index);
         let checks = &self.plan.load.checks;
@@ -542,7 +549,8 @@ impl Engine {
             let _ = checks::set_keepalive(&socket2::SockRef::from(&conn.stream), k);
         }
         if checks.expect.is_some() {
-            let deadline = ceil_ms(now.saturating_add(checks.expect_timeout.as_nanos() as u64));
+            let deadline =
+                ceil_ms(established_ns.saturating_add(checks.expect_timeout.as_nanos() as u64));
             conn.timer = self.wheel.insert(deadline, Timer::ExpectTimeout(key));
             self.verification.checked += 1;
         }

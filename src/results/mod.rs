@@ -283,14 +283,17 @@ pub enum EventKind {
         /// The source address and port, if bound before `connect()`.
         local: Option<SocketAddr>,
     },
-    /// The handshake finished after `connect_time`.
+    /// The handshake finished after `connect_time`; the event's time is when the engine saw
+    /// it, which can be later.
     Established {
-        /// Time from `connect()` to the completion event.
+        /// The handshake as the kernel saw it: its RTT sample of the SYN-ACK, or the time from
+        /// `connect()` to the completion event when SYNs were sent again.
         connect_time: Duration,
     },
     /// The far side closed the connection after it had been established for `lifetime`.
     Closed {
-        /// Time since the connection was established.
+        /// Time since the handshake completed (`connect()` + `connect_time`), not since the
+        /// engine saw it.
         lifetime: Duration,
         /// EOF or reset.
         cause: CloseCause,
