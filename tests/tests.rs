@@ -7,6 +7,7 @@ mod architecture;
 mod checks;
 mod cli;
 mod defects;
+mod defects7;
 mod engine;
 mod lb;
 mod netns;

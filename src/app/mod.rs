@@ -98,7 +98,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
             written(&mut out, EXIT_OK)
         }
         Ok(Command::Server(config)) => {
-            let signals = Signals::install().ok();
+            let signals = Signals::for_process().ok();
             let mut out = io::stdout();
             match server::run(&config, signals, &mut out) {
                 Ok(_) => EXIT_OK,

@@ -93,7 +93,7 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
             }
         }
     }
-    let signals = match Signals::install() {
+    let signals = match Signals::for_process() {
         Ok(s) => Some(s),
         Err(e) => {
             reporter.debug(&format!(

@@ -14,11 +14,12 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 /// A signalfd for SIGINT and SIGTERM. While it exists the two signals do not kill the process;
-/// dropping it restores the previous signal mask.
+/// dropping it restores the previous signal mask, unless [`Signals::for_process`] made it.
 #[derive(Debug)]
 pub struct Signals {
     fd: SignalFd,
-    previous: SigSet,
+    /// The mask to restore on drop; `None` keeps the signals blocked.
+    previous: Option<SigSet>,
 }
 
 impl Signals {
@@ -32,7 +33,20 @@ impl Signals {
         let mut previous = SigSet::empty();
         nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut previous))?;
         let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
-        Ok(Signals { fd, previous })
+        Ok(Signals {
+            fd,
+            previous: Some(previous),
+        })
+    }
+
+    /// The same for a process that ends after the run: the signals stay blocked when this is
+    /// dropped, so that one arriving while the report is written (a second Ctrl-C, or `timeout`
+    /// signalling the child and then its process group) is discarded at exit instead of
+    /// killing the process before its report is out.
+    pub fn for_process() -> io::Result<Signals> {
+        let mut signals = Signals::install()?;
+        signals.previous = None;
+        Ok(signals)
     }
 
     /// Registers the signalfd with `registry` under `token`.
@@ -59,7 +73,9 @@ impl Drop for Signals {
         // Signals that arrived while blocked would be delivered (and kill us) when unblocked:
         // read them first so the process ends as the run decided.
         let _ = self.drain();
-        let _ =
-            nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.previous), None);
+        if let Some(previous) = &self.previous {
+            let _ =
+                nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(previous), None);
+        }
     }
 }
