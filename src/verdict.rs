@@ -95,7 +95,9 @@ pub fn judge(r: &RunResult, written: &[Threshold]) -> Verdict {
         }
     }
     let errors_written = written.iter().any(|t| t.metric == Metric::Errors);
-    let exit_code = if r.counts.pending() {
+    // A check or a probe a signal cut short was not judged: the run did not complete.
+    let unjudged = r.verification.interrupted > 0 || r.probe.is_some_and(|p| p.interrupted > 0);
+    let exit_code = if r.counts.pending() || unjudged {
         EXIT_INCOMPLETE
     } else if r.counts.error > 0 && !errors_written {
         EXIT_ERRORS
@@ -136,7 +138,9 @@ pub fn measure(r: &RunResult, metric: Metric) -> Measured {
     };
     match metric {
         Metric::Established => count(r.counts.ever_established()),
-        Metric::Held => count(r.counts.established),
+        // Open when the hold ended: the probe that follows may end some, and that is its
+        // finding, not the hold's.
+        Metric::Held => count(r.hold.map_or(r.counts.established, |h| h.open_at_end)),
         Metric::Verified => count(r.verification.verified),
         Metric::Closed => count(r.counts.closed),
         Metric::ClosedAtOnce => count(r.closures.at_once),

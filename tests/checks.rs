@@ -274,25 +274,13 @@ fn syn_retransmits_are_read_from_the_kernel() {
 /// of port 17001, as a cloud load balancer drops an idle flow's state. `None` (with a SKIPPED
 /// line) where namespaces or nft are missing, unless CI requires them.
 fn cuttable() -> Option<(Netns, BuiltinServer)> {
-    let has_nft = std::process::Command::new("nft")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_nft {
-        assert!(
-            std::env::var("TCPGOON_REQUIRE_NETNS").as_deref() != Ok("1"),
-            "nft is missing (apt-get install nftables)"
-        );
-        skipped("nft is missing (apt-get install nftables)");
-        return None;
-    }
-    let ns = Netns::create("cut")?;
+    let ns = Netns::with_nft("cut")?;
     let server = ns.server();
     Some((ns, server))
 }
 
 /// Drops every packet to and from port 17001 in `ns`, with no FIN and no RST.
-fn cut(ns: &Netns) {
+pub fn cut(ns: &Netns) {
     ns.sh("nft add table inet cut && nft add chain inet cut out '{ type filter hook output priority 0; }' \
            && nft add rule inet cut out tcp dport 17001 drop && nft add rule inet cut out tcp sport 17001 drop");
 }

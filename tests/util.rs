@@ -312,6 +312,8 @@ pub enum Behaviour {
     Greet(&'static [u8]),
     /// Send back whatever arrives.
     Echo,
+    /// Hold it and never read: its receive window fills and closes, as a busy backend's does.
+    NoRead,
     /// Accept at most this many connections (greeting each with the bytes); the others stay in
     /// the kernel's accept queue, established for the client, never served: a load balancer at
     /// its connection limit.
@@ -448,6 +450,7 @@ fn serve(listener: TcpListener, behaviour: Behaviour, c: Counters) {
                 Behaviour::CloseOnceAccepted(n) if c.accepted.load(Ordering::SeqCst) >= n => {
                     return false
                 }
+                Behaviour::NoRead => return true,
                 _ => {}
             }
             // Kept while the client neither closed (EOF) nor reset it.
@@ -623,6 +626,25 @@ impl Netns {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Creates a namespace where `nft` can cut paths. `None` (with a SKIPPED line) where
+    /// namespaces or nft are missing, unless CI requires them (`TCPGOON_REQUIRE_NETNS=1`).
+    pub fn with_nft(tag: &str) -> Option<Netns> {
+        let has_nft = Command::new("nft")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !has_nft {
+            let reason = "nft is missing (apt-get install nftables)";
+            assert!(
+                std::env::var("TCPGOON_REQUIRE_NETNS").as_deref() != Ok("1"),
+                "{reason}, and TCPGOON_REQUIRE_NETNS=1 requires the namespace tests"
+            );
+            skipped(reason);
+            return None;
+        }
+        Netns::create(tag)
     }
 
     /// Creates a namespace with its ephemeral port range set to `lo..=hi`.

@@ -37,8 +37,18 @@ impl Handshake {
     }
 }
 
-/// Reads TCP_INFO.
+/// Reads TCP_INFO: the handshake as the kernel saw it.
 pub(super) fn handshake(socket: &impl AsRawFd) -> io::Result<Handshake> {
+    let info = tcp_info(socket)?;
+    Ok(Handshake {
+        rtt: Duration::from_micros(u64::from(info.tcpi_rtt)),
+        retransmits: info.tcpi_total_retrans,
+        state: info.tcpi_state,
+    })
+}
+
+/// The socket's TCP_INFO.
+fn tcp_info(socket: &impl AsRawFd) -> io::Result<libc::tcp_info> {
     // SAFETY: tcp_info is plain old data (integers only), so all-zero bytes are a valid value.
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
@@ -57,11 +67,7 @@ pub(super) fn handshake(socket: &impl AsRawFd) -> io::Result<Handshake> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(Handshake {
-        rtt: Duration::from_micros(u64::from(info.tcpi_rtt)),
-        retransmits: info.tcpi_total_retrans,
-        state: info.tcpi_state,
-    })
+    Ok(info)
 }
 
 /// Bytes written on the socket and not yet acknowledged by the peer (SIOCOUTQ).
@@ -74,6 +80,20 @@ pub(super) fn unacknowledged(socket: &impl AsRawFd) -> io::Result<u32> {
         return Err(io::Error::last_os_error());
     }
     Ok(queued.max(0) as u32)
+}
+
+/// Whether the peer answered a probe written `since` ago: every byte written is acknowledged
+/// (SIOCOUTQ is 0); or nothing is in flight, the rest waits for a receive window the peer keeps
+/// closed (it does not read), and the peer acknowledged one of the kernel's window probes after
+/// the probe was written (TCP_INFO's `tcpi_last_ack_recv`, in ms, with a few ms of slack for
+/// the kernel's clock ticks). A dead path acknowledges neither.
+pub(super) fn probe_answered(socket: &impl AsRawFd, since: Duration) -> io::Result<bool> {
+    if unacknowledged(socket)? == 0 {
+        return Ok(true);
+    }
+    let info = tcp_info(socket)?;
+    let ack_age_ms = u128::from(info.tcpi_last_ack_recv);
+    Ok(info.tcpi_unacked == 0 && ack_age_ms + 5 < since.as_millis())
 }
 
 /// Turns on keepalive with `k`, and a matching TCP_USER_TIMEOUT.

@@ -29,8 +29,9 @@ use crate::local::{round_robin, LocalEndpoints};
 use crate::results::stats::{ErrorTally, LatencyStats};
 use crate::results::{
     CloseCause, CloseKind, Closures, ConnEvent, ConnState, Counts, EventKind, HoldEnd, HoldOutcome,
-    Interruption, Observer, ProbeOutcome, Ramp, RunIdentity, RunResult, Snapshot, SourceCounts,
-    StopReason, TargetName, Verification, CLOSED_AT_ONCE, MISMATCH_SAMPLES, MISMATCH_SAMPLE_BYTES,
+    Interruption, Mismatch, Observer, ProbeOutcome, Ramp, RunIdentity, RunResult, Snapshot,
+    SourceCounts, StopReason, TargetName, Verification, CLOSED_AT_ONCE, MISMATCH_SAMPLES,
+    MISMATCH_SAMPLE_BYTES,
 };
 use conn::{Check, Conn, Peak, Phase};
 use signals::Signals;
@@ -66,8 +67,12 @@ enum Timer {
 /// The end-of-hold probe in progress.
 #[derive(Debug)]
 struct Probe {
+    /// When the probes were written.
+    started_ns: u64,
     /// When unanswered probes count as no answer.
     deadline_ns: u64,
+    /// A signal ended the probe: what is pending stays unjudged.
+    cut: bool,
     /// Slab keys of the probed connections not yet acknowledged.
     pending: Vec<usize>,
     /// The next check, in ms after the previous one (doubles up to 100 ms).
@@ -116,7 +121,8 @@ pub struct Engine {
     /// Per source address, when there are several.
     per_source: Vec<SourceCounts>,
     /// When and why the hold ended.
-    hold_end: Option<(u64, HoldEnd)>,
+    /// When the hold ended, why, and how many connections were open then.
+    hold_end: Option<(u64, HoldEnd, u64)>,
     probe: Option<Probe>,
     ramp: Ramp,
     launched: u64,
@@ -276,7 +282,7 @@ impl Engine {
             return false;
         }
         match &self.probe {
-            Some(p) => p.pending.is_empty() || self.stop != StopReason::Completed,
+            Some(p) => p.pending.is_empty() || p.cut,
             None => true,
         }
     }
@@ -302,8 +308,9 @@ impl Engine {
             None
         };
         if let Some(end) = end {
-            self.hold_end = Some((self.now_ns(), end));
-            if self.stop == StopReason::Completed {
+            self.hold_end = Some((self.now_ns(), end, self.counts.established));
+            // An interrupted hold is still probed; a second signal ends the probe too.
+            if self.stop != StopReason::Aborted {
                 if let Some(timeout) = self.plan.load.checks.probe_at_end {
                     self.start_probe(timeout);
                 }
@@ -360,14 +367,18 @@ impl Engine {
             Err(DialFailure::Target { t0_ns, .. }) => *t0_ns,
             Err(DialFailure::Local { .. }) => self.now_ns(),
         };
-        if self.ramp.dialed == 0 {
-            self.ramp.first_dial = Duration::from_nanos(t0);
-        }
-        self.ramp.dialed += 1;
-        self.ramp.last_dial = Duration::from_nanos(t0);
-        if !self.plan.load.pacing.is_unpaced() {
-            let lag = Duration::from_nanos(t0.saturating_sub(due_ns));
-            self.ramp.max_lag = Some(self.ramp.max_lag.map_or(lag, |m| m.max(lag)));
+        // The ramp counts what reached connect(): a connection this machine could not open
+        // was never dialed.
+        if !matches!(dialed, Err(DialFailure::Local { .. })) {
+            if self.ramp.dialed == 0 {
+                self.ramp.first_dial = Duration::from_nanos(t0);
+            }
+            self.ramp.dialed += 1;
+            self.ramp.last_dial = Duration::from_nanos(t0);
+            if !self.plan.load.pacing.is_unpaced() {
+                let lag = Duration::from_nanos(t0.saturating_sub(due_ns));
+                self.ramp.max_lag = Some(self.ramp.max_lag.map_or(lag, |m| m.max(lag)));
+            }
         }
         let dialed = match dialed {
             Ok(d) => d,
@@ -506,6 +517,16 @@ impl Engine {
                 }
             }
             Ok(false) => {}
+            // A reset (or a FIN then a reset) reaches only a synchronized connection: the
+            // handshake completed and the far side closed it at once (a limit that accepts and
+            // then rejects). A refusal in SYN_SENT is ECONNREFUSED.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNRESET | libc::EPIPE)) => {
+                let errno = e.raw_os_error().unwrap_or(0);
+                self.establish(key, now, info, observer);
+                if self.conns.contains(key) {
+                    self.close(key, CloseCause::Reset(errno), observer);
+                }
+            }
             Err(e) => self.fail(key, now, e.raw_os_error().unwrap_or(0), observer),
         }
     }
@@ -548,7 +569,10 @@ impl Engine {
         if let Some(k) = &checks.keepalive {
             let _ = checks::set_keepalive(&socket2::SockRef::from(&conn.stream), k);
         }
-        if checks.expect.is_some() {
+        if checks.expect.is_none() {
+            // Nothing to check: data is read and discarded, and no first byte is timed.
+            conn.check = Check::Done;
+        } else {
             let deadline =
                 ceil_ms(established_ns.saturating_add(checks.expect_timeout.as_nanos() as u64));
             conn.timer = self.wheel.insert(deadline, Timer::ExpectTimeout(key));
@@ -661,10 +685,13 @@ impl Engine {
                 let take = (want.len() - done).min(data.len());
                 if data[..take] != want[done..done + take] {
                     if self.verification.mismatch_samples.len() < MISMATCH_SAMPLES {
-                        let mut sample = want[..done].to_vec();
-                        sample.extend_from_slice(data);
-                        sample.truncate(MISMATCH_SAMPLE_BYTES);
-                        self.verification.mismatch_samples.push(sample);
+                        let mut bytes = want[..done].to_vec();
+                        bytes.extend_from_slice(data);
+                        bytes.truncate(MISMATCH_SAMPLE_BYTES);
+                        self.verification.mismatch_samples.push(Mismatch {
+                            bytes,
+                            incomplete: false,
+                        });
                     }
                     Some(false)
                 } else if done + take == want.len() {
@@ -702,22 +729,27 @@ impl Engine {
         self.counts.shift(ConnState::Established, ConnState::Closed);
         self.peak.closed();
         let lifetime = Duration::from_nanos(now.saturating_sub(conn.since_ns));
-        self.closures.record(cause, lifetime);
-        if let Some(probe) = &mut self.probe {
-            if let Some(at) = probe.pending.iter().position(|&k| k == key) {
-                probe.pending.swap_remove(at);
-                match cause.kind() {
-                    CloseKind::Fin => probe.outcome.closed += 1,
-                    CloseKind::Reset => probe.outcome.reset += 1,
-                    CloseKind::TimedOut | CloseKind::Other => probe.outcome.no_answer += 1,
-                }
-            }
-        }
         let index = u64::from(conn.index);
-        if let Some(s) = self.source_counts(index) {
-            s.closed += 1;
-            if lifetime < CLOSED_AT_ONCE {
-                s.closed_at_once += 1;
+        // A connection that ends in answer to the end-of-hold probe is the probe's finding
+        // (reset, no answer, closed), not a closure during the hold.
+        let probed = self.probe.as_mut().and_then(|probe| {
+            let at = probe.pending.iter().position(|&k| k == key)?;
+            probe.pending.swap_remove(at);
+            Some(probe)
+        });
+        if let Some(probe) = probed {
+            match cause.kind() {
+                CloseKind::Fin => probe.outcome.closed += 1,
+                CloseKind::Reset => probe.outcome.reset += 1,
+                CloseKind::TimedOut | CloseKind::Other => probe.outcome.no_answer += 1,
+            }
+        } else {
+            self.closures.record(cause, lifetime);
+            if let Some(s) = self.source_counts(index) {
+                s.closed += 1;
+                if lifetime < CLOSED_AT_ONCE {
+                    s.closed_at_once += 1;
+                }
             }
         }
         self.emit(observer, index, now, EventKind::Closed { lifetime, cause });
@@ -740,6 +772,8 @@ impl Engine {
             // --send text probes as well.
             match conn.stream.write(payload) {
                 Ok(n) if n > 0 => pending.push(key),
+                // A full send buffer (a peer that does not read): what is queued is the probe.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => pending.push(key),
                 Ok(_) => outcome.no_answer += 1,
                 // The peer is gone already; the closure will show on the next read.
                 Err(_) => outcome.reset += 1,
@@ -747,7 +781,9 @@ impl Engine {
         }
         self.wheel.insert(ceil_ms(now) + 1, Timer::ProbeCheck);
         self.probe = Some(Probe {
+            started_ns: now,
             deadline_ns: now.saturating_add(timeout.as_nanos() as u64),
+            cut: false,
             pending,
             step_ms: 1,
             outcome,
@@ -762,10 +798,11 @@ impl Engine {
             return;
         };
         let conns = &self.conns;
+        let since = Duration::from_nanos(now.saturating_sub(probe.started_ns));
         probe.pending.retain(|&key| {
             let acked = conns
                 .get(key)
-                .is_some_and(|c| checks::unacknowledged(&c.stream).is_ok_and(|q| q == 0));
+                .is_some_and(|c| checks::probe_answered(&c.stream, since).unwrap_or(false));
             if acked {
                 probe.outcome.alive += 1;
             }
@@ -789,18 +826,43 @@ impl Engine {
         for _ in 0..n {
             let now = self.now_ns();
             let dialing = self.counts.dialing;
-            let what = match (self.stop, self.hold_start_ns) {
-                (StopReason::Completed, Some(since)) if !self.plan.load.hold.is_zero() => {
-                    Interruption::EndHold {
-                        held: Duration::from_nanos(now.saturating_sub(since)),
-                        hold: self.plan.load.hold,
-                    }
+            let probing = self
+                .probe
+                .as_ref()
+                .is_some_and(|p| !p.cut && !p.pending.is_empty());
+            let what = if probing {
+                // The first signal since the probe started (the one that ended the hold, if
+                // any, came before): it ends the probe, and the report follows.
+                let p = self.probe.as_mut().expect("probing");
+                p.cut = true;
+                Interruption::EndProbe {
+                    waited: Duration::from_nanos(now.saturating_sub(p.started_ns)),
+                    timeout: self.plan.load.checks.probe_at_end.unwrap_or_default(),
+                    pending: p.pending.len() as u64,
                 }
-                (StopReason::Completed, _) => Interruption::StopDialing { dialing },
-                _ => Interruption::Abort { dialing },
+            } else {
+                match (self.stop, self.hold_start_ns, self.hold_end) {
+                    (StopReason::Completed, Some(since), None)
+                        if !self.plan.load.hold.is_zero() =>
+                    {
+                        Interruption::EndHold {
+                            held: Duration::from_nanos(now.saturating_sub(since)),
+                            hold: self.plan.load.hold,
+                        }
+                    }
+                    (StopReason::Completed, Some(_), _) if self.verification_pending() > 0 => {
+                        Interruption::EndChecks {
+                            pending: self.verification_pending(),
+                        }
+                    }
+                    (StopReason::Completed, _, _) => Interruption::StopDialing { dialing },
+                    _ => Interruption::Abort { dialing },
+                }
             };
-            self.stop = match self.stop {
-                StopReason::Completed => StopReason::Interrupted,
+            self.stop = match (self.stop, probing) {
+                (StopReason::Completed, _) => StopReason::Interrupted,
+                // Ending the probe that followed an interrupted hold is not a second stop.
+                (StopReason::Interrupted, true) => StopReason::Interrupted,
                 _ => StopReason::Aborted,
             };
             observer.interrupted(&self.snapshot(now), what);
@@ -823,8 +885,25 @@ impl Engine {
                 Timer::ExpectTimeout(key) => {
                     let conn = &mut self.conns[key];
                     debug_assert!(conn.phase == Phase::Established && conn.check != Check::Done);
+                    let partial = conn.check == Check::Matching;
                     conn.check = Check::Done;
-                    self.verification.silent += 1;
+                    if partial {
+                        // The start of the expected text, then nothing: other data, shown.
+                        let matched = usize::from(conn.matched);
+                        let v = &mut self.verification;
+                        v.mismatched += 1;
+                        if let (Some(Expect::Bytes(want)), true) = (
+                            &self.plan.load.checks.expect,
+                            v.mismatch_samples.len() < MISMATCH_SAMPLES,
+                        ) {
+                            v.mismatch_samples.push(Mismatch {
+                                bytes: want[..matched.min(MISMATCH_SAMPLE_BYTES)].to_vec(),
+                                incomplete: true,
+                            });
+                        }
+                    } else {
+                        self.verification.silent += 1;
+                    }
                 }
                 Timer::ProbeCheck => self.check_probe(),
                 Timer::Pace => self.pace_timer = None,
@@ -865,22 +944,23 @@ impl Engine {
                 self.hold_start_ns,
                 self.hold_end,
             ) {
-                (false, Some(start), Some((end, ended))) => Some(HoldOutcome {
+                (false, Some(start), Some((end, ended, open_at_end))) => Some(HoldOutcome {
                     asked: self.plan.load.hold,
                     held: Duration::from_nanos(end.saturating_sub(start)),
                     ended,
+                    open_at_end,
                 }),
                 _ => None,
             },
             probe: self.probe.map(|p| ProbeOutcome {
-                // Unanswered when the run was cut short.
-                no_answer: p.outcome.no_answer + p.pending.len() as u64,
+                // Unanswered when a signal cut the probe short: not judged.
+                interrupted: p.pending.len() as u64,
                 ..p.outcome
             }),
             closures: self.closures,
             verification: Verification {
-                // Undecided when a signal cut the run short: nothing came in the time there was.
-                silent: self.verification.silent + pending,
+                // Undecided when a signal cut the run short: not judged.
+                interrupted: pending,
                 ..self.verification
             },
             retransmitted: self.retransmitted,

@@ -160,8 +160,27 @@ pub fn checks_block(r: &RunResult) -> String {
             v.mismatched,
             v.closed_first
         );
+        if v.interrupted > 0 {
+            let _ = writeln!(
+                out,
+                "  {} were still waiting when interrupted: not judged",
+                v.interrupted
+            );
+        }
         for sample in &v.mismatch_samples {
-            let _ = writeln!(out, "  instead: \"{}\"", escape_bytes(sample, 64));
+            let then = if sample.incomplete {
+                format!(
+                    " (then nothing within {})",
+                    go_duration(r.identity.load.checks.expect_timeout)
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "  instead: \"{}\"{then}",
+                escape_bytes(&sample.bytes, 64)
+            );
         }
     }
     if let Some(s) = v.first_byte.summary() {
@@ -233,6 +252,13 @@ pub fn checks_block(r: &RunResult) -> String {
             p.no_answer,
             p.closed
         );
+        if p.interrupted > 0 {
+            let _ = writeln!(
+                out,
+                "  {} were still unanswered when interrupted: not judged",
+                p.interrupted
+            );
+        }
     }
     if r.retransmitted > 0 {
         let _ = writeln!(
@@ -334,6 +360,20 @@ pub fn interruption_line(what: Interruption) -> String {
             "Interrupted: ending the hold after {} of {}",
             go_duration(truncate_micros(held)),
             go_duration(hold)
+        ),
+        Interruption::EndChecks { pending } => format!(
+            "Interrupted: no longer waiting for the expected data of {pending} connections \
+             (they are left unjudged)"
+        ),
+        Interruption::EndProbe {
+            waited,
+            timeout,
+            pending,
+        } => format!(
+            "Interrupted: ending the probe after {} of {}, {pending} connections unanswered \
+             (they are left unjudged)",
+            go_duration(truncate_micros(waited)),
+            go_duration(timeout)
         ),
         Interruption::Abort { dialing: 0 } => "Interrupted again: ending now".to_string(),
         Interruption::Abort { dialing } => {

@@ -207,11 +207,22 @@ pub struct Verification {
     pub mismatched: u64,
     /// Closed by the far side before the expected data came.
     pub closed_first: u64,
-    /// The first bytes of up to [`MISMATCH_SAMPLES`] mismatches: what came instead.
-    pub mismatch_samples: Vec<Vec<u8>>,
+    /// Still waiting when a signal ended the run: not judged.
+    pub interrupted: u64,
+    /// Up to [`MISMATCH_SAMPLES`] mismatches: what came instead.
+    pub mismatch_samples: Vec<Mismatch>,
     /// Time from establishment to the first byte received, for every connection that received
     /// data.
     pub first_byte: LatencyStats,
+}
+
+/// What a connection received instead of the expected text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The first bytes received (at most [`MISMATCH_SAMPLE_BYTES`]).
+    pub bytes: Vec<u8>,
+    /// Only the start of the expected text came, then nothing more within `--expect-timeout`.
+    pub incomplete: bool,
 }
 
 /// How many mismatching answers are kept to show, and how many of their bytes.
@@ -232,6 +243,8 @@ pub struct ProbeOutcome {
     pub no_answer: u64,
     /// Closed by the far side (FIN) while probed.
     pub closed: u64,
+    /// Still unanswered when a signal ended the probe: not judged.
+    pub interrupted: u64,
 }
 
 /// How the hold went.
@@ -243,6 +256,8 @@ pub struct HoldOutcome {
     pub held: Duration,
     /// Why it ended.
     pub ended: HoldEnd,
+    /// Connections still open when it ended (before any probe).
+    pub open_at_end: u64,
 }
 
 /// Why a hold ended.
@@ -346,12 +361,28 @@ pub enum Interruption {
         /// Connections still dialing.
         dialing: u64,
     },
-    /// The first one during the hold: the hold ends now.
+    /// The first one during the hold: the hold ends now (the probe, if asked, still runs).
     EndHold {
         /// How long the connections had been held.
         held: Duration,
         /// The hold asked for.
         hold: Duration,
+    },
+    /// The first one while waiting for `--expect` data after the dials (and the hold): the
+    /// `pending` connections are left unjudged.
+    EndChecks {
+        /// Connections whose expected data had not come yet.
+        pending: u64,
+    },
+    /// The first one (or the first after the hold) during the end-of-hold probe: the `pending`
+    /// connections are left unjudged.
+    EndProbe {
+        /// How long the probe had waited.
+        waited: Duration,
+        /// `--probe-timeout`.
+        timeout: Duration,
+        /// Probes not yet acknowledged.
+        pending: u64,
     },
     /// The second one: the run ends now, leaving `dialing` connections as they are.
     Abort {
