@@ -14,3 +14,4 @@ mod prompt;
 mod run;
 mod scale;
 mod server;
+mod verdict;

@@ -253,7 +253,8 @@ pub(super) struct RunFlags {
     /// A load balancer accepts connections into its kernel queue that no backend ever serves:
     /// only data tells them apart. The report says how many were verified, got nothing in time,
     /// or got other data, with time-to-first-byte statistics; every established connection
-    /// must be verified (an implicit `verified>=100%` threshold, exit code 3 otherwise).
+    /// must be verified (an implicit `verified>=100%` of the established connections, exit
+    /// code 3 otherwise).
     #[arg(long, help_heading = "End-to-end checks")]
     pub(super) expect_data: bool,
     /// Like --expect-data, and the first bytes received must equal TEXT (escapes as --send)
@@ -286,8 +287,8 @@ pub(super) struct RunFlags {
     /// At the end of the hold, each connection still open writes one byte (or the --send
     /// text) and is alive when the peer acknowledges it within --probe-timeout
     ///
-    /// Resets and no answers are counted apart; every connection held must be alive (an
-    /// implicit `alive>=100%` threshold).
+    /// Resets and no answers are counted apart; every connection still open when the hold
+    /// ends is probed and must be alive (an implicit `alive>=100%` of the connections probed).
     #[arg(long, help_heading = "End-to-end checks")]
     pub(super) probe_at_end: bool,
     /// How long the end-of-hold probe waits for each acknowledgement (bare number: seconds)
@@ -308,8 +309,9 @@ pub(super) struct RunFlags {
     /// <=, >, >=, ==. The report ends with a ✓/✗ line per threshold; a failed one makes exit
     /// code 3.
     /// An explicit threshold replaces the implicit one on the same metric (--hold: held>=100%;
-    /// --expect*: verified>=100%; --probe-at-end: alive>=100%); an explicit `errors` threshold
-    /// replaces the rule that a failed connection means exit code 2.
+    /// --expect*: verified>=100% of the established connections; --probe-at-end: alive>=100% of
+    /// the connections probed), and its percentage is of --connections; an explicit `errors`
+    /// threshold replaces the rule that a failed connection means exit code 2.
     #[arg(
         long = "threshold",
         value_name = "EXPR",

@@ -19,7 +19,7 @@ use crate::results::{
     CloseCause, ConnEvent, Counts, EventKind, HoldEnd, Interruption, RunResult, CLOSED_AT_ONCE,
 };
 use crate::units::escape_bytes;
-use crate::verdict::{Judged, Measured, Verdict};
+use crate::verdict::{Base, Judged, Measured, Verdict};
 use godur::{go_duration, truncate_micros};
 
 /// The status line: `Total: %d, Dialing: %d, Established: %d, Closed: %d, Error: %d, NotInitiated: %d`.
@@ -276,11 +276,25 @@ pub fn verdict_block(v: &Verdict) -> String {
     out
 }
 
-/// `✓ held>=100%: 200 of 200 (100.0%)`, `✗ connect_p99<50ms: 1.02s (implicit)`.
+/// `✓ held>=100%: 200 of 200 (100.0%)`, `✗ connect_p99<50ms: 1.02s`, `✓ verified>=100%: 5 of 5
+/// established (100.0%) (implicit)`: a count says what it is out of unless it is out of the
+/// connections asked for; out of none, `0 of 0 probed (nothing to check)`.
 pub fn threshold_line(j: &Judged) -> String {
     let mark = if j.pass { "✓" } else { "✗" };
     let value = match j.measured {
-        Measured::Count { n, of } => format!("{n} of {of} ({})", percent(n, of)),
+        Measured::Count { n, of, base } => {
+            let base = match base {
+                Base::Connections => "",
+                Base::Established => " established",
+                Base::Probed => " probed",
+            };
+            let share = if of == 0 && !base.is_empty() {
+                "nothing to check".to_string()
+            } else {
+                percent(n, of)
+            };
+            format!("{n} of {of}{base} ({share})")
+        }
         Measured::Time(Some(d)) => go_duration(truncate_micros(d)),
         Measured::Time(None) => "nothing measured".to_string(),
     };
