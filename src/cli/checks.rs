@@ -178,6 +178,31 @@ pub(super) fn threshold(text: &str) -> Result<Threshold, String> {
     })
 }
 
+/// Refuses a threshold on a metric the run does not measure: without `--probe-at-end` nothing
+/// is alive, without `--expect*` nothing is verified and no first byte is timed, so such a
+/// threshold could only fail (or, bounded from above, pass for nothing).
+pub(super) fn measurable(t: &Threshold, checks: &Checks) -> Result<(), String> {
+    let needs = match t.metric {
+        Metric::Alive if checks.probe_at_end.is_none() => Some((
+            "--probe-at-end",
+            "alive counts the connections that answered the end-of-hold probe",
+        )),
+        Metric::Verified if checks.expect.is_none() => Some((
+            "--expect TEXT or --expect-data",
+            "verified counts the connections that received the expected data",
+        )),
+        Metric::FirstByte(_) if checks.expect.is_none() => Some((
+            "--expect TEXT or --expect-data",
+            "first_byte_* times the first byte the check waits for",
+        )),
+        _ => None,
+    };
+    match needs {
+        Some((flag, why)) => Err(format!("--threshold {} needs {flag} ({why})", t.expr)),
+        None => Ok(()),
+    }
+}
+
 fn metric(name: &str) -> Option<Metric> {
     let stat = |s: &str| match s {
         "min" => Some(Stat::Min),

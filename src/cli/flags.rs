@@ -306,7 +306,8 @@ pub(super) struct RunFlags {
     /// Metrics: established, held, verified, closed, closed_at_once, errors, retransmitted,
     /// alive (counts: a number, or a percentage of --connections); connect_p50/p90/p99/max,
     /// first_byte_p50/p90/p99/max, lifetime_min/p50/p90/max (durations, with a unit). Ops: <,
-    /// <=, >, >=, ==. The report ends with a ✓/✗ line per threshold; a failed one makes exit
+    /// <=, >, >=, ==. verified and first_byte_* need --expect or --expect-data, alive needs
+    /// --probe-at-end. The report ends with a ✓/✗ line per threshold; a failed one makes exit
     /// code 3.
     /// An explicit threshold replaces the implicit one on the same metric (--hold: held>=100%;
     /// --expect*: verified>=100% of the established connections; --probe-at-end: alive>=100% of

@@ -369,6 +369,36 @@ mod tests {
         }
     }
 
+    /// A threshold on a metric the run does not measure is refused, naming the flag it needs
+    /// (it used to fail every run: `✗ alive>=100%: 0 of 3`, exit 3).
+    #[test]
+    fn thresholds_on_metrics_not_measured_are_refused() {
+        for (args, want) in [
+            (
+                "run --threshold alive>=100% ::1 80",
+                "error: --threshold alive>=100% needs --probe-at-end (alive counts the connections that answered the end-of-hold probe)\n",
+            ),
+            (
+                "run --threshold verified>=90% ::1 80",
+                "error: --threshold verified>=90% needs --expect TEXT or --expect-data (verified counts the connections that received the expected data)\n",
+            ),
+            (
+                "run --threshold first_byte_p99<1s --probe-at-end ::1 80",
+                "error: --threshold first_byte_p99<1s needs --expect TEXT or --expect-data (first_byte_* times the first byte the check waits for)\n",
+            ),
+        ] {
+            assert_eq!(run(args).expect_err(args), want, "{args}");
+        }
+        for ok in [
+            "run --threshold alive>=100% --probe-at-end ::1 80",
+            "run --threshold verified>=90% --expect-data ::1 80",
+            "run --threshold first_byte_p99<1s --expect x ::1 80",
+            "run --threshold lifetime_min>=1s --threshold retransmitted==0 ::1 80",
+        ] {
+            run(ok).expect(ok);
+        }
+    }
+
     #[test]
     fn server_flags() {
         let argv = [

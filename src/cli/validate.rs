@@ -148,6 +148,9 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         .iter()
         .map(|t| super::checks::threshold(t))
         .collect::<Result<Vec<_>, _>>()?;
+    for t in &thresholds {
+        super::checks::measurable(t, &checks)?;
+    }
     Ok(RunConfig {
         host,
         port,
