@@ -203,6 +203,23 @@ pub fn parse_count(text: &str, max: u64) -> Result<u64, UnitError> {
     Ok(value as u64)
 }
 
+/// A text the user typed, for a message: in double quotes and as typed (backslashes and quotes
+/// are not doubled, unlike `{:?}`), so that `--send 'a\x'` shows as `"a\x"`. Only control
+/// characters, which would break the one-line message, are written as escapes.
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Why a text with escapes (`--send`, `--expect`, `server --banner`) could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EscapeError {

@@ -10,7 +10,7 @@ use super::validate::duration;
 use crate::config::{
     Bound, Checks, Expect, Keepalive, Metric, Op, Stat, Threshold, MAX_CHECK_BYTES,
 };
-use crate::units::{parse_count, parse_duration, parse_escaped, Unit};
+use crate::units::{parse_count, parse_duration, parse_escaped, quoted, Unit};
 
 /// The checks asked for, and the file whose bytes `--send @FILE` names (to be read before the
 /// run).
@@ -80,23 +80,30 @@ pub(super) fn bytes(flag: &str, text: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// `IDLE[,INTERVAL[,COUNT]]`, whole seconds (the kernel's unit for keepalive times).
+/// `IDLE[,INTERVAL[,COUNT]]`, whole seconds (the kernel's unit for keepalive times): IDLE and
+/// INTERVAL 1 to 32767 (TCP_KEEPIDLE's and TCP_KEEPINTVL's limit), COUNT 1 to 127
+/// (TCP_KEEPCNT's). Whatever is wrong with a part, the message gives its range.
 fn keepalive(text: &str) -> Result<Keepalive, String> {
-    let usage = |why: String| {
-        format!("--keepalive {why} (give IDLE[,INTERVAL[,COUNT]] in whole seconds, e.g. 30 or 30s,5s,3)")
-    };
+    const USAGE: &str = "give IDLE[,INTERVAL[,COUNT]] in whole seconds, e.g. 30 or 30s,5s,3";
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
     if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
-        return Err(usage(format!("is not a keepalive (got {text:?})")));
+        return Err(format!(
+            "--keepalive is not a keepalive (got {}; {USAGE})",
+            quoted(text)
+        ));
     }
     let seconds = |what: &str, part: &str| -> Result<Duration, String> {
-        let d = parse_duration(part, Unit::Seconds).map_err(|e| usage(format!("{what} {e}")))?;
-        if d < Duration::from_secs(1) || d.subsec_nanos() != 0 || d.as_secs() > 32_767 {
-            return Err(usage(format!(
-                "{what} must be a whole number of seconds from 1 to 32767 (got {part:?})"
-            )));
-        }
-        Ok(d)
+        parse_duration(part, Unit::Seconds)
+            .ok()
+            .filter(|d| {
+                *d >= Duration::from_secs(1) && d.subsec_nanos() == 0 && d.as_secs() <= 32_767
+            })
+            .ok_or_else(|| {
+                format!(
+                    "--keepalive {what} must be a whole number of seconds from 1 to 32767 (got {}; {USAGE})",
+                    quoted(part)
+                )
+            })
     };
     let idle = seconds("idle", parts[0])?;
     let interval = match parts.get(1) {
@@ -106,7 +113,12 @@ fn keepalive(text: &str) -> Result<Keepalive, String> {
     let count = match parts.get(2) {
         Some(p) => match p.parse::<u32>() {
             Ok(n @ 1..=127) => n,
-            _ => return Err(usage(format!("count must be 1 to 127 (got {p:?})"))),
+            _ => {
+                return Err(format!(
+                    "--keepalive count must be a whole number from 1 to 127 (got {}; {USAGE})",
+                    quoted(p)
+                ))
+            }
         },
         None => 3,
     };
@@ -306,5 +318,48 @@ mod tests {
             let err = keepalive(bad).unwrap_err();
             assert!(err.starts_with("--keepalive"), "{bad}: {err}");
         }
+    }
+
+    /// Every out-of-range value of a part gets the one message with the real range: 99999999
+    /// said "too large (got 99999999, at most 2592000s)" while the limit is 32767.
+    #[test]
+    fn keepalive_ranges_are_the_kernels() {
+        let usage = "; give IDLE[,INTERVAL[,COUNT]] in whole seconds, e.g. 30 or 30s,5s,3)";
+        for (what, text, part) in [
+            ("idle", "99999999", "99999999"),
+            ("idle", "32768", "32768"),
+            ("idle", "9999h", "9999h"),
+            ("idle", "0", "0"),
+            ("idle", "-5", "-5"),
+            ("idle", "1.5", "1.5"),
+            ("idle", "soon", "soon"),
+            ("interval", "5,99999999", "99999999"),
+            ("interval", "5,32768s", "32768s"),
+            ("interval", "5,0", "0"),
+        ] {
+            assert_eq!(
+                keepalive(text).unwrap_err(),
+                format!(
+                    "--keepalive {what} must be a whole number of seconds from 1 to 32767 (got \"{part}\"{usage}"
+                ),
+                "{text}"
+            );
+        }
+        for (text, part) in [
+            ("5,1,0", "0"),
+            ("5,1,128", "128"),
+            ("5,1,99999999999", "99999999999"),
+            ("5,1,-1", "-1"),
+            ("5,1,3s", "3s"),
+        ] {
+            assert_eq!(
+                keepalive(text).unwrap_err(),
+                format!(
+                    "--keepalive count must be a whole number from 1 to 127 (got \"{part}\"{usage}"
+                ),
+                "{text}"
+            );
+        }
+        assert_eq!(keepalive("32767,32767,127").unwrap().count, 127);
     }
 }

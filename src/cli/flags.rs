@@ -274,6 +274,7 @@ pub(super) struct RunFlags {
     /// TCP keepalive on each connection: IDLE[,INTERVAL[,COUNT]] in whole seconds (defaults:
     /// interval 1s, count 3)
     ///
+    /// IDLE and INTERVAL take 1 to 32767 seconds, COUNT 1 to 127 (the kernel's limits).
     /// A silently dropped path (a cloud load balancer's idle timeout) then ends as a timed-out
     /// closure with its lifetime, after IDLE + INTERVAL × COUNT (TCP_USER_TIMEOUT is set to
     /// match). The kernel sends the probes: no CPU in tcpgoon. A keepalive shorter than the load
