@@ -40,7 +40,7 @@ pub enum UnitError {
     #[error("must not be negative (got {0})")]
     Negative(String),
     /// Not a number with an optional unit.
-    #[error("is not a valid {what} (got {text:?}; {hint})")]
+    #[error("is not a valid {what} (got {}; {hint})", quoted(text))]
     Invalid {
         /// "duration" or "count".
         what: &'static str,
@@ -224,10 +224,13 @@ pub fn quoted(text: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EscapeError {
     /// A backslash followed by something that is not an escape.
-    #[error("has an unknown escape {0:?} (use \\r \\n \\t \\\\ or \\xHH)")]
+    #[error("has an unknown escape {} (use \\r \\n \\t \\\\ or \\xHH)", quoted(.0))]
     Unknown(String),
+    /// A backslash at the very end, escaping nothing.
+    #[error("ends with a lone backslash (write \\\\ for a backslash)")]
+    TrailingBackslash,
     /// `\x` not followed by two hexadecimal digits.
-    #[error("has \\x without two hexadecimal digits after it (got {0:?}; e.g. \\x00, \\xff)")]
+    #[error("has \\x without two hexadecimal digits after it (got {}; e.g. \\x00, \\xff)", quoted(.0))]
     BadHex(String),
     /// Nothing to send or expect.
     #[error("is empty")]
@@ -239,7 +242,7 @@ pub enum EscapeError {
 pub fn parse_escaped(text: &str) -> Result<Vec<u8>, EscapeError> {
     let mut out = Vec::with_capacity(text.len());
     let mut chars = text.char_indices();
-    while let Some((at, c)) = chars.next() {
+    while let Some((_, c)) = chars.next() {
         if c != '\\' {
             let mut buf = [0u8; 4];
             out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
@@ -259,7 +262,7 @@ pub fn parse_escaped(text: &str) -> Result<Vec<u8>, EscapeError> {
                 out.push(byte);
             }
             Some((_, other)) => return Err(EscapeError::Unknown(format!("\\{other}"))),
-            None => return Err(EscapeError::Unknown(text[at..].to_string())),
+            None => return Err(EscapeError::TrailingBackslash),
         }
     }
     if out.is_empty() {
@@ -409,6 +412,13 @@ mod tests {
     }
 
     #[test]
+    fn quoted_shows_the_text_as_typed() {
+        assert_eq!(quoted("a\\x\"b"), "\"a\\x\"b\"");
+        assert_eq!(quoted("é\n"), "\"é\\n\"");
+        assert_eq!(quoted(""), "\"\"");
+    }
+
+    #[test]
     fn escapes_read_and_write_back() {
         assert_eq!(
             parse_escaped("GET / HTTP/1.0\\r\\n\\r\\n").unwrap(),
@@ -423,9 +433,14 @@ mod tests {
             parse_escaped("\\q"),
             Err(EscapeError::Unknown("\\q".to_string()))
         );
+        assert_eq!(parse_escaped("ab\\"), Err(EscapeError::TrailingBackslash));
         assert_eq!(
-            parse_escaped("ab\\"),
-            Err(EscapeError::Unknown("\\".to_string()))
+            EscapeError::TrailingBackslash.to_string(),
+            "ends with a lone backslash (write \\\\ for a backslash)"
+        );
+        assert_eq!(
+            EscapeError::BadHex("\\x".to_string()).to_string(),
+            "has \\x without two hexadecimal digits after it (got \"\\x\"; e.g. \\x00, \\xff)"
         );
         assert_eq!(
             parse_escaped("\\x4"),

@@ -133,27 +133,43 @@ const METRICS: &str =
     "established, held, verified, closed, closed_at_once, errors, retransmitted, \
     alive, connect_p50/p90/p99/max, first_byte_p50/p90/p99/max, lifetime_min/p50/p90/max";
 
-/// One `--threshold`: `METRIC OP VALUE`, spaces allowed around the operator.
+/// One `--threshold`: `METRIC OP VALUE`, spaces allowed around the operator. The operator is
+/// the first run of `<`, `>`, `=` and `!`: one that is none of the five (`=>`, `=<`, `=`, `!=`)
+/// is named as such, with the one meant when it is plain.
 pub(super) fn threshold(text: &str) -> Result<Threshold, String> {
     let expr: String = text.split_whitespace().collect();
-    let bad = |why: String| format!("--threshold {text:?}: {why}");
-    // Longest operators first, so that `<=` is not read as `<`.
-    let (at, op, len) = [
-        ("<=", Op::Le),
-        (">=", Op::Ge),
-        ("==", Op::Eq),
-        ("<", Op::Lt),
-        (">", Op::Gt),
-    ]
-    .iter()
-    .filter_map(|&(sym, op)| expr.find(sym).map(|at| (at, op, sym.len())))
-    .min_by_key(|&(at, _, len)| (at, std::cmp::Reverse(len)))
-    .ok_or_else(|| {
+    let bad = |why: String| format!("--threshold {}: {why}", quoted(text));
+    let is_op = |c: char| matches!(c, '<' | '>' | '=' | '!');
+    let at = expr.find(is_op).ok_or_else(|| {
         bad("no comparison; write METRIC OP VALUE, e.g. held>=100% or connect_p99<50ms".to_string())
     })?;
+    let len = expr[at..].find(|c| !is_op(c)).unwrap_or(expr.len() - at);
+    let op = match &expr[at..at + len] {
+        "<" => Op::Lt,
+        "<=" => Op::Le,
+        ">" => Op::Gt,
+        ">=" => Op::Ge,
+        "==" => Op::Eq,
+        other => {
+            let meant = match other {
+                "=>" => "; did you mean >=?",
+                "=<" => "; did you mean <=?",
+                "=" => "; did you mean ==?",
+                _ => "",
+            };
+            return Err(bad(format!(
+                "unknown operator {} (use <, <=, >, >= or =={meant})",
+                quoted(other)
+            )));
+        }
+    };
     let (name, value) = (&expr[..at], &expr[at + len..]);
-    let metric =
-        metric(name).ok_or_else(|| bad(format!("unknown metric {name:?}; metrics: {METRICS}")))?;
+    let metric = metric(name).ok_or_else(|| {
+        bad(format!(
+            "unknown metric {}; metrics: {METRICS}",
+            quoted(name)
+        ))
+    })?;
     if value.is_empty() {
         return Err(bad("no value after the comparison".to_string()));
     }
@@ -173,7 +189,12 @@ pub(super) fn threshold(text: &str) -> Result<Threshold, String> {
             .parse()
             .ok()
             .filter(|v: &f64| (0.0..=100.0).contains(v))
-            .ok_or_else(|| bad(format!("a percentage must be 0% to 100% (got {value:?})")))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "a percentage must be 0% to 100% (got {})",
+                    quoted(value)
+                ))
+            })?;
         Bound::Percent(pct)
     } else {
         Bound::Count(parse_count(value, u64::MAX).map_err(|e| {
