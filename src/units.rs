@@ -224,7 +224,7 @@ pub fn quoted(text: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EscapeError {
     /// A backslash followed by something that is not an escape.
-    #[error("has an unknown escape {} (use \\r \\n \\t \\\\ or \\xHH)", quoted(.0))]
+    #[error("has an unknown escape {} (use \\r \\n \\t \\\\ \\@ or \\xHH)", quoted(.0))]
     Unknown(String),
     /// A backslash at the very end, escaping nothing.
     #[error("ends with a lone backslash (write \\\\ for a backslash)")]
@@ -237,7 +237,8 @@ pub enum EscapeError {
     Empty,
 }
 
-/// Reads the bytes of a text with escapes: `\r`, `\n`, `\t`, `\\` and `\xHH` (any byte);
+/// Reads the bytes of a text with escapes: `\r`, `\n`, `\t`, `\\`, `\@` (an `@`, so that
+/// `--send` sends a text starting with one rather than a file) and `\xHH` (any byte);
 /// everything else is taken as it is (UTF-8). `GET / HTTP/1.0\r\n\r\n` is an HTTP request.
 pub fn parse_escaped(text: &str) -> Result<Vec<u8>, EscapeError> {
     let mut out = Vec::with_capacity(text.len());
@@ -253,6 +254,7 @@ pub fn parse_escaped(text: &str) -> Result<Vec<u8>, EscapeError> {
             Some((_, 'n')) => out.push(b'\n'),
             Some((_, 't')) => out.push(b'\t'),
             Some((_, '\\')) => out.push(b'\\'),
+            Some((_, '@')) => out.push(b'@'),
             Some((_, 'x')) => {
                 let hex: String = chars.by_ref().take(2).map(|(_, c)| c).collect();
                 let byte = (hex.len() == 2)
@@ -429,6 +431,7 @@ mod tests {
             b"a\tb\\c\x00\xff"
         );
         assert_eq!(parse_escaped("é").unwrap(), "é".as_bytes());
+        assert_eq!(parse_escaped("\\@me").unwrap(), b"@me");
         assert_eq!(
             parse_escaped("\\q"),
             Err(EscapeError::Unknown("\\q".to_string()))

@@ -17,12 +17,15 @@ use crate::units::{parse_count, parse_duration, parse_escaped, quoted, Unit};
 pub(super) fn checks(raw: &RunFlags) -> Result<(Checks, Option<PathBuf>), String> {
     let mut send_file = None;
     let send = match raw.send.as_deref() {
+        Some("@") => {
+            return Err("--send @ names no file (@FILE sends a file; write \\@ or \\x40 for a text that starts with @)".to_string())
+        }
         Some(text) => match text.strip_prefix('@') {
-            Some(path) if !path.is_empty() => {
+            Some(path) => {
                 send_file = Some(PathBuf::from(path));
                 None
             }
-            _ => Some(bytes("--send", text)?),
+            None => Some(bytes("--send", text)?),
         },
         None => None,
     };

@@ -243,8 +243,9 @@ pub(super) struct RunFlags {
     /// Bytes to send once on each connection right after it is established, for protocols
     /// where the client speaks first
     ///
-    /// Escapes: \r \n \t \\ \xHH (e.g. 'GET / HTTP/1.0\r\n\r\n'); @FILE sends a file's
-    /// bytes. At most 65535 bytes.
+    /// Escapes: \r \n \t \\ \@ \xHH (e.g. 'GET / HTTP/1.0\r\n\r\n'); @FILE sends a file's
+    /// bytes (for --send only): write \@ or \x40 for a text that starts with @. At most 65535
+    /// bytes.
     #[arg(long, value_name = "TEXT", help_heading = "End-to-end checks")]
     pub(super) send: Option<String>,
     /// Count a connection as verified only when it receives at least one byte within
@@ -259,7 +260,8 @@ pub(super) struct RunFlags {
     pub(super) expect_data: bool,
     /// Like --expect-data, and the first bytes received must equal TEXT (escapes as --send)
     ///
-    /// Other data counts as a mismatch, reported with what came instead.
+    /// Other data counts as a mismatch, reported with what came instead. No @FILE here: a
+    /// leading @ is expected as it is.
     #[arg(long, value_name = "TEXT", help_heading = "End-to-end checks")]
     pub(super) expect: Option<String>,
     /// How long after establishment the expected data may take (bare number: seconds)
@@ -360,7 +362,7 @@ pub(super) struct RawServer {
     #[arg(short = 'q', long)]
     pub(super) quiet: bool,
     /// Send TEXT to each connection as soon as it is accepted, a greeting for `run --expect`
-    /// (escapes \r \n \t \\ \xHH; at most 65535 bytes)
+    /// (escapes \r \n \t \\ \@ \xHH; at most 65535 bytes)
     #[arg(
         long,
         value_name = "TEXT",

@@ -436,7 +436,7 @@ mod tests {
             ),
             (
                 "run --expect a\\qb ::1 80",
-                "error: --expect has an unknown escape \"\\q\" (use \\r \\n \\t \\\\ or \\xHH)\n",
+                "error: --expect has an unknown escape \"\\q\" (use \\r \\n \\t \\\\ \\@ or \\xHH)\n",
             ),
             (
                 "run -s 1\\s ::1 80",
@@ -474,6 +474,33 @@ mod tests {
             let err = run(args).expect_err(args);
             assert!(err.starts_with(want), "{args}:\n{err}\nwant\n{want}");
         }
+    }
+
+    /// `@FILE` reads a file for `--send` only; `\@` (or `\x40`) is a leading `@` for any text.
+    /// There was no documented way to send a text starting with `@`: `\@` was refused and a
+    /// bare `@` sent itself.
+    #[test]
+    fn a_leading_at_sign() {
+        let c = run("run --send @/tmp/x ::1 80").unwrap();
+        assert_eq!(
+            (c.load.checks.send, c.send_file),
+            (None, Some(std::path::PathBuf::from("/tmp/x")))
+        );
+        let c = run("run --send \\@/tmp/x ::1 80").unwrap();
+        assert_eq!(c.load.checks.send.as_deref(), Some(&b"@/tmp/x"[..]));
+        assert_eq!(c.send_file, None);
+        let c = run("run --send \\x40x ::1 80").unwrap();
+        assert_eq!(c.load.checks.send.as_deref(), Some(&b"@x"[..]));
+        // --expect takes no file: @ is a byte like any other.
+        let c = run("run --expect @OK ::1 80").unwrap();
+        assert_eq!(
+            c.load.checks.expect,
+            Some(crate::config::Expect::Bytes(b"@OK".to_vec()))
+        );
+        assert_eq!(
+            run("run --send @ ::1 80").unwrap_err(),
+            "error: --send @ names no file (@FILE sends a file; write \\@ or \\x40 for a text that starts with @)\n"
+        );
     }
 
     #[test]
