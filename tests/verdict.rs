@@ -2,6 +2,8 @@
 //! base of the implicit thresholds, thresholds on metrics never measured, and the report lines
 //! when nothing was left to check. Each failed before its fix.
 
+use std::time::Duration;
+
 use crate::util::*;
 
 /// Whether nft is installed; when not, a `SKIPPED` line (a failure under
@@ -57,4 +59,60 @@ fn the_implicit_verified_threshold_counts_the_established_connections() {
         "{out}"
     );
     assert_eq!(code(&o), 0, "{out}");
+}
+
+/// Defect F: with every dial refused, the probe said `Probe at end: 0 of 0 connections still
+/// open answered ...` and the `Verified:` line was left out. Each now says that nothing was
+/// there to check; the implicit thresholds hold for want of anything to fail (the errors make
+/// the exit code 2).
+#[test]
+fn nothing_to_probe_or_verify_is_said_plainly() {
+    let refused = closed_port();
+    let o = tg(&format!(
+        "run -y -c 3 -s 0 -i 0 --probe-at-end --expect-data 127.0.0.1 {refused}"
+    ));
+    let out = stdout(&o);
+    assert!(
+        out.contains("\nVerified: no connection was established to check\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nProbe at end: no connection was left open to probe\n"),
+        "{out}"
+    );
+    assert!(!out.contains("0 of 0 connections"), "{out}");
+    assert!(
+        out.contains("✓ verified>=100%: 0 of 0 established (nothing to check) (implicit)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✓ alive>=100%: 0 of 0 probed (nothing to check) (implicit)\n"),
+        "{out}"
+    );
+    assert_eq!(code(&o), 2, "{out}");
+}
+
+/// Defect F, the hold: every connection closed by the far side before the probe. Nothing is
+/// probed, and the hold's own threshold says what went wrong.
+#[test]
+fn a_probe_after_every_connection_closed() {
+    let server = TestServer::start("127.0.0.1", Behaviour::CloseAfter(Duration::ZERO));
+    let o = tg(&format!(
+        "run -y -c 4 -s 0 -i 0 --hold 2s --probe-at-end 127.0.0.1 {}",
+        server.port()
+    ));
+    let out = stdout(&o);
+    assert!(
+        out.contains("\nProbe at end: no connection was left open to probe\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✗ held>=100%: 0 of 4 (0.0%) (implicit)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✓ alive>=100%: 0 of 0 probed (nothing to check) (implicit)\n"),
+        "{out}"
+    );
+    assert_eq!(code(&o), 3, "{out}");
 }

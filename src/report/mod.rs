@@ -16,7 +16,8 @@ use std::io;
 
 use crate::results::stats::{ErrorTally, LatencyStats, Summary};
 use crate::results::{
-    CloseCause, ConnEvent, Counts, EventKind, HoldEnd, Interruption, RunResult, CLOSED_AT_ONCE,
+    CloseCause, ConnEvent, Counts, EventKind, HoldEnd, Interruption, ProbeOutcome, RunResult,
+    CLOSED_AT_ONCE,
 };
 use crate::units::escape_bytes;
 use crate::verdict::{Base, Judged, Measured, Verdict};
@@ -148,7 +149,9 @@ pub fn extended_block(r: &RunResult) -> String {
 pub fn checks_block(r: &RunResult) -> String {
     let mut out = String::new();
     let v = &r.verification;
-    if v.checked > 0 {
+    if v.checked == 0 && r.identity.load.checks.expect.is_some() {
+        let _ = writeln!(out, "Verified: no connection was established to check");
+    } else if v.checked > 0 {
         let _ = writeln!(
             out,
             "Verified: {} of {} established connections got the expected data ({}); {} got nothing within {}, {} got other data, {} were closed first",
@@ -218,7 +221,9 @@ pub fn checks_block(r: &RunResult) -> String {
             go_duration(truncate_micros(h.held))
         );
     }
-    if let Some(p) = r.probe {
+    if let Some(ProbeOutcome { probed: 0, .. }) = r.probe {
+        let _ = writeln!(out, "Probe at end: no connection was left open to probe");
+    } else if let Some(p) = r.probe {
         let _ = writeln!(
             out,
             "Probe at end: {} of {} connections still open answered within {}; {} reset, {} no answer, {} closed",
@@ -532,6 +537,30 @@ mod tests {
         assert!(
             text.contains("Local errors: 2 connections could not be opened on this machine and were never dialed (2 cannot assign requested address)"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn nothing_checked_is_said_plainly_and_thresholds_name_their_base() {
+        let c = Counts {
+            total: 3,
+            error: 3,
+            ..Counts::default()
+        };
+        let mut r = result(c, &[], &[1, 2, 3]);
+        r.identity.load.checks.expect = Some(crate::config::Expect::AnyData);
+        r.identity.load.checks.probe_at_end = Some(Duration::from_secs(3));
+        r.probe = Some(ProbeOutcome::default());
+        assert_eq!(
+            checks_block(&r),
+            "Verified: no connection was established to check\n\
+             Probe at end: no connection was left open to probe\n"
+        );
+        let v = crate::verdict::judge(&r, &[]);
+        assert_eq!(
+            verdict_block(&v),
+            "✓ verified>=100%: 0 of 0 established (nothing to check) (implicit)\n\
+             ✓ alive>=100%: 0 of 0 probed (nothing to check) (implicit)\n"
         );
     }
 
