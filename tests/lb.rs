@@ -395,6 +395,15 @@ fn haproxy_maxconn_serves_exactly_its_limit() {
         format!("Errors: {errors} dial timeout"),
         "{out}"
     );
+    // The implicit verified>=100% is out of the established connections, not of the 500.
+    assert_eq!(
+        line(&out, "✗ verified>=100%: "),
+        format!(
+            "✗ verified>=100%: 200 of {established} established ({:.1}%) (implicit)",
+            20_000.0 / established as f64
+        ),
+        "{out}"
+    );
     assert_eq!(code(&o), 2, "{out}");
 }
 
