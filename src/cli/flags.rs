@@ -20,8 +20,8 @@ macro_rules! units_help {
         "Durations: a bare number is in the flag's unit (milliseconds for -s and -d, seconds for \
          -i and --hold); a number with a unit means what it says: 500ms, 2s, 1m30s (ns, us, ms, s, \
          m, h; at most 30 days). Counts take k and m: 10k, 1.5m.\n\n\
-         Nothing is sent on the connections: tcpgoon opens them, holds them, watches which the far \
-         side closes, and prints a status line every --interval and a report at the end (the \
+         Without the end-to-end checks, nothing is sent on the connections: tcpgoon opens them, \
+         holds them, watches which the far side closes, and prints a status line every --interval and a report at the end (the \
          counts, connect times min/avg/max/dev and percentiles, the errors by reason).\n\n"
     };
 }
@@ -32,7 +32,8 @@ macro_rules! exit_codes_help {
         "Exit codes: 0 every connection established or closed by the far side; 1 the run did not \
          complete (interrupted, or connections this machine could not open) or could not start \
          (bad arguments, unresolvable name, prompt declined, pre-flight check), or the report \
-         could not be written to stdout; 2 some connection ended in error."
+         could not be written to stdout; 2 some connection ended in error; 3 a threshold failed \
+         (--threshold, or the implicit one of --hold, --expect* or --probe-at-end)."
     };
 }
 
