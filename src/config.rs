@@ -106,7 +106,9 @@ pub enum Op {
 pub enum Bound {
     /// A number of connections.
     Count(u64),
-    /// A percentage of the connections asked for (of those established, for `verified`).
+    /// A percentage of the connections asked for (`--connections`), for every metric. (The
+    /// implicit `verified` and `alive` thresholds are judged out of the connections established
+    /// and probed: the verdict's business, not the bound's.)
     Percent(f64),
     /// A duration.
     Time(Duration),

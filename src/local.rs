@@ -24,17 +24,17 @@ pub const MAX_SOURCES: usize = 65_536;
 pub enum SourceError {
     /// A part is not an address, a range or a CIDR block.
     #[error(
-        "{0:?} is not an address, a range (127.0.0.2-127.0.0.9) or a CIDR block (10.1.0.0/28)"
+        "\"{0}\" is not an address, a range (127.0.0.2-127.0.0.9) or a CIDR block (10.1.0.0/28)"
     )]
     Syntax(String),
     /// A range whose end comes before its start, or mixes IPv4 and IPv6.
-    #[error("range {0:?} must go from a lower to a higher address of the same family")]
+    #[error("range \"{0}\" must go from a lower to a higher address of the same family")]
     BadRange(String),
     /// More addresses than [`MAX_SOURCES`].
     #[error("expands to more than {MAX_SOURCES} addresses; give a smaller range")]
     TooMany,
     /// An address that no connection can come from (multicast, broadcast, unspecified).
-    #[error("{part:?}: {addr} is {why}")]
+    #[error("\"{part}\": {addr} is {why}")]
     Unusable {
         /// The part of the list it comes from.
         part: String,

@@ -40,7 +40,7 @@ pub enum UnitError {
     #[error("must not be negative (got {0})")]
     Negative(String),
     /// Not a number with an optional unit.
-    #[error("is not a valid {what} (got {text:?}; {hint})")]
+    #[error("is not a valid {what} (got {}; {hint})", quoted(text))]
     Invalid {
         /// "duration" or "count".
         what: &'static str,
@@ -203,26 +203,47 @@ pub fn parse_count(text: &str, max: u64) -> Result<u64, UnitError> {
     Ok(value as u64)
 }
 
+/// A text the user typed, for a message: in double quotes and as typed (backslashes and quotes
+/// are not doubled, unlike `{:?}`), so that `--send 'a\x'` shows as `"a\x"`. Only control
+/// characters, which would break the one-line message, are written as escapes.
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Why a text with escapes (`--send`, `--expect`, `server --banner`) could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EscapeError {
     /// A backslash followed by something that is not an escape.
-    #[error("has an unknown escape {0:?} (use \\r \\n \\t \\\\ or \\xHH)")]
+    #[error("has an unknown escape {} (use \\r \\n \\t \\\\ \\@ or \\xHH)", quoted(.0))]
     Unknown(String),
+    /// A backslash at the very end, escaping nothing.
+    #[error("ends with a lone backslash (write \\\\ for a backslash)")]
+    TrailingBackslash,
     /// `\x` not followed by two hexadecimal digits.
-    #[error("has \\x without two hexadecimal digits after it (got {0:?}; e.g. \\x00, \\xff)")]
+    #[error("has \\x without two hexadecimal digits after it (got {}; e.g. \\x00, \\xff)", quoted(.0))]
     BadHex(String),
     /// Nothing to send or expect.
     #[error("is empty")]
     Empty,
 }
 
-/// Reads the bytes of a text with escapes: `\r`, `\n`, `\t`, `\\` and `\xHH` (any byte);
+/// Reads the bytes of a text with escapes: `\r`, `\n`, `\t`, `\\`, `\@` (an `@`, so that
+/// `--send` sends a text starting with one rather than a file) and `\xHH` (any byte);
 /// everything else is taken as it is (UTF-8). `GET / HTTP/1.0\r\n\r\n` is an HTTP request.
 pub fn parse_escaped(text: &str) -> Result<Vec<u8>, EscapeError> {
     let mut out = Vec::with_capacity(text.len());
     let mut chars = text.char_indices();
-    while let Some((at, c)) = chars.next() {
+    while let Some((_, c)) = chars.next() {
         if c != '\\' {
             let mut buf = [0u8; 4];
             out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
@@ -233,6 +254,7 @@ pub fn parse_escaped(text: &str) -> Result<Vec<u8>, EscapeError> {
             Some((_, 'n')) => out.push(b'\n'),
             Some((_, 't')) => out.push(b'\t'),
             Some((_, '\\')) => out.push(b'\\'),
+            Some((_, '@')) => out.push(b'@'),
             Some((_, 'x')) => {
                 let hex: String = chars.by_ref().take(2).map(|(_, c)| c).collect();
                 let byte = (hex.len() == 2)
@@ -242,7 +264,7 @@ pub fn parse_escaped(text: &str) -> Result<Vec<u8>, EscapeError> {
                 out.push(byte);
             }
             Some((_, other)) => return Err(EscapeError::Unknown(format!("\\{other}"))),
-            None => return Err(EscapeError::Unknown(text[at..].to_string())),
+            None => return Err(EscapeError::TrailingBackslash),
         }
     }
     if out.is_empty() {
@@ -392,6 +414,13 @@ mod tests {
     }
 
     #[test]
+    fn quoted_shows_the_text_as_typed() {
+        assert_eq!(quoted("a\\x\"b"), "\"a\\x\"b\"");
+        assert_eq!(quoted("é\n"), "\"é\\n\"");
+        assert_eq!(quoted(""), "\"\"");
+    }
+
+    #[test]
     fn escapes_read_and_write_back() {
         assert_eq!(
             parse_escaped("GET / HTTP/1.0\\r\\n\\r\\n").unwrap(),
@@ -402,13 +431,19 @@ mod tests {
             b"a\tb\\c\x00\xff"
         );
         assert_eq!(parse_escaped("é").unwrap(), "é".as_bytes());
+        assert_eq!(parse_escaped("\\@me").unwrap(), b"@me");
         assert_eq!(
             parse_escaped("\\q"),
             Err(EscapeError::Unknown("\\q".to_string()))
         );
+        assert_eq!(parse_escaped("ab\\"), Err(EscapeError::TrailingBackslash));
         assert_eq!(
-            parse_escaped("ab\\"),
-            Err(EscapeError::Unknown("\\".to_string()))
+            EscapeError::TrailingBackslash.to_string(),
+            "ends with a lone backslash (write \\\\ for a backslash)"
+        );
+        assert_eq!(
+            EscapeError::BadHex("\\x".to_string()).to_string(),
+            "has \\x without two hexadecimal digits after it (got \"\\x\"; e.g. \\x00, \\xff)"
         );
         assert_eq!(
             parse_escaped("\\x4"),

@@ -4,8 +4,13 @@
 //! pipelines keep working: a run that did not complete is 1, a completed run with a failed
 //! connection is 2, anything else 0. Thresholds add 3: the run completed but a threshold failed.
 //! Where the user's intent is plain a threshold is implicit: with `--hold` every connection must
-//! still be open at the end, with `--expect*` every connection must be verified, with
-//! `--probe-at-end` every connection must be alive. An explicit threshold on the same metric
+//! still be open at the end, with `--expect*` every *established* connection must be verified,
+//! with `--probe-at-end` every connection *probed* (still open when the hold ended) must be
+//! alive. The implicit `verified` and `alive` are measured against those bases, so that they say
+//! what the check found and nothing else (a dial that failed is the business of exit 2 or of an
+//! `errors` threshold, a closure that of `held`); a written threshold's percentage is always of
+//! the connections asked for. With nothing established or nothing probed, the implicit
+//! threshold holds (0 of 0: nothing failed its check). An explicit threshold on the same metric
 //! replaces the implicit one, and an explicit `errors` threshold replaces the rule of exit 2.
 //!
 //! Precedence: 1 (incomplete) before 2 (a failed connection) before 3 (a threshold) before 0.
@@ -28,15 +33,28 @@ pub const EXIT_THRESHOLD: i32 = 3;
 /// What a metric measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Measured {
-    /// A number of connections, of `of` asked for.
+    /// A number of connections, of `of` (the base of percentages).
     Count {
         /// The count.
         n: u64,
-        /// Connections asked for (the base of percentages).
+        /// The base: connections asked for, established or probed, as `base` says.
         of: u64,
+        /// What `of` counts.
+        base: Base,
     },
     /// A duration; `None` when there was nothing to measure.
     Time(Option<Duration>),
+}
+
+/// What the base of a count threshold counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// The connections asked for (`--connections`): every written threshold, implicit `held`.
+    Connections,
+    /// The connections established (Established + Closed): the implicit `verified`.
+    Established,
+    /// The connections probed at the end of the hold (those still open): the implicit `alive`.
+    Probed,
 }
 
 /// One threshold, judged.
@@ -113,7 +131,26 @@ pub fn judge(r: &RunResult, written: &[Threshold]) -> Verdict {
 }
 
 fn judge_one(r: &RunResult, threshold: Threshold, implicit: bool) -> Judged {
-    let measured = measure(r, threshold.metric);
+    let measured = match (implicit, measure(r, threshold.metric)) {
+        (true, Measured::Count { n, .. }) => match threshold.metric {
+            Metric::Verified => Measured::Count {
+                n,
+                of: r.verification.checked,
+                base: Base::Established,
+            },
+            Metric::Alive => Measured::Count {
+                n,
+                of: r.probe.map_or(0, |p| p.probed),
+                base: Base::Probed,
+            },
+            _ => Measured::Count {
+                n,
+                of: r.counts.total,
+                base: Base::Connections,
+            },
+        },
+        (_, measured) => measured,
+    };
     let pass = holds(&measured, threshold.metric, threshold.op, threshold.value);
     Judged {
         threshold,
@@ -123,10 +160,15 @@ fn judge_one(r: &RunResult, threshold: Threshold, implicit: bool) -> Judged {
     }
 }
 
-/// The value of `metric` in `r`.
+/// The value of `metric` in `r`; a count is out of the connections asked for (the base of a
+/// written threshold's percentage).
 pub fn measure(r: &RunResult, metric: Metric) -> Measured {
     let of = r.counts.total;
-    let count = |n| Measured::Count { n, of };
+    let count = |n| Measured::Count {
+        n,
+        of,
+        base: Base::Connections,
+    };
     let stat = |s: &LatencyStats, stat: Stat| {
         Measured::Time(match stat {
             Stat::Min => s.summary().map(|x| x.min),
@@ -165,7 +207,7 @@ fn holds(measured: &Measured, metric: Metric, op: Op, value: Bound) -> bool {
     };
     match (*measured, value) {
         (Measured::Count { n, .. }, Bound::Count(c)) => cmp(n as f64, c as f64),
-        (Measured::Count { n, of }, Bound::Percent(p)) => {
+        (Measured::Count { n, of, .. }, Bound::Percent(p)) => {
             // n / of compared with p %, without dividing: n × 100 against p × of.
             cmp(n as f64 * 100.0, p * of as f64)
         }
@@ -246,7 +288,14 @@ mod tests {
         assert!(held(Op::Eq, Bound::Count(150)));
         let closed = judge_one(&r, t(Metric::Closed, Op::Eq, Bound::Count(0)), false);
         assert!(!closed.pass);
-        assert_eq!(closed.measured, Measured::Count { n: 50, of: 200 });
+        assert_eq!(
+            closed.measured,
+            Measured::Count {
+                n: 50,
+                of: 200,
+                base: Base::Connections
+            }
+        );
     }
 
     #[test]
@@ -296,10 +345,12 @@ mod tests {
             probe_at_end: Some(Duration::from_secs(3)),
             ..Checks::default()
         };
+        r.verification.checked = 200;
         r.verification.verified = 200;
         r.probe = Some(ProbeOutcome {
             probed: 199,
-            alive: 199,
+            alive: 198,
+            no_answer: 1,
             ..ProbeOutcome::default()
         });
         let v = judge(&r, &[t(Metric::Held, Op::Ge, Bound::Percent(99.0))]);
@@ -309,7 +360,15 @@ mod tests {
             .map(|j| j.threshold.expr.as_str())
             .collect();
         assert_eq!(names, ["Held", "verified>=100%", "alive>=100%"]);
-        // 199 alive of 200 asked: fails.
+        // 198 alive of the 199 probed (the one the far side closed was not): fails.
+        assert_eq!(
+            v.thresholds[2].measured,
+            Measured::Count {
+                n: 198,
+                of: 199,
+                base: Base::Probed
+            }
+        );
         assert_eq!(v.exit_code, EXIT_THRESHOLD);
         // Errors: exit 2 (the Go rule) unless a written errors threshold replaces it.
         let mut r = result(10, 9, 0, 1);
@@ -329,6 +388,66 @@ mod tests {
         r.counts.established = 7;
         r.counts.not_initiated = 1;
         assert_eq!(judge(&r, &[allow_one]).exit_code, EXIT_INCOMPLETE);
+    }
+
+    /// The implicit `verified` counts the established connections, the implicit `alive` the
+    /// probed ones; written thresholds count the connections asked for.
+    #[test]
+    fn implicit_checks_are_measured_against_what_was_checked() {
+        // 10 asked, 5 refused (allowed by a written errors threshold), 5 established and
+        // verified: the implicit verified>=100% holds, 5 of 5 established.
+        let mut r = result(10, 5, 0, 5);
+        r.identity.load.checks.expect = Some(crate::config::Expect::AnyData);
+        r.verification.checked = 5;
+        r.verification.verified = 5;
+        let errors = t(Metric::Errors, Op::Le, Bound::Percent(50.0));
+        let v = judge(&r, std::slice::from_ref(&errors));
+        assert_eq!(v.exit_code, EXIT_OK);
+        assert_eq!(
+            v.thresholds[1].measured,
+            Measured::Count {
+                n: 5,
+                of: 5,
+                base: Base::Established
+            }
+        );
+        // Written, the same threshold is a percentage of --connections: 5 of 10 fails.
+        let written = t(Metric::Verified, Op::Ge, Bound::Percent(100.0));
+        let v = judge(&r, &[errors.clone(), written]);
+        assert_eq!(v.exit_code, EXIT_THRESHOLD);
+        assert_eq!(
+            v.thresholds[1].measured,
+            Measured::Count {
+                n: 5,
+                of: 10,
+                base: Base::Connections
+            }
+        );
+        // The probe: 3 of the 5 were closed by the far side before it; the 2 probed answered.
+        let mut r = result(5, 2, 3, 0);
+        r.identity.load.checks.probe_at_end = Some(Duration::from_secs(3));
+        r.probe = Some(ProbeOutcome {
+            probed: 2,
+            alive: 2,
+            ..ProbeOutcome::default()
+        });
+        let v = judge(&r, &[]);
+        assert!(v.thresholds[0].pass, "{v:?}");
+        assert_eq!(v.exit_code, EXIT_OK);
+        // Nothing left open to probe: 0 of 0 probed holds (nothing failed the probe).
+        r.counts.established = 0;
+        r.counts.closed = 5;
+        r.probe = Some(ProbeOutcome::default());
+        let v = judge(&r, &[]);
+        assert!(v.thresholds[0].pass, "{v:?}");
+        assert_eq!(
+            v.thresholds[0].measured,
+            Measured::Count {
+                n: 0,
+                of: 0,
+                base: Base::Probed
+            }
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn a_greeting_that_matches_verifies_every_connection() {
     );
     assert!(line(&out, "First byte stats for 10 connections").contains("p50/p90/p99/p99.9"));
     assert!(
-        out.contains("✓ verified>=100%: 10 of 10 (100.0%) (implicit)"),
+        out.contains("✓ verified>=100%: 10 of 10 established (100.0%) (implicit)"),
         "{out}"
     );
 }
@@ -50,7 +50,7 @@ fn other_data_is_a_mismatch_shown_with_what_came() {
         "{out}"
     );
     assert!(
-        out.contains("✗ verified>=100%: 0 of 6 (0.0%) (implicit)"),
+        out.contains("✗ verified>=100%: 0 of 6 established (0.0%) (implicit)"),
         "{out}"
     );
 }
@@ -187,7 +187,10 @@ fn the_probe_at_the_end_finds_live_connections() {
         out.contains("Probe at end: 6 of 6 connections still open answered within 3s; 0 reset, 0 no answer, 0 closed"),
         "{out}"
     );
-    assert!(out.contains("✓ alive>=100%: 6 of 6"), "{out}");
+    assert!(
+        out.contains("✓ alive>=100%: 6 of 6 probed (100.0%) (implicit)"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -341,7 +344,7 @@ fn the_probe_finds_a_dead_path() {
         "{out}"
     );
     assert!(
-        out.contains("✗ alive>=100%: 0 of 5 (0.0%) (implicit)"),
+        out.contains("✗ alive>=100%: 0 of 5 probed (0.0%) (implicit)"),
         "{out}"
     );
     assert_eq!(code(&o), 3, "{out}");

@@ -417,7 +417,7 @@ fn help_pages_document_units_ranges_and_exit_codes() {
         "Usage: tcpgoon run [OPTIONS] <HOST> <PORT>",
         "Arguments: <HOST>",
         "Exit codes: 0 every connection established or closed by the far side; 1 the run did not complete (interrupted, or connections this machine could not open) or could not start",
-        "2 some connection ended in error",
+        "2 some connection ended in error; 3 a threshold failed (--threshold, or the implicit one of --hold, --expect* or --probe-at-end)",
     ] {
         assert!(run.contains(text), "run --help lacks {text:?}: {run}");
     }

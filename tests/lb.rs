@@ -367,7 +367,7 @@ fn haproxy_maxconn_serves_exactly_its_limit() {
     assert_eq!(verified(&out), (200, 500, 300, 0, 0), "{out}");
     assert!(out.contains("; 300 got nothing within 1.5s, "), "{out}");
     assert!(
-        out.contains("✗ verified>=100%: 200 of 500 (40.0%) (implicit)"),
+        out.contains("✗ verified>=100%: 200 of 500 established (40.0%) (implicit)"),
         "{out}"
     );
     assert_eq!(code(&o), 3, "{out}");
@@ -393,6 +393,15 @@ fn haproxy_maxconn_serves_exactly_its_limit() {
     assert_eq!(
         line(&out, "Errors: "),
         format!("Errors: {errors} dial timeout"),
+        "{out}"
+    );
+    // The implicit verified>=100% is out of the established connections, not of the 500.
+    assert_eq!(
+        line(&out, "✗ verified>=100%: "),
+        format!(
+            "✗ verified>=100%: 200 of {established} established ({:.1}%) (implicit)",
+            20_000.0 / established as f64
+        ),
         "{out}"
     );
     assert_eq!(code(&o), 2, "{out}");
@@ -546,7 +555,7 @@ fn haproxy_server_maxconn_queues_the_rest() {
     assert_eq!(verified(&out), (50, 200, 150, 0, 0), "{out}");
     assert!(out.contains("; 150 got nothing within 2s, "), "{out}");
     assert!(
-        out.contains("✗ verified>=100%: 50 of 200 (25.0%) (implicit)"),
+        out.contains("✗ verified>=100%: 50 of 200 established (25.0%) (implicit)"),
         "{out}"
     );
     assert_eq!(code(&o), 3, "{out}");
@@ -739,7 +748,7 @@ fn the_probe_finds_a_path_whose_state_was_forgotten() {
         "{out}"
     );
     assert!(
-        out.contains("✗ alive>=100%: 0 of 20 (0.0%) (implicit)"),
+        out.contains("✗ alive>=100%: 0 of 20 probed (0.0%) (implicit)"),
         "{out}"
     );
     assert_eq!(code(&o), 3, "{out}");

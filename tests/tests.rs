@@ -15,3 +15,4 @@ mod prompt;
 mod run;
 mod scale;
 mod server;
+mod verdict;

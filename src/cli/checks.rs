@@ -10,19 +10,22 @@ use super::validate::duration;
 use crate::config::{
     Bound, Checks, Expect, Keepalive, Metric, Op, Stat, Threshold, MAX_CHECK_BYTES,
 };
-use crate::units::{parse_count, parse_duration, parse_escaped, Unit};
+use crate::units::{parse_count, parse_duration, parse_escaped, quoted, Unit};
 
 /// The checks asked for, and the file whose bytes `--send @FILE` names (to be read before the
 /// run).
 pub(super) fn checks(raw: &RunFlags) -> Result<(Checks, Option<PathBuf>), String> {
     let mut send_file = None;
     let send = match raw.send.as_deref() {
+        Some("@") => {
+            return Err("--send @ names no file (@FILE sends a file; write \\@ or \\x40 for a text that starts with @)".to_string())
+        }
         Some(text) => match text.strip_prefix('@') {
-            Some(path) if !path.is_empty() => {
+            Some(path) => {
                 send_file = Some(PathBuf::from(path));
                 None
             }
-            _ => Some(bytes("--send", text)?),
+            None => Some(bytes("--send", text)?),
         },
         None => None,
     };
@@ -80,23 +83,30 @@ pub(super) fn bytes(flag: &str, text: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// `IDLE[,INTERVAL[,COUNT]]`, whole seconds (the kernel's unit for keepalive times).
+/// `IDLE[,INTERVAL[,COUNT]]`, whole seconds (the kernel's unit for keepalive times): IDLE and
+/// INTERVAL 1 to 32767 (TCP_KEEPIDLE's and TCP_KEEPINTVL's limit), COUNT 1 to 127
+/// (TCP_KEEPCNT's). Whatever is wrong with a part, the message gives its range.
 fn keepalive(text: &str) -> Result<Keepalive, String> {
-    let usage = |why: String| {
-        format!("--keepalive {why} (give IDLE[,INTERVAL[,COUNT]] in whole seconds, e.g. 30 or 30s,5s,3)")
-    };
+    const USAGE: &str = "give IDLE[,INTERVAL[,COUNT]] in whole seconds, e.g. 30 or 30s,5s,3";
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
     if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
-        return Err(usage(format!("is not a keepalive (got {text:?})")));
+        return Err(format!(
+            "--keepalive is not a keepalive (got {}; {USAGE})",
+            quoted(text)
+        ));
     }
     let seconds = |what: &str, part: &str| -> Result<Duration, String> {
-        let d = parse_duration(part, Unit::Seconds).map_err(|e| usage(format!("{what} {e}")))?;
-        if d < Duration::from_secs(1) || d.subsec_nanos() != 0 || d.as_secs() > 32_767 {
-            return Err(usage(format!(
-                "{what} must be a whole number of seconds from 1 to 32767 (got {part:?})"
-            )));
-        }
-        Ok(d)
+        parse_duration(part, Unit::Seconds)
+            .ok()
+            .filter(|d| {
+                *d >= Duration::from_secs(1) && d.subsec_nanos() == 0 && d.as_secs() <= 32_767
+            })
+            .ok_or_else(|| {
+                format!(
+                    "--keepalive {what} must be a whole number of seconds from 1 to 32767 (got {}; {USAGE})",
+                    quoted(part)
+                )
+            })
     };
     let idle = seconds("idle", parts[0])?;
     let interval = match parts.get(1) {
@@ -106,7 +116,12 @@ fn keepalive(text: &str) -> Result<Keepalive, String> {
     let count = match parts.get(2) {
         Some(p) => match p.parse::<u32>() {
             Ok(n @ 1..=127) => n,
-            _ => return Err(usage(format!("count must be 1 to 127 (got {p:?})"))),
+            _ => {
+                return Err(format!(
+                    "--keepalive count must be a whole number from 1 to 127 (got {}; {USAGE})",
+                    quoted(p)
+                ))
+            }
         },
         None => 3,
     };
@@ -121,27 +136,43 @@ const METRICS: &str =
     "established, held, verified, closed, closed_at_once, errors, retransmitted, \
     alive, connect_p50/p90/p99/max, first_byte_p50/p90/p99/max, lifetime_min/p50/p90/max";
 
-/// One `--threshold`: `METRIC OP VALUE`, spaces allowed around the operator.
+/// One `--threshold`: `METRIC OP VALUE`, spaces allowed around the operator. The operator is
+/// the first run of `<`, `>`, `=` and `!`: one that is none of the five (`=>`, `=<`, `=`, `!=`)
+/// is named as such, with the one meant when it is plain.
 pub(super) fn threshold(text: &str) -> Result<Threshold, String> {
     let expr: String = text.split_whitespace().collect();
-    let bad = |why: String| format!("--threshold {text:?}: {why}");
-    // Longest operators first, so that `<=` is not read as `<`.
-    let (at, op, len) = [
-        ("<=", Op::Le),
-        (">=", Op::Ge),
-        ("==", Op::Eq),
-        ("<", Op::Lt),
-        (">", Op::Gt),
-    ]
-    .iter()
-    .filter_map(|&(sym, op)| expr.find(sym).map(|at| (at, op, sym.len())))
-    .min_by_key(|&(at, _, len)| (at, std::cmp::Reverse(len)))
-    .ok_or_else(|| {
+    let bad = |why: String| format!("--threshold {}: {why}", quoted(text));
+    let is_op = |c: char| matches!(c, '<' | '>' | '=' | '!');
+    let at = expr.find(is_op).ok_or_else(|| {
         bad("no comparison; write METRIC OP VALUE, e.g. held>=100% or connect_p99<50ms".to_string())
     })?;
+    let len = expr[at..].find(|c| !is_op(c)).unwrap_or(expr.len() - at);
+    let op = match &expr[at..at + len] {
+        "<" => Op::Lt,
+        "<=" => Op::Le,
+        ">" => Op::Gt,
+        ">=" => Op::Ge,
+        "==" => Op::Eq,
+        other => {
+            let meant = match other {
+                "=>" => "; did you mean >=?",
+                "=<" => "; did you mean <=?",
+                "=" => "; did you mean ==?",
+                _ => "",
+            };
+            return Err(bad(format!(
+                "unknown operator {} (use <, <=, >, >= or =={meant})",
+                quoted(other)
+            )));
+        }
+    };
     let (name, value) = (&expr[..at], &expr[at + len..]);
-    let metric =
-        metric(name).ok_or_else(|| bad(format!("unknown metric {name:?}; metrics: {METRICS}")))?;
+    let metric = metric(name).ok_or_else(|| {
+        bad(format!(
+            "unknown metric {}; metrics: {METRICS}",
+            quoted(name)
+        ))
+    })?;
     if value.is_empty() {
         return Err(bad("no value after the comparison".to_string()));
     }
@@ -161,7 +192,12 @@ pub(super) fn threshold(text: &str) -> Result<Threshold, String> {
             .parse()
             .ok()
             .filter(|v: &f64| (0.0..=100.0).contains(v))
-            .ok_or_else(|| bad(format!("a percentage must be 0% to 100% (got {value:?})")))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "a percentage must be 0% to 100% (got {})",
+                    quoted(value)
+                ))
+            })?;
         Bound::Percent(pct)
     } else {
         Bound::Count(parse_count(value, u64::MAX).map_err(|e| {
@@ -176,6 +212,31 @@ pub(super) fn threshold(text: &str) -> Result<Threshold, String> {
         op,
         value,
     })
+}
+
+/// Refuses a threshold on a metric the run does not measure: without `--probe-at-end` nothing
+/// is alive, without `--expect*` nothing is verified and no first byte is timed, so such a
+/// threshold could only fail (or, bounded from above, pass for nothing).
+pub(super) fn measurable(t: &Threshold, checks: &Checks) -> Result<(), String> {
+    let needs = match t.metric {
+        Metric::Alive if checks.probe_at_end.is_none() => Some((
+            "--probe-at-end",
+            "alive counts the connections that answered the end-of-hold probe",
+        )),
+        Metric::Verified if checks.expect.is_none() => Some((
+            "--expect TEXT or --expect-data",
+            "verified counts the connections that received the expected data",
+        )),
+        Metric::FirstByte(_) if checks.expect.is_none() => Some((
+            "--expect TEXT or --expect-data",
+            "first_byte_* times the first byte the check waits for",
+        )),
+        _ => None,
+    };
+    match needs {
+        Some((flag, why)) => Err(format!("--threshold {} needs {flag} ({why})", t.expr)),
+        None => Ok(()),
+    }
 }
 
 fn metric(name: &str) -> Option<Metric> {
@@ -281,5 +342,48 @@ mod tests {
             let err = keepalive(bad).unwrap_err();
             assert!(err.starts_with("--keepalive"), "{bad}: {err}");
         }
+    }
+
+    /// Every out-of-range value of a part gets the one message with the real range: 99999999
+    /// said "too large (got 99999999, at most 2592000s)" while the limit is 32767.
+    #[test]
+    fn keepalive_ranges_are_the_kernels() {
+        let usage = "; give IDLE[,INTERVAL[,COUNT]] in whole seconds, e.g. 30 or 30s,5s,3)";
+        for (what, text, part) in [
+            ("idle", "99999999", "99999999"),
+            ("idle", "32768", "32768"),
+            ("idle", "9999h", "9999h"),
+            ("idle", "0", "0"),
+            ("idle", "-5", "-5"),
+            ("idle", "1.5", "1.5"),
+            ("idle", "soon", "soon"),
+            ("interval", "5,99999999", "99999999"),
+            ("interval", "5,32768s", "32768s"),
+            ("interval", "5,0", "0"),
+        ] {
+            assert_eq!(
+                keepalive(text).unwrap_err(),
+                format!(
+                    "--keepalive {what} must be a whole number of seconds from 1 to 32767 (got \"{part}\"{usage}"
+                ),
+                "{text}"
+            );
+        }
+        for (text, part) in [
+            ("5,1,0", "0"),
+            ("5,1,128", "128"),
+            ("5,1,99999999999", "99999999999"),
+            ("5,1,-1", "-1"),
+            ("5,1,3s", "3s"),
+        ] {
+            assert_eq!(
+                keepalive(text).unwrap_err(),
+                format!(
+                    "--keepalive count must be a whole number from 1 to 127 (got \"{part}\"{usage}"
+                ),
+                "{text}"
+            );
+        }
+        assert_eq!(keepalive("32767,32767,127").unwrap().count, 127);
     }
 }

@@ -20,8 +20,8 @@ macro_rules! units_help {
         "Durations: a bare number is in the flag's unit (milliseconds for -s and -d, seconds for \
          -i and --hold); a number with a unit means what it says: 500ms, 2s, 1m30s (ns, us, ms, s, \
          m, h; at most 30 days). Counts take k and m: 10k, 1.5m.\n\n\
-         Nothing is sent on the connections: tcpgoon opens them, holds them, watches which the far \
-         side closes, and prints a status line every --interval and a report at the end (the \
+         Without the end-to-end checks, nothing is sent on the connections: tcpgoon opens them, \
+         holds them, watches which the far side closes, and prints a status line every --interval and a report at the end (the \
          counts, connect times min/avg/max/dev and percentiles, the errors by reason).\n\n"
     };
 }
@@ -32,7 +32,8 @@ macro_rules! exit_codes_help {
         "Exit codes: 0 every connection established or closed by the far side; 1 the run did not \
          complete (interrupted, or connections this machine could not open) or could not start \
          (bad arguments, unresolvable name, prompt declined, pre-flight check), or the report \
-         could not be written to stdout; 2 some connection ended in error."
+         could not be written to stdout; 2 some connection ended in error; 3 a threshold failed \
+         (--threshold, or the implicit one of --hold, --expect* or --probe-at-end)."
     };
 }
 
@@ -243,8 +244,9 @@ pub(super) struct RunFlags {
     /// Bytes to send once on each connection right after it is established, for protocols
     /// where the client speaks first
     ///
-    /// Escapes: \r \n \t \\ \xHH (e.g. 'GET / HTTP/1.0\r\n\r\n'); @FILE sends a file's
-    /// bytes. At most 65535 bytes.
+    /// Escapes: \r \n \t \\ \@ \xHH (e.g. 'GET / HTTP/1.0\r\n\r\n'); @FILE sends a file's
+    /// bytes (for --send only): write \@ or \x40 for a text that starts with @. At most 65535
+    /// bytes.
     #[arg(long, value_name = "TEXT", help_heading = "End-to-end checks")]
     pub(super) send: Option<String>,
     /// Count a connection as verified only when it receives at least one byte within
@@ -253,12 +255,14 @@ pub(super) struct RunFlags {
     /// A load balancer accepts connections into its kernel queue that no backend ever serves:
     /// only data tells them apart. The report says how many were verified, got nothing in time,
     /// or got other data, with time-to-first-byte statistics; every established connection
-    /// must be verified (an implicit `verified>=100%` threshold, exit code 3 otherwise).
+    /// must be verified (an implicit `verified>=100%` of the established connections, exit
+    /// code 3 otherwise).
     #[arg(long, help_heading = "End-to-end checks")]
     pub(super) expect_data: bool,
     /// Like --expect-data, and the first bytes received must equal TEXT (escapes as --send)
     ///
-    /// Other data counts as a mismatch, reported with what came instead.
+    /// Other data counts as a mismatch, reported with what came instead. No @FILE here: a
+    /// leading @ is expected as it is.
     #[arg(long, value_name = "TEXT", help_heading = "End-to-end checks")]
     pub(super) expect: Option<String>,
     /// How long after establishment the expected data may take (bare number: seconds)
@@ -273,6 +277,7 @@ pub(super) struct RunFlags {
     /// TCP keepalive on each connection: IDLE[,INTERVAL[,COUNT]] in whole seconds (defaults:
     /// interval 1s, count 3)
     ///
+    /// IDLE and INTERVAL take 1 to 32767 seconds, COUNT 1 to 127 (the kernel's limits).
     /// A silently dropped path (a cloud load balancer's idle timeout) then ends as a timed-out
     /// closure with its lifetime, after IDLE + INTERVAL × COUNT (TCP_USER_TIMEOUT is set to
     /// match). The kernel sends the probes: no CPU in tcpgoon. A keepalive shorter than the load
@@ -286,8 +291,8 @@ pub(super) struct RunFlags {
     /// At the end of the hold, each connection still open writes one byte (or the --send
     /// text) and is alive when the peer acknowledges it within --probe-timeout
     ///
-    /// Resets and no answers are counted apart; every connection held must be alive (an
-    /// implicit `alive>=100%` threshold).
+    /// Resets and no answers are counted apart; every connection still open when the hold
+    /// ends is probed and must be alive (an implicit `alive>=100%` of the connections probed).
     #[arg(long, help_heading = "End-to-end checks")]
     pub(super) probe_at_end: bool,
     /// How long the end-of-hold probe waits for each acknowledgement (bare number: seconds)
@@ -305,11 +310,13 @@ pub(super) struct RunFlags {
     /// Metrics: established, held, verified, closed, closed_at_once, errors, retransmitted,
     /// alive (counts: a number, or a percentage of --connections); connect_p50/p90/p99/max,
     /// first_byte_p50/p90/p99/max, lifetime_min/p50/p90/max (durations, with a unit). Ops: <,
-    /// <=, >, >=, ==. The report ends with a ✓/✗ line per threshold; a failed one makes exit
+    /// <=, >, >=, ==. verified and first_byte_* need --expect or --expect-data, alive needs
+    /// --probe-at-end. The report ends with a ✓/✗ line per threshold; a failed one makes exit
     /// code 3.
     /// An explicit threshold replaces the implicit one on the same metric (--hold: held>=100%;
-    /// --expect*: verified>=100%; --probe-at-end: alive>=100%); an explicit `errors` threshold
-    /// replaces the rule that a failed connection means exit code 2.
+    /// --expect*: verified>=100% of the established connections; --probe-at-end: alive>=100% of
+    /// the connections probed), and its percentage is of --connections; an explicit `errors`
+    /// threshold replaces the rule that a failed connection means exit code 2.
     #[arg(
         long = "threshold",
         value_name = "EXPR",
@@ -356,7 +363,7 @@ pub(super) struct RawServer {
     #[arg(short = 'q', long)]
     pub(super) quiet: bool,
     /// Send TEXT to each connection as soon as it is accepted, a greeting for `run --expect`
-    /// (escapes \r \n \t \\ \xHH; at most 65535 bytes)
+    /// (escapes \r \n \t \\ \@ \xHH; at most 65535 bytes)
     #[arg(
         long,
         value_name = "TEXT",

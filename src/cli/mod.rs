@@ -369,6 +369,140 @@ mod tests {
         }
     }
 
+    /// A threshold on a metric the run does not measure is refused, naming the flag it needs
+    /// (it used to fail every run: `✗ alive>=100%: 0 of 3`, exit 3).
+    #[test]
+    fn thresholds_on_metrics_not_measured_are_refused() {
+        for (args, want) in [
+            (
+                "run --threshold alive>=100% ::1 80",
+                "error: --threshold alive>=100% needs --probe-at-end (alive counts the connections that answered the end-of-hold probe)\n",
+            ),
+            (
+                "run --threshold verified>=90% ::1 80",
+                "error: --threshold verified>=90% needs --expect TEXT or --expect-data (verified counts the connections that received the expected data)\n",
+            ),
+            (
+                "run --threshold first_byte_p99<1s --probe-at-end ::1 80",
+                "error: --threshold first_byte_p99<1s needs --expect TEXT or --expect-data (first_byte_* times the first byte the check waits for)\n",
+            ),
+        ] {
+            assert_eq!(run(args).expect_err(args), want, "{args}");
+        }
+        for ok in [
+            "run --threshold alive>=100% --probe-at-end ::1 80",
+            "run --threshold verified>=90% --expect-data ::1 80",
+            "run --threshold first_byte_p99<1s --expect x ::1 80",
+            "run --threshold lifetime_min>=1s --threshold retransmitted==0 ::1 80",
+        ] {
+            run(ok).expect(ok);
+        }
+    }
+
+    /// Messages quote what the user typed as typed: no doubled backslashes (`{:?}` turned
+    /// `\x` into `"\\x"`), a lone trailing backslash named as such, and operators that look
+    /// like comparisons (`=>`, `=<`, `=`, `!=`) named as unknown operators rather than read as
+    /// part of the metric (`unknown metric "held="`).
+    #[test]
+    fn messages_show_the_text_as_typed() {
+        for (args, want) in [
+            (
+                "run --threshold held=>100% ::1 80",
+                "error: --threshold \"held=>100%\": unknown operator \"=>\" (use <, <=, >, >= or ==; did you mean >=?)\n",
+            ),
+            (
+                "run --threshold held=<5 ::1 80",
+                "error: --threshold \"held=<5\": unknown operator \"=<\" (use <, <=, >, >= or ==; did you mean <=?)\n",
+            ),
+            (
+                "run --threshold held=5 ::1 80",
+                "error: --threshold \"held=5\": unknown operator \"=\" (use <, <=, >, >= or ==; did you mean ==?)\n",
+            ),
+            (
+                "run --threshold held!=5 ::1 80",
+                "error: --threshold \"held!=5\": unknown operator \"!=\" (use <, <=, >, >= or ==)\n",
+            ),
+            (
+                "run --threshold held<>5 ::1 80",
+                "error: --threshold \"held<>5\": unknown operator \"<>\" (use <, <=, >, >= or ==)\n",
+            ),
+            (
+                "run --send abc\\ ::1 80",
+                "error: --send ends with a lone backslash (write \\\\ for a backslash)\n",
+            ),
+            (
+                "run --send \\x ::1 80",
+                "error: --send has \\x without two hexadecimal digits after it (got \"\\x\"; e.g. \\x00, \\xff)\n",
+            ),
+            (
+                "run --expect a\\qb ::1 80",
+                "error: --expect has an unknown escape \"\\q\" (use \\r \\n \\t \\\\ \\@ or \\xHH)\n",
+            ),
+            (
+                "run -s 1\\s ::1 80",
+                "error: --sleep is not a valid duration (got \"1\\s\"; give 0 or more: a bare number is milliseconds, or use a unit: 500ms, 2s, 1m30s)\n",
+            ),
+            (
+                "run -c 1\\0 ::1 80",
+                "error: --connections is not a valid count (got \"1\\0\"; give a whole number from 1 to 100000000, optionally with k or m: 500, 10k, 1.5m)\n",
+            ),
+            (
+                "run --rate 1\\0 ::1 80",
+                "error: --rate must be a number of connections per second from 0.001 to 10000000 (got \"1\\0\")\n",
+            ),
+            (
+                "run ::1 8\\0",
+                "error: Port argument is not a valid integer (got \"8\\0\"; give a number from 1 to 65535)\n",
+            ),
+            (
+                "run --threshold held\\>=1 ::1 80",
+                "error: --threshold \"held\\>=1\": unknown metric \"held\\\"; metrics: ",
+            ),
+            (
+                "run --threshold held>=5\\% ::1 80",
+                "error: --threshold \"held>=5\\%\": a percentage must be 0% to 100% (got \"5\\%\")\n",
+            ),
+            (
+                "run --keepalive 1\\ ::1 80",
+                "error: --keepalive idle must be a whole number of seconds from 1 to 32767 (got \"1\\\"; ",
+            ),
+            (
+                "run --source 127.0.0.\\1 ::1 80",
+                "error: --source \"127.0.0.\\1\" is not an address",
+            ),
+        ] {
+            let err = run(args).expect_err(args);
+            assert!(err.starts_with(want), "{args}:\n{err}\nwant\n{want}");
+        }
+    }
+
+    /// `@FILE` reads a file for `--send` only; `\@` (or `\x40`) is a leading `@` for any text.
+    /// There was no documented way to send a text starting with `@`: `\@` was refused and a
+    /// bare `@` sent itself.
+    #[test]
+    fn a_leading_at_sign() {
+        let c = run("run --send @/tmp/x ::1 80").unwrap();
+        assert_eq!(
+            (c.load.checks.send, c.send_file),
+            (None, Some(std::path::PathBuf::from("/tmp/x")))
+        );
+        let c = run("run --send \\@/tmp/x ::1 80").unwrap();
+        assert_eq!(c.load.checks.send.as_deref(), Some(&b"@/tmp/x"[..]));
+        assert_eq!(c.send_file, None);
+        let c = run("run --send \\x40x ::1 80").unwrap();
+        assert_eq!(c.load.checks.send.as_deref(), Some(&b"@x"[..]));
+        // --expect takes no file: @ is a byte like any other.
+        let c = run("run --expect @OK ::1 80").unwrap();
+        assert_eq!(
+            c.load.checks.expect,
+            Some(crate::config::Expect::Bytes(b"@OK".to_vec()))
+        );
+        assert_eq!(
+            run("run --send @ ::1 80").unwrap_err(),
+            "error: --send @ names no file (@FILE sends a file; write \\@ or \\x40 for a text that starts with @)\n"
+        );
+    }
+
     #[test]
     fn server_flags() {
         let argv = [

@@ -9,7 +9,7 @@ use crate::config::{
     CloseMode, LoadConfig, Pacing, PortPolicy, RunConfig, ServerConfig, SourceList,
 };
 use crate::local::parse_sources;
-use crate::units::{parse_count, parse_duration, Unit, UnitError};
+use crate::units::{parse_count, parse_duration, quoted, Unit, UnitError};
 
 /// The most connections one run accepts. Far beyond what one machine's kernel holds; it only
 /// catches typos.
@@ -46,8 +46,8 @@ pub(super) fn duration(
                 Unit::Seconds => "seconds",
             };
             format!(
-                "{flag} is not a valid duration (got {:?}; give {accepts}: a bare number is {bare}, or use a unit: 500ms, 2s, 1m30s)",
-                text.trim()
+                "{flag} is not a valid duration (got {}; give {accepts}: a bare number is {bare}, or use a unit: 500ms, 2s, 1m30s)",
+                quoted(text.trim())
             )
         }
         too_large @ UnitError::TooLarge { .. } => format!("{flag} {too_large}"),
@@ -67,7 +67,8 @@ pub(super) fn count(
         Ok(v) if v >= min => Ok(v),
         Ok(_) | Err(UnitError::TooLarge { .. } | UnitError::Negative(_)) => Err(out_of_range()),
         Err(UnitError::Empty | UnitError::Invalid { .. }) => Err(format!(
-            "{flag} is not a valid count (got {t:?}; give a whole number from {min}{min_note} to {max}, optionally with k or m: 500, 10k, 1.5m)"
+            "{flag} is not a valid count (got {}; give a whole number from {min}{min_note} to {max}, optionally with k or m: 500, 10k, 1.5m)",
+            quoted(t)
         )),
     }
 }
@@ -76,7 +77,10 @@ pub(super) fn count(
 pub(super) fn target_port(text: &str) -> Result<u16, String> {
     let t = text.trim();
     let n: i64 = t.parse().map_err(|_| {
-        format!("Port argument is not a valid integer (got {t:?}; give a number from 1 to 65535)")
+        format!(
+            "Port argument is not a valid integer (got {}; give a number from 1 to 65535)",
+            quoted(t)
+        )
     })?;
     u16::try_from(n)
         .ok()
@@ -130,7 +134,10 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
                 .or_else(|| parse_count(t, MAX_RATE).ok().map(|v| v as f64))
                 .filter(|r| (MIN_RATE..=MAX_RATE as f64).contains(r))
                 .ok_or_else(|| {
-                    format!("--rate must be a number of connections per second from {MIN_RATE} to {MAX_RATE} (got {text:?})")
+                    format!(
+                        "--rate must be a number of connections per second from {MIN_RATE} to {MAX_RATE} (got {})",
+                        quoted(text)
+                    )
                 })?;
             Pacing::Rate(rate)
         }
@@ -148,6 +155,9 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         .iter()
         .map(|t| super::checks::threshold(t))
         .collect::<Result<Vec<_>, _>>()?;
+    for t in &thresholds {
+        super::checks::measurable(t, &checks)?;
+    }
     Ok(RunConfig {
         host,
         port,
@@ -187,7 +197,7 @@ pub(super) fn validate_server(raw: RawServer) -> Result<ServerConfig, String> {
             // The Go tool's message; a number as typed, anything else quoted (`""`).
             let shown = match number {
                 Ok(n) => n.to_string(),
-                Err(_) => format!("{text:?}"),
+                Err(_) => quoted(text),
             };
             format!("{shown} is not a valid TCP port number for the server (-p/--port takes 0 to 65535; 0 picks a free port)")
         })?;
@@ -212,7 +222,10 @@ pub(super) fn validate_server(raw: RawServer) -> Result<ServerConfig, String> {
         Some(text) => {
             let t = text.trim().trim_start_matches('[').trim_end_matches(']');
             Some(t.parse::<IpAddr>().map_err(|_| {
-                format!("--bind needs an IP address such as 127.0.0.1 or ::1 (got {text:?})")
+                format!(
+                    "--bind needs an IP address such as 127.0.0.1 or ::1 (got {})",
+                    quoted(text)
+                )
             })?)
         }
         None => None,

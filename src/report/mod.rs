@@ -16,10 +16,11 @@ use std::io;
 
 use crate::results::stats::{ErrorTally, LatencyStats, Summary};
 use crate::results::{
-    CloseCause, ConnEvent, Counts, EventKind, HoldEnd, Interruption, RunResult, CLOSED_AT_ONCE,
+    CloseCause, ConnEvent, Counts, EventKind, HoldEnd, Interruption, ProbeOutcome, RunResult,
+    CLOSED_AT_ONCE,
 };
 use crate::units::escape_bytes;
-use crate::verdict::{Judged, Measured, Verdict};
+use crate::verdict::{Base, Judged, Measured, Verdict};
 use godur::{go_duration, truncate_micros};
 
 /// The status line: `Total: %d, Dialing: %d, Established: %d, Closed: %d, Error: %d, NotInitiated: %d`.
@@ -148,7 +149,9 @@ pub fn extended_block(r: &RunResult) -> String {
 pub fn checks_block(r: &RunResult) -> String {
     let mut out = String::new();
     let v = &r.verification;
-    if v.checked > 0 {
+    if v.checked == 0 && r.identity.load.checks.expect.is_some() {
+        let _ = writeln!(out, "Verified: no connection was established to check");
+    } else if v.checked > 0 {
         let _ = writeln!(
             out,
             "Verified: {} of {} established connections got the expected data ({}); {} got nothing within {}, {} got other data, {} were closed first",
@@ -237,7 +240,9 @@ pub fn checks_block(r: &RunResult) -> String {
             go_duration(truncate_micros(h.held))
         );
     }
-    if let Some(p) = r.probe {
+    if let Some(ProbeOutcome { probed: 0, .. }) = r.probe {
+        let _ = writeln!(out, "Probe at end: no connection was left open to probe");
+    } else if let Some(p) = r.probe {
         let _ = writeln!(
             out,
             "Probe at end: {} of {} connections still open answered within {}; {} reset, {} no answer, {} closed",
@@ -302,11 +307,25 @@ pub fn verdict_block(v: &Verdict) -> String {
     out
 }
 
-/// `✓ held>=100%: 200 of 200 (100.0%)`, `✗ connect_p99<50ms: 1.02s (implicit)`.
+/// `✓ held>=100%: 200 of 200 (100.0%)`, `✗ connect_p99<50ms: 1.02s`, `✓ verified>=100%: 5 of 5
+/// established (100.0%) (implicit)`: a count says what it is out of unless it is out of the
+/// connections asked for; out of none, `0 of 0 probed (nothing to check)`.
 pub fn threshold_line(j: &Judged) -> String {
     let mark = if j.pass { "✓" } else { "✗" };
     let value = match j.measured {
-        Measured::Count { n, of } => format!("{n} of {of} ({})", percent(n, of)),
+        Measured::Count { n, of, base } => {
+            let base = match base {
+                Base::Connections => "",
+                Base::Established => " established",
+                Base::Probed => " probed",
+            };
+            let share = if of == 0 && !base.is_empty() {
+                "nothing to check".to_string()
+            } else {
+                percent(n, of)
+            };
+            format!("{n} of {of}{base} ({share})")
+        }
         Measured::Time(Some(d)) => go_duration(truncate_micros(d)),
         Measured::Time(None) => "nothing measured".to_string(),
     };
@@ -558,6 +577,29 @@ mod tests {
         assert!(
             text.contains("Local errors: 2 connections could not be opened on this machine and were never dialed (2 cannot assign requested address)"),
             "{text}"
+        );
+    }
+
+    /// (The `Verified:` line of the same case is pinned by `tests/verdict.rs`: this room may
+    /// not name `config`'s `Expect`.)
+    #[test]
+    fn nothing_probed_is_said_plainly_and_the_threshold_names_its_base() {
+        let c = Counts {
+            total: 3,
+            error: 3,
+            ..Counts::default()
+        };
+        let mut r = result(c, &[], &[1, 2, 3]);
+        r.identity.load.checks.probe_at_end = Some(Duration::from_secs(3));
+        r.probe = Some(ProbeOutcome::default());
+        assert_eq!(
+            checks_block(&r),
+            "Probe at end: no connection was left open to probe\n"
+        );
+        let v = crate::verdict::judge(&r, &[]);
+        assert_eq!(
+            verdict_block(&v),
+            "✓ alive>=100%: 0 of 0 probed (nothing to check) (implicit)\n"
         );
     }
 
