@@ -272,6 +272,7 @@ mod tests {
             ramp: Default::default(),
             elapsed: Duration::ZERO,
             stop: crate::results::StopReason::Completed,
+            timeline: Default::default(),
         };
         r.identity.load.hold = Duration::ZERO;
         r

@@ -277,6 +277,19 @@ fn every_snapshot_adds_up_and_the_peak_never_falls() {
     assert_eq!(closes, 40);
     check_stories(&rec, &result);
     check_counts_against_events(&rec, &result);
+    // The timeline: in time order, every point adds up, and it ends on the final counts.
+    let t = &result.timeline.points;
+    assert!(t.len() >= 2, "{t:?}");
+    assert!(t.windows(2).all(|w| w[0].at < w[1].at), "{t:?}");
+    for s in t {
+        let c = s.counts;
+        assert_eq!(
+            c.not_initiated + c.dialing + c.established + c.closed + c.error,
+            c.total
+        );
+    }
+    assert_eq!(t.last().unwrap().counts, result.counts);
+    assert!(t.iter().any(|s| s.counts.established > 0), "{t:?}");
 }
 
 #[test]

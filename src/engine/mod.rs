@@ -30,7 +30,7 @@ use crate::results::stats::{ErrorTally, LatencyStats};
 use crate::results::{
     CloseCause, CloseKind, Closures, ConnEvent, ConnState, Counts, EventKind, HoldEnd, HoldOutcome,
     Interruption, Mismatch, Observer, ProbeOutcome, Ramp, RunIdentity, RunResult, Snapshot,
-    SourceCounts, StopReason, TargetName, Verification, CLOSED_AT_ONCE, MISMATCH_SAMPLES,
+    SourceCounts, StopReason, TargetName, Timeline, Verification, CLOSED_AT_ONCE, MISMATCH_SAMPLES,
     MISMATCH_SAMPLE_BYTES,
 };
 use conn::{Check, Conn, Peak, Phase};
@@ -130,6 +130,7 @@ pub struct Engine {
     report_ticks: u64,
     hold_over: bool,
     stop: StopReason,
+    timeline: Timeline,
     wants_events: bool,
 }
 
@@ -183,6 +184,7 @@ impl Engine {
             },
             hold_end: None,
             probe: None,
+            timeline: Timeline::default(),
             ramp: Ramp::default(),
             launched: 0,
             pace_timer: None,
@@ -234,8 +236,11 @@ impl Engine {
             self.launch_due(observer);
             self.update_phase();
             self.update_hold();
+            self.sample(observer);
             observer.flush();
         }
+        let end = self.snapshot(self.now_ns());
+        self.timeline.push(end);
         Ok(self.finish())
     }
 
@@ -243,6 +248,16 @@ impl Engine {
     #[inline]
     fn now_ns(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Adds a point to the timeline and shows progress, when one is due.
+    fn sample(&mut self, observer: &mut dyn Observer) {
+        let now = self.now_ns();
+        if self.timeline.due(Duration::from_nanos(now)) {
+            let snapshot = self.snapshot(now);
+            self.timeline.push(snapshot);
+            observer.progress(&snapshot);
+        }
     }
 
     fn snapshot(&self, at_ns: u64) -> Snapshot {
@@ -974,6 +989,7 @@ impl Engine {
                 .collect(),
             ramp: self.ramp,
             stop: self.stop,
+            timeline: self.timeline,
         };
         // Close the poll first: the kernel then drops every registration in one pass instead
         // of unregistering each socket as it closes.

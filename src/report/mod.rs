@@ -501,6 +501,7 @@ mod tests {
             ramp: Ramp::default(),
             elapsed: Duration::ZERO,
             stop: StopReason::Completed,
+            timeline: Default::default(),
         }
     }
 

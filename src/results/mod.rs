@@ -111,6 +111,55 @@ pub struct Snapshot {
     pub max_established: u64,
 }
 
+/// The connections by state over the run, for plots: a snapshot at most every `step`, taken
+/// when the loop runs anyway (a quiet hold adds nothing: the last point holds until the end),
+/// bounded in size: past [`Timeline::MAX_POINTS`] every other point is dropped and the step
+/// doubles, so a day-long run keeps as many points as a minute-long one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeline {
+    /// The finest spacing of the points now.
+    pub step: Duration,
+    /// The points, in time order.
+    pub points: Vec<Snapshot>,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Timeline {
+            step: Timeline::FIRST_STEP,
+            points: Vec::new(),
+        }
+    }
+}
+
+impl Timeline {
+    /// The spacing a run starts with.
+    pub const FIRST_STEP: Duration = Duration::from_millis(50);
+    /// The most points kept.
+    pub const MAX_POINTS: usize = 2048;
+
+    /// Whether a snapshot at `at` is due: the first, or one `step` after the last.
+    pub fn due(&self, at: Duration) -> bool {
+        self.points
+            .last()
+            .is_none_or(|last| at >= last.at + self.step)
+    }
+
+    /// Adds a snapshot (later than every point so far), thinning the points when full.
+    pub fn push(&mut self, snapshot: Snapshot) {
+        if self.points.len() >= Self::MAX_POINTS {
+            let mut i = 0;
+            // Keep the first point and every other one after it.
+            self.points.retain(|_| {
+                i += 1;
+                i % 2 == 1
+            });
+            self.step *= 2;
+        }
+        self.points.push(snapshot);
+    }
+}
+
 /// Who ended an established connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseCause {
@@ -500,12 +549,17 @@ pub struct RunResult {
     pub elapsed: Duration,
     /// Why the run ended.
     pub stop: StopReason,
+    /// The connections by state over the run.
+    pub timeline: Timeline,
 }
 
 /// Receives what the engine sees. Every method has a default that ignores it.
 pub trait Observer {
     /// A status snapshot: once at the start, then every report interval.
     fn status(&mut self, _snapshot: &Snapshot) {}
+    /// A snapshot for a live display, at most every [`Timeline`] step while the loop runs
+    /// (nothing while it sleeps through a quiet hold).
+    fn progress(&mut self, _snapshot: &Snapshot) {}
     /// Whether [`event`](Self::event) should be called (checked once, at the start).
     fn wants_events(&self) -> bool {
         false
@@ -524,6 +578,38 @@ impl Observer for () {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timeline_stays_bounded_and_keeps_its_ends() {
+        let mut t = Timeline::default();
+        let snap = |ms: u64| Snapshot {
+            at: Duration::from_millis(ms),
+            counts: Counts::new(1),
+            max_established: 0,
+        };
+        assert!(t.due(Duration::ZERO));
+        let mut at = 0;
+        for _ in 0..10 * Timeline::MAX_POINTS {
+            if t.due(Duration::from_millis(at)) {
+                t.push(snap(at));
+            }
+            at += 10;
+        }
+        assert!(t.points.len() <= Timeline::MAX_POINTS);
+        assert!(
+            t.points.len() > Timeline::MAX_POINTS / 4,
+            "{}",
+            t.points.len()
+        );
+        assert_eq!(t.points[0].at, Duration::ZERO);
+        assert!(t.points.windows(2).all(|w| w[0].at < w[1].at));
+        assert!(t.step > Timeline::FIRST_STEP);
+        // The last point is recent: within one step of the end.
+        assert!(
+            Duration::from_millis(at) - t.points.last().unwrap().at
+                <= t.step + Duration::from_millis(10)
+        );
+    }
 
     #[test]
     fn counts_always_add_up() {
