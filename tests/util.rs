@@ -523,7 +523,11 @@ impl Netns {
     /// missing: the test is then skipped, with a `SKIPPED` line on stderr (see [`skipped`]),
     /// unless `TCPGOON_REQUIRE_NETNS=1` (set by CI), which makes that a failure.
     pub fn create(tag: &str) -> Option<Netns> {
-        let name = format!("tcpgoon-t-{tag}-{}", std::process::id());
+        // Unique per call: tests that share a tag run in parallel, and a second namespace of
+        // the same name would replace the first under the other test's feet.
+        static SERIAL: AtomicU64 = AtomicU64::new(0);
+        let serial = SERIAL.fetch_add(1, Ordering::SeqCst);
+        let name = format!("tcpgoon-t-{tag}-{}-{serial}", std::process::id());
         let _ = Command::new("ip")
             .args(["netns", "del", &name])
             .stderr(Stdio::null())
