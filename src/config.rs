@@ -29,6 +29,39 @@ pub struct RunConfig {
     pub thresholds: Vec<Threshold>,
     /// `--send @FILE`: the file whose bytes become `load.checks.send`, read before the run.
     pub send_file: Option<std::path::PathBuf>,
+    /// Where the results go besides the text.
+    pub output: Output,
+}
+
+/// A validated `report` command: render a saved JSON report again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportConfig {
+    /// The saved report.
+    pub file: std::path::PathBuf,
+    /// What to render.
+    pub format: ReportFormat,
+    /// Where to (standard output when `None`).
+    pub output: Option<std::path::PathBuf>,
+}
+
+/// What `tcpgoon report` renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// The text report.
+    Text,
+    /// The JSON document.
+    Json,
+}
+
+/// Where a run's results go (`--format`, `--export-*`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Output {
+    /// Standard output carries one JSON document instead of the text.
+    pub json: bool,
+    /// Write the JSON report to this file too (`-`: standard output).
+    pub export_json: Option<std::path::PathBuf>,
+    /// The command line, as given, for the reports.
+    pub command_line: Vec<String>,
 }
 
 /// A condition on a run's results (`--threshold held>=100%`): what CI checks.

@@ -21,6 +21,7 @@ pub(crate) mod cli;
 pub mod config;
 pub(crate) mod discover;
 pub mod engine;
+pub mod export;
 pub mod local;
 pub(crate) mod preflight;
 pub mod report;

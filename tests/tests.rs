@@ -9,6 +9,7 @@ mod cli;
 mod defects;
 mod defects7;
 mod engine;
+mod export;
 mod lb;
 mod netns;
 mod prompt;

@@ -9,6 +9,7 @@
 mod demo;
 mod prompt;
 mod run;
+mod saved;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -60,6 +61,24 @@ enum AppError {
     /// The built-in server could not start.
     #[error("{0}")]
     Server(String),
+    /// A report file cannot be written where asked.
+    #[error("{flag} {}: {error} (give a path in a directory that exists and is writable, or - for standard output)", path.display())]
+    Export {
+        /// The flag that named it.
+        flag: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        error: io::Error,
+    },
+    /// A saved report cannot be read.
+    #[error("{}: {error}", path.display())]
+    ReadReport {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        error: String,
+    },
 }
 
 /// Prints `e` as one line on stderr and returns exit code 1.
@@ -107,6 +126,10 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
         Ok(Command::Run { config, typo }) => run::run(config, typo.as_ref()),
         Ok(Command::Demo(config)) => demo::demo(config),
+        Ok(Command::Report(config)) => match saved::render(&config) {
+            Ok(()) => EXIT_OK,
+            Err(e) => fail(e),
+        },
     }
 }
 

@@ -3,14 +3,16 @@
 //! text reporter, print the final report, and turn the result into the exit code.
 
 use std::io::{self, IsTerminal};
+use std::path::Path;
 
 use super::prompt::{self, Answer};
 use super::{fail, AppError};
 use crate::cli::CommandTypo;
-use crate::config::{PortPolicy, RunConfig, MAX_CHECK_BYTES};
+use crate::config::{Output, PortPolicy, RunConfig, MAX_CHECK_BYTES};
 use crate::discover::Target;
 use crate::engine::signals::Signals;
 use crate::engine::{Engine, PickMechanism, Plan};
+use crate::export::{self, json::Report};
 use crate::preflight;
 use crate::report::{self, TextReporter};
 use crate::results::TargetName;
@@ -38,7 +40,14 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
         }
         config.load.checks.send = Some(bytes);
     }
-    let mut reporter = TextReporter::new(config.verbose);
+    for (flag, path) in exports(&config.output) {
+        check_writable(flag, path)?;
+    }
+    let mut reporter = if config.output.json {
+        TextReporter::for_json(config.verbose)
+    } else {
+        TextReporter::new(config.verbose)
+    };
     let target = Target::resolve(&config.host, config.port).map_err(|e| {
         let typo = typo.map_or(String::new(), |t| format!("; {}", t.not_a_command_either()));
         AppError::Resolve(e, typo)
@@ -72,13 +81,18 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     ));
     if !config.assume_yes {
         let stdin = io::stdin();
-        let mut stdout = io::stdout();
+        // With --format json standard output belongs to the document.
+        let mut prompt_out: Box<dyn io::Write> = if config.output.json {
+            Box::new(io::stderr())
+        } else {
+            Box::new(io::stdout())
+        };
         match prompt::confirm(
             &target.host,
             config.port,
             config.load.connections,
             &mut stdin.lock(),
-            &mut stdout,
+            &mut prompt_out,
         )? {
             Answer::Yes => {}
             Answer::No => {
@@ -115,18 +129,64 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     let result = Engine::new(plan, signals)
         .and_then(|engine| engine.run(&mut reporter))
         .map_err(AppError::Poll)?;
-    reporter.print(&format!(
-        "{}{}",
-        report::final_block(&result),
-        report::extended_block(&result)
-    ));
     let verdict = judge(&result, &config.thresholds);
-    reporter.print(&format!(
-        "{}{}",
-        report::checks_block(&result),
-        report::verdict_block(&verdict)
-    ));
-    finished(reporter, verdict.exit_code)
+    let document = Report::new(&result, &verdict, &config.output.command_line);
+    if config.output.json {
+        reporter.print(&document.to_json());
+    } else {
+        reporter.print(&report::text(&result, &verdict));
+    }
+    // After the report is out, so that a file that cannot be written (the disk filled up
+    // since the check) costs the file, not the report.
+    let code = finished(reporter, verdict.exit_code)?;
+    for (flag, path) in exports(&config.output) {
+        let bytes = match flag {
+            "--export-json" => document.to_json().into_bytes(),
+            _ => continue,
+        };
+        export::write_atomically(path, &bytes).map_err(|error| AppError::Export {
+            flag,
+            path: path.to_path_buf(),
+            error,
+        })?;
+    }
+    Ok(code)
+}
+
+/// The report files asked for, with the flag that named each.
+fn exports(output: &Output) -> Vec<(&'static str, &Path)> {
+    let mut out = Vec::new();
+    if let Some(p) = &output.export_json {
+        out.push(("--export-json", p.as_path()));
+    }
+    out
+}
+
+/// Fails before the run when a report could not be written where asked: its directory must
+/// exist and take a new file.
+pub(super) fn check_writable(flag: &'static str, path: &Path) -> Result<(), AppError> {
+    if path.as_os_str() == "-" {
+        return Ok(());
+    }
+    let fail = |error| AppError::Export {
+        flag,
+        path: path.to_path_buf(),
+        error,
+    };
+    if path.is_dir() {
+        return Err(fail(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a directory",
+        )));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let probe = dir.join(format!(".tcpgoon-write-check-{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(fail)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// Waits for the reporter's output to be written: `code`, or the loss of the report.

@@ -89,11 +89,49 @@ pub(super) enum RawCommand {
             .long_help(None::<&str>))
     )]
     Demo(RawDemo),
+    /// Render a saved JSON report again (from --export-json or --format json)
+    #[command(
+        after_help = "The text is what the run printed at its end, byte for byte; json \
+        writes the document again (normalised). Exit codes: 0 rendered; 1 the file cannot be \
+        read, is not a tcpgoon JSON report, or the output cannot be written. The run's own exit \
+        code is in the document (exit_code)."
+    )]
+    Report(RawReport),
     /// Print the git commit and the build time
     Version,
 }
 
+#[derive(Debug, Args)]
+pub(super) struct RawReport {
+    /// A JSON report written by tcpgoon (--export-json FILE, or --format json > FILE)
+    #[arg(value_name = "FILE.json")]
+    pub(super) file: std::path::PathBuf,
+    /// What to render
+    #[arg(long, value_enum, default_value = "text")]
+    pub(super) format: ReportFormat,
+    /// Write to FILE (atomically) instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub(super) output: Option<std::path::PathBuf>,
+}
+
+/// What `tcpgoon report` renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum ReportFormat {
+    /// the text report, as the run printed it
+    Text,
+    /// the JSON document
+    Json,
+}
+
 /// Who picks source ports (`--source-ports`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum Format {
+    /// the Go tool's lines and tcpgoon's additions, for people
+    Text,
+    /// one JSON document at the end (schema: docs/report.schema.json), nothing else on stdout
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(super) enum SourcePorts {
     /// tcpgoon picks free ports itself: fast up to the last port of the range
@@ -196,6 +234,14 @@ pub(super) struct RunFlags {
     /// A line per connection state change, with times and the system's error reasons.
     #[arg(short = 'v', long, alias = "debug")]
     pub(super) verbose: bool,
+    /// What standard output carries: text (the Go lines, byte-identical) or json (one document
+    /// at the end and nothing else; the prompt and, with -v, the status lines go to stderr)
+    #[arg(long, value_enum, default_value = "text", help_heading = "Results")]
+    pub(super) format: Format,
+    /// Also write the JSON report to FILE (atomically: a temporary file, then a rename; - for
+    /// stdout), whatever --format says; written on every completed or interrupted run
+    #[arg(long = "export-json", value_name = "FILE", help_heading = "Results")]
+    pub(super) export_json: Option<std::path::PathBuf>,
     /// Connections per second instead of --sleep: 0.001 to 10000000, with decimals, k and m (0.5,
     /// 2.5k)
     ///

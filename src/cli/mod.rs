@@ -17,7 +17,7 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::config::{RunConfig, ServerConfig};
+use crate::config::{ReportConfig, ReportFormat, RunConfig, ServerConfig};
 use flags::{Cli, RawCommand};
 pub use legacy::CommandTypo;
 use legacy::{command_typo, normalize, COMMANDS};
@@ -38,6 +38,8 @@ pub enum Command {
     Server(ServerConfig),
     /// Run against a built-in server started for the purpose; host and port are placeholders.
     Demo(RunConfig),
+    /// Render a saved JSON report.
+    Report(ReportConfig),
     /// Print version details.
     Version,
 }
@@ -114,6 +116,14 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
             })
             .map_err(usage),
         RawCommand::Server(raw) => validate_server(raw).map(Command::Server).map_err(usage),
+        RawCommand::Report(raw) => Ok(Command::Report(ReportConfig {
+            file: raw.file,
+            format: match raw.format {
+                flags::ReportFormat::Text => ReportFormat::Text,
+                flags::ReportFormat::Json => ReportFormat::Json,
+            },
+            output: raw.output,
+        })),
         RawCommand::Version => Ok(Command::Version),
     }
 }

@@ -4,9 +4,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::flags::{Close, RawRun, RawServer, RunFlags, SourcePorts};
+use super::flags::{Close, Format, RawRun, RawServer, RunFlags, SourcePorts};
 use crate::config::{
-    CloseMode, LoadConfig, Pacing, PortPolicy, RunConfig, ServerConfig, SourceList,
+    CloseMode, LoadConfig, Output, Pacing, PortPolicy, RunConfig, ServerConfig, SourceList,
 };
 use crate::local::parse_sources;
 use crate::units::{parse_count, parse_duration, quoted, Unit, UnitError};
@@ -183,6 +183,13 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         },
         assume_yes: raw.assume_yes,
         verbose: raw.verbose,
+        output: Output {
+            json: raw.format == Format::Json,
+            export_json: raw.export_json.clone(),
+            command_line: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+        },
     })
 }
 

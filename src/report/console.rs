@@ -178,6 +178,9 @@ fn write_batch(batch: Vec<Piece>, lost: &mut Option<io::Error>) {
 pub struct TextReporter {
     console: Console,
     verbose: bool,
+    /// Standard output belongs to a JSON document: the status lines go to stderr with -v, or
+    /// nowhere.
+    json: bool,
 }
 
 impl TextReporter {
@@ -187,6 +190,15 @@ impl TextReporter {
         TextReporter {
             console: Console::start(),
             verbose,
+            json: false,
+        }
+    }
+
+    /// The same when standard output carries one JSON document at the end (`--format json`).
+    pub fn for_json(verbose: bool) -> Self {
+        TextReporter {
+            json: true,
+            ..TextReporter::new(verbose)
         }
     }
 
@@ -218,8 +230,12 @@ impl TextReporter {
 
 impl Observer for TextReporter {
     fn status(&mut self, snapshot: &Snapshot) {
-        self.console
-            .out(&format!("{}\n", status_line(&snapshot.counts)));
+        let line = format!("{}\n", status_line(&snapshot.counts));
+        match (self.json, self.verbose) {
+            (false, _) => self.console.out(&line),
+            (true, true) => self.console.err(&line),
+            (true, false) => return,
+        }
         self.console.flush();
     }
 

@@ -98,6 +98,18 @@ fn percentiles(s: &LatencyStats) -> String {
         .join("/")
 }
 
+/// The whole text report of a finished run: the Go block, tcpgoon's additions, the checks and
+/// the thresholds (what a run prints at its end, and `tcpgoon report` prints again).
+pub fn text(r: &RunResult, v: &Verdict) -> String {
+    format!(
+        "{}{}{}{}",
+        final_block(r),
+        extended_block(r),
+        checks_block(r),
+        verdict_block(v)
+    )
+}
+
 /// What the tool adds after the Go block: the ramp, percentiles and error reasons.
 pub fn extended_block(r: &RunResult) -> String {
     let mut out = String::new();

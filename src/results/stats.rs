@@ -93,6 +93,46 @@ impl LatencyStats {
         self.count
     }
 
+    /// Everything that defines the set, for a saved report: the count, the exact sums of the
+    /// samples and of their squares (ns, ns²), the exact minimum and maximum (ns; 0 when
+    /// empty), and the histogram (µs).
+    pub fn parts(&self) -> (u64, u128, u128, u64, u64, &Histogram<u64>) {
+        let min = if self.count == 0 { 0 } else { self.min_ns };
+        (
+            self.count,
+            self.sum_ns,
+            self.sum_sq_ns,
+            min,
+            self.max_ns,
+            &self.hist,
+        )
+    }
+
+    /// The set [`parts`](Self::parts) described, exactly; `None` when the histogram does not
+    /// fit the bounds every set uses or disagrees with the count.
+    pub fn from_parts(
+        count: u64,
+        sum_ns: u128,
+        sum_sq_ns: u128,
+        min_ns: u64,
+        max_ns: u64,
+        hist: &Histogram<u64>,
+    ) -> Option<LatencyStats> {
+        let mut stats = LatencyStats::new();
+        stats.hist.add(hist).ok()?;
+        if stats.hist.len() != count {
+            return None;
+        }
+        stats.count = count;
+        stats.sum_ns = sum_ns;
+        stats.sum_sq_ns = sum_sq_ns;
+        if count > 0 {
+            stats.min_ns = min_ns;
+            stats.max_ns = max_ns;
+        }
+        Some(stats)
+    }
+
     /// The Go report's figures, or `None` when there is no sample.
     pub fn summary(&self) -> Option<Summary> {
         if self.count == 0 {
@@ -159,6 +199,18 @@ impl ErrorTally {
         let mut v = self.by_errno.clone();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v
+    }
+
+    /// A tally with these counts per OS error number (as [`sorted`](Self::sorted) lists them).
+    pub fn from_counts(counts: &[(i32, u64)]) -> ErrorTally {
+        let mut tally = ErrorTally::default();
+        for &(errno, n) in counts {
+            match tally.by_errno.iter_mut().find(|(e, _)| *e == errno) {
+                Some((_, total)) => *total += n,
+                None => tally.by_errno.push((errno, n)),
+            }
+        }
+        tally
     }
 
     /// Total failures counted.
