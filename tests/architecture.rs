@@ -17,7 +17,10 @@ const DOORS: &[(&str, &[&str])] = &[
     ("engine", &["config", "local", "results"]),
     ("verdict", &["config", "results"]),
     ("report", &["results", "verdict", "units"]),
-    ("export", &["config", "results", "verdict", "units", "report"]),
+    (
+        "export",
+        &["config", "results", "verdict", "units", "report"],
+    ),
     ("server", &["config", "engine", "units"]),
     (
         "app",

@@ -76,10 +76,15 @@ pub(super) fn demo(config: RunConfig) -> i32 {
     let port = server::banner_port(&banner);
     let code = match port {
         Some(port) => {
+            let line =
+                format!("demo: the built-in server (tcpgoon server) listens on 127.0.0.1:{port}\n");
             let mut out = ReportOut::default();
-            out.write(&format!(
-                "demo: the built-in server (tcpgoon server) listens on 127.0.0.1:{port}\n"
-            ));
+            if config.output.json {
+                // Standard output belongs to the JSON document.
+                super::complain(&line);
+            } else {
+                out.write(&line);
+            }
             if out.lost().is_some() {
                 written(&mut out, EXIT_INCOMPLETE)
             } else {
