@@ -183,6 +183,7 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         },
         assume_yes: raw.assume_yes,
         verbose: raw.verbose,
+        no_progress: raw.no_progress,
     })
 }
 
