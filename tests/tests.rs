@@ -11,6 +11,7 @@ mod defects7;
 mod engine;
 mod lb;
 mod netns;
+mod progress;
 mod prompt;
 mod run;
 mod scale;

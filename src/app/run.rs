@@ -38,7 +38,10 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
         }
         config.load.checks.send = Some(bytes);
     }
-    let mut reporter = TextReporter::new(config.verbose);
+    // `false`: no machine-readable format yet (`--format json` will hide the display too).
+    let progress = report::progress::enabled(config.no_progress, false)
+        .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
+    let mut reporter = TextReporter::with_progress(config.verbose, progress);
     let target = Target::resolve(&config.host, config.port).map_err(|e| {
         let typo = typo.map_or(String::new(), |t| format!("; {}", t.not_a_command_either()));
         AppError::Resolve(e, typo)
@@ -115,6 +118,7 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     let result = Engine::new(plan, signals)
         .and_then(|engine| engine.run(&mut reporter))
         .map_err(AppError::Poll)?;
+    reporter.end_progress();
     reporter.print(&format!(
         "{}{}",
         report::final_block(&result),
