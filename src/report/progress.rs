@@ -13,11 +13,11 @@
 //! run. The engine's [`Observer::progress`](crate::results::Observer::progress) (and `status`)
 //! snapshots are appended to the console's batch like text and travel in the same one channel
 //! send per loop iteration; the engine thread never touches indicatif, its lock or the
-//! terminal. The writer wakes every [`TICK`] while the display is on, so the hold's countdown
+//! terminal. The writer wakes every 100 ms (`TICK`) while the display is on, so the hold's countdown
 //! moves while the engine sleeps through a quiet hold and sends nothing: this is the steady
 //! tick, from a thread that already blocks every signal (indicatif's own ticker thread would
 //! not, and SIGINT must keep reaching the engine's signalfd). indicatif rate-limits its draws
-//! ([`DRAW_HZ`]). Because one thread writes both the lines and the bar, they cannot garble each
+//! (10 a second). Because one thread writes both the lines and the bar, they cannot garble each
 //! other: each batch of lines, stdout's status lines as well as stderr's `-v` lines and notices,
 //! is written inside `ProgressBar::suspend`, which clears the bar, lets the lines out and
 //! redraws it below them. So `-v` keeps the bar: its lines scroll above it. The bar is cleared
