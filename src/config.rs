@@ -25,6 +25,8 @@ pub struct RunConfig {
     pub assume_yes: bool,
     /// Debugging lines on stderr.
     pub verbose: bool,
+    /// `--no-progress`: no live display on stderr, even on a terminal.
+    pub no_progress: bool,
     /// `--threshold` expressions, in order.
     pub thresholds: Vec<Threshold>,
     /// `--send @FILE`: the file whose bytes become `load.checks.send`, read before the run.

@@ -284,15 +284,15 @@ fn a_mistyped_command_suggests_the_closest_one() {
     for (args, want) in [
         (
             "sever -p 5000",
-            "error: 'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, version; see `tcpgoon --help`\n",
+            "error: 'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, version, completions, man; see `tcpgoon --help`\n",
         ),
         (
             "dmeo -c 5",
-            "error: 'dmeo' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, version; see `tcpgoon --help`\n",
+            "error: 'dmeo' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, version, completions, man; see `tcpgoon --help`\n",
         ),
         (
             "sever",
-            "error: 'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, version; see `tcpgoon --help`\n",
+            "error: 'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, version, completions, man; see `tcpgoon --help`\n",
         ),
     ] {
         let o = tg(args);
@@ -472,4 +472,63 @@ fn help_pages_document_units_ranges_and_exit_codes() {
             "{args}: {err}"
         );
     }
+}
+
+/// `completions bash` is a script bash accepts, completing the run flags; every other shell
+/// prints one too; an unknown one is one line and exit code 1.
+#[test]
+fn completions_for_each_shell_and_an_unknown_one() {
+    let out = tg("completions bash");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let script = stdout(&out);
+    assert!(script.contains("--connections") && script.contains("--no-progress"));
+    let path = std::env::temp_dir().join(format!("tcpgoon-completion-{}.bash", std::process::id()));
+    std::fs::write(&path, &script).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .output()
+        .expect("bash");
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        check.status.success(),
+        "bash -n: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    for shell in ["zsh", "fish", "powershell", "elvish", "ZSH"] {
+        let out = tg(&format!("completions {shell}"));
+        assert_eq!(code(&out), 0, "{shell}: {}", stderr(&out));
+        assert!(stdout(&out).contains("connections"), "{shell}");
+    }
+    let out = tg("completions tcsh");
+    assert_eq!(code(&out), 1);
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        stderr(&out),
+        "error: unknown shell 'tcsh' for completions; use one of bash, zsh, fish, powershell, elvish (e.g. `tcpgoon completions bash`)\n"
+    );
+    let out = tg("completions");
+    assert_eq!(code(&out), 1);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("<SHELL>"), "{}", stderr(&out));
+}
+
+/// `man` prints a roff page with every command and the run flags.
+#[test]
+fn man_prints_a_roff_page_with_the_run_flags() {
+    let out = tg("man");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.contains("\n.TH tcpgoon 1 "), "{}", &page[..80]);
+    for flag in [
+        "connections",
+        "rate",
+        "hold",
+        "no\\-progress",
+        "threshold",
+        "probe\\-at\\-end",
+    ] {
+        assert!(page.contains(&format!("\\-\\-{flag}")), "--{flag}");
+    }
+    assert!(page.contains(".SH \"TCPGOON RUN\""));
 }

@@ -12,6 +12,7 @@ mod engine;
 mod export;
 mod lb;
 mod netns;
+mod progress;
 mod prompt;
 mod run;
 mod scale;

@@ -3,7 +3,8 @@
 //! `run` resolves the target once, checks that the run fits, asks for
 //! confirmation, runs the engine with the text reporter, prints the final report and turns the
 //! result into the exit code; `demo` starts the built-in server and runs against it; `server`
-//! and `version` are the Go tool's other two commands. Every failure of every room ends here as
+//! and `version` are the Go tool's other two commands; `completions` and `man` print what `cli`
+//! generates for the shell and for `man`. Every failure of every room ends here as
 //! one `AppError`, which becomes one line on stderr and exit code 1.
 
 mod demo;
@@ -116,6 +117,16 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
             ));
             written(&mut out, EXIT_OK)
         }
+        Ok(Command::Completions(shell)) => {
+            let mut out = ReportOut::default();
+            out.write(&cli::completion_script(shell));
+            written(&mut out, EXIT_OK)
+        }
+        Ok(Command::Man) => {
+            let mut out = ReportOut::default();
+            out.write(&cli::man_page());
+            written(&mut out, EXIT_OK)
+        }
         Ok(Command::Server(config)) => {
             let signals = Signals::for_process().ok();
             let mut out = io::stdout();
@@ -188,7 +199,7 @@ mod tests {
         assert_eq!(typo_or_usage(usage.to_string(), &typo, |_| true), usage);
         assert_eq!(
             typo_or_usage(usage.to_string(), &typo, |_| false),
-            "error: 'demo1' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, version; see `tcpgoon --help`\n"
+            "error: 'demo1' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, version, completions, man; see `tcpgoon --help`\n"
         );
     }
 }

@@ -43,11 +43,9 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     for (flag, path) in exports(&config.output) {
         check_writable(flag, path)?;
     }
-    let mut reporter = if config.output.json {
-        TextReporter::for_json(config.verbose)
-    } else {
-        TextReporter::new(config.verbose)
-    };
+    let progress = report::progress::enabled(config.no_progress, config.output.json)
+        .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
+    let mut reporter = TextReporter::with_progress(config.verbose, progress, config.output.json);
     let target = Target::resolve(&config.host, config.port).map_err(|e| {
         let typo = typo.map_or(String::new(), |t| format!("; {}", t.not_a_command_either()));
         AppError::Resolve(e, typo)
@@ -129,6 +127,7 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     let result = Engine::new(plan, signals)
         .and_then(|engine| engine.run(&mut reporter))
         .map_err(AppError::Poll)?;
+    reporter.end_progress();
     let verdict = judge(&result, &config.thresholds);
     let document = Report::new(&result, &verdict, &config.output.command_line);
     if config.output.json {

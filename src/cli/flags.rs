@@ -99,6 +99,30 @@ pub(super) enum RawCommand {
     Report(RawReport),
     /// Print the git commit and the build time
     Version,
+    /// Print a shell completion script to standard output: bash, zsh, fish, powershell or elvish
+    #[command(after_help = "Where to put it: bash \
+        /usr/share/bash-completion/completions/tcpgoon (or \
+        ~/.local/share/bash-completion/completions/tcpgoon); zsh a directory of $fpath, as \
+        /usr/local/share/zsh/site-functions/_tcpgoon; fish ~/.config/fish/completions/tcpgoon.fish; \
+        powershell: add `tcpgoon completions powershell | Out-String | Invoke-Expression` to \
+        $PROFILE.\n\n\
+        Example: tcpgoon completions bash > /usr/share/bash-completion/completions/tcpgoon\n\n\
+        Exit codes: 0 printed; 1 unknown shell, or the script could not be written to stdout.")]
+    Completions(RawCompletions),
+    /// Print the manual page (roff) to standard output
+    #[command(
+        after_help = "Example: tcpgoon man > /usr/local/share/man/man1/tcpgoon.1, then \
+        `man tcpgoon`; or read it at once with `tcpgoon man | man -l -`.\n\n\
+        Exit codes: 0 printed; 1 the page could not be written to stdout."
+    )]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct RawCompletions {
+    /// The shell: bash, zsh, fish, powershell or elvish
+    #[arg(value_name = "SHELL", allow_hyphen_values = true)]
+    pub(super) shell: String,
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +253,14 @@ pub(super) struct RunFlags {
         allow_hyphen_values = true
     )]
     pub(super) sleep: String,
+    /// No live progress display on the standard error
+    ///
+    /// The display (established of asked, dial rate, ETA, errors; then the hold's time left and
+    /// the connections still open) is shown only when stderr is a terminal and TERM is set and
+    /// not dumb; it is drawn on stderr, never on stdout, and cleared before the report. NO_COLOR
+    /// keeps it without colors.
+    #[arg(long)]
+    pub(super) no_progress: bool,
     /// Print debugging information to the standard error
     ///
     /// A line per connection state change, with times and the system's error reasons.

@@ -8,7 +8,15 @@ use std::ffi::OsString;
 use std::net::IpAddr;
 
 /// The subcommands, as typed.
-pub(super) const COMMANDS: [&str; 5] = ["run", "server", "demo", "report", "version"];
+pub(super) const COMMANDS: [&str; 7] = [
+    "run",
+    "server",
+    "demo",
+    "report",
+    "version",
+    "completions",
+    "man",
+];
 
 /// The first word of the older form when it is within a typo of a command's name and is not
 /// an IP address: `sever` in `tcpgoon sever -p 5000`. Parsing does no I/O, so whether the word is

@@ -9,6 +9,7 @@
 //! here, so a bad one is one clear line and exit code 1, never a panic or a wrong number later.
 
 mod checks;
+mod docs;
 mod flags;
 mod legacy;
 mod validate;
@@ -18,6 +19,7 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::config::{ReportConfig, ReportFormat, RunConfig, ServerConfig};
+pub use docs::{completion_script, man_page, Shell};
 use flags::{Cli, RawCommand};
 pub use legacy::CommandTypo;
 use legacy::{command_typo, normalize, COMMANDS};
@@ -42,6 +44,10 @@ pub enum Command {
     Report(ReportConfig),
     /// Print version details.
     Version,
+    /// Print a shell completion script ([`completion_script`]).
+    Completions(Shell),
+    /// Print the manual page ([`man_page`]).
+    Man,
 }
 
 /// How parsing ended when it did not produce a command.
@@ -125,6 +131,10 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
             output: raw.output,
         })),
         RawCommand::Version => Ok(Command::Version),
+        RawCommand::Completions(raw) => docs::shell(&raw.shell)
+            .map(Command::Completions)
+            .map_err(usage),
+        RawCommand::Man => Ok(Command::Man),
     }
 }
 
@@ -742,7 +752,7 @@ mod tests {
         );
         assert_eq!(
             typo.message(),
-            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, version; see `tcpgoon --help`"
+            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, version, completions, man; see `tcpgoon --help`"
         );
     }
 

@@ -190,6 +190,7 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
         },
+        no_progress: raw.no_progress,
     })
 }
 

@@ -8,11 +8,17 @@
 //! at the end of each loop iteration (one channel send), and that thread writes and flushes. The
 //! engine stays one thread; the writer only ever touches text. What the writer could not write to
 //! stdout (a full disk, not a closed pipe) comes back at the end, for the exit code.
+//!
+//! The writer also owns the live progress display, when there is one
+//! ([`progress`](super::progress)): snapshots ride in the batches like text, and every batch of
+//! lines is written with the bar taken off the screen, so that one thread writes everything a
+//! terminal shows during a run.
 
 use std::io::{self, Write};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 
+use super::progress::{Display, Setup, TICK};
 use super::{event_line, interruption_line, status_line};
 use crate::results::{ConnEvent, Interruption, Observer, Snapshot};
 
@@ -52,11 +58,17 @@ fn keep_loss(lost: &mut Option<io::Error>, result: io::Result<()>) {
     }
 }
 
-/// A piece of text for one stream.
+/// A piece of text for one stream, or news for the progress display.
 #[derive(Debug)]
 enum Piece {
     Out(String),
     Err(String),
+    /// A snapshot for the display.
+    Progress(Snapshot),
+    /// A signal's effect, for the display.
+    Interrupted(Snapshot, Interruption),
+    /// The run is over: clear the display for good.
+    EndProgress,
 }
 
 /// Stdout and stderr written by a thread of their own, in the order the text was given.
@@ -71,10 +83,16 @@ impl Console {
     /// Starts the writer thread. It blocks every signal, so that SIGINT and SIGTERM keep going
     /// to the thread that reads them from its signalfd.
     pub fn start() -> Console {
+        Console::with_progress(None)
+    }
+
+    /// [`start`](Console::start), with the live progress display of `progress` drawn by the
+    /// writer thread on stderr (from the first snapshot given by [`progress`](Console::progress)).
+    pub fn with_progress(progress: Option<Setup>) -> Console {
         let (tx, rx) = channel();
         let writer = std::thread::Builder::new()
             .name("tcpgoon-output".to_string())
-            .spawn(move || write_all(&rx))
+            .spawn(move || write_all(&rx, progress.map(Display::new)))
             .ok();
         Console {
             batch: Vec::new(),
@@ -103,6 +121,17 @@ impl Console {
                 Piece::Err(text.to_string())
             }),
         }
+    }
+
+    /// Adds a snapshot for the progress display to the current batch.
+    pub fn progress(&mut self, snapshot: &Snapshot) {
+        self.batch.push(Piece::Progress(*snapshot));
+    }
+
+    /// Ends the progress display: it is cleared before any text given after this.
+    pub fn end_progress(&mut self) {
+        self.batch.push(Piece::EndProgress);
+        self.flush();
     }
 
     /// Hands the current batch to the writer (one channel send; never waits for the reader).
@@ -140,8 +169,9 @@ impl Drop for Console {
     }
 }
 
-/// The writer thread: writes each batch in order, then flushes; returns what stdout lost.
-fn write_all(rx: &Receiver<Vec<Piece>>) -> Option<io::Error> {
+/// The writer thread: writes each batch in order, then flushes, and keeps the progress display
+/// (if any) up to date, redrawing it at least every [`TICK`]; returns what stdout lost.
+fn write_all(rx: &Receiver<Vec<Piece>>, mut display: Option<Display>) -> Option<io::Error> {
     let everything = nix::sys::signal::SigSet::all();
     let _ = nix::sys::signal::pthread_sigmask(
         nix::sys::signal::SigmaskHow::SIG_BLOCK,
@@ -149,16 +179,82 @@ fn write_all(rx: &Receiver<Vec<Piece>>) -> Option<io::Error> {
         None,
     );
     let mut lost = None;
-    while let Ok(batch) = rx.recv() {
-        write_batch(batch, &mut lost);
+    loop {
+        let first = match &display {
+            Some(_) => match rx.recv_timeout(TICK) {
+                Ok(batch) => Some(batch),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(batch) => Some(batch),
+                Err(_) => break,
+            },
+        };
+        let Some(first) = first else {
+            if let Some(d) = &mut display {
+                d.draw();
+            }
+            continue;
+        };
+        // What else is waiting goes out with it: one clearing and redrawing of the bar for all.
+        let mut pieces = first;
+        while pieces.len() < 4096 {
+            match rx.try_recv() {
+                Ok(more) => pieces.extend(more),
+                Err(_) => break,
+            }
+        }
+        let mut text = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::Out(_) | Piece::Err(_) => text.push(piece),
+                Piece::Progress(s) => {
+                    if let Some(d) = &mut display {
+                        d.update(s);
+                    }
+                }
+                Piece::Interrupted(s, what) => {
+                    if let Some(d) = &mut display {
+                        d.interrupted(s, what);
+                    }
+                }
+                Piece::EndProgress => {
+                    write_around(display.as_ref(), std::mem::take(&mut text), &mut lost);
+                    if let Some(d) = display.take() {
+                        d.clear();
+                    }
+                }
+            }
+        }
+        write_around(display.as_ref(), text, &mut lost);
+        if let Some(d) = &mut display {
+            d.draw();
+        }
+    }
+    if let Some(d) = display {
+        d.clear();
     }
     lost
+}
+
+/// Writes `text` with the progress display, if any, off the screen meanwhile.
+fn write_around(display: Option<&Display>, text: Vec<Piece>, lost: &mut Option<io::Error>) {
+    if text.is_empty() {
+        return;
+    }
+    match display {
+        Some(d) => d.suspend(|| write_batch(text, lost)),
+        None => write_batch(text, lost),
+    }
 }
 
 fn write_batch(batch: Vec<Piece>, lost: &mut Option<io::Error>) {
     let (stdout, stderr) = (io::stdout(), io::stderr());
     for piece in batch {
         match piece {
+            // Only the writer thread has a display; without one there is nothing to show.
+            Piece::Progress(_) | Piece::Interrupted(..) | Piece::EndProgress => {}
             Piece::Out(text) => {
                 let mut out = stdout.lock();
                 let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
@@ -181,24 +277,35 @@ pub struct TextReporter {
     /// Standard output belongs to a JSON document: the status lines go to stderr with -v, or
     /// nowhere.
     json: bool,
+    progress: bool,
 }
 
 impl TextReporter {
     /// A reporter; with `verbose`, one stderr line per connection state change. Starts the
     /// console's writer thread.
     pub fn new(verbose: bool) -> Self {
+        TextReporter::with_progress(verbose, None, false)
+    }
+
+    /// [`new`](TextReporter::new), with the live progress display of `progress` on stderr
+    /// (see [`progress::enabled`](super::progress::enabled) for when to ask for it). It shows
+    /// from the engine's first snapshot until [`end_progress`](TextReporter::end_progress).
+    /// With `json`, standard output belongs to one JSON document at the end (`--format json`):
+    /// the status lines go to stderr with `verbose`, or nowhere.
+    pub fn with_progress(verbose: bool, progress: Option<Setup>, json: bool) -> Self {
         TextReporter {
-            console: Console::start(),
+            progress: progress.is_some(),
+            console: Console::with_progress(progress),
             verbose,
-            json: false,
+            json,
         }
     }
 
-    /// The same when standard output carries one JSON document at the end (`--format json`).
-    pub fn for_json(verbose: bool) -> Self {
-        TextReporter {
-            json: true,
-            ..TextReporter::new(verbose)
+    /// Clears the progress display for good (before the final report); no-op without one.
+    pub fn end_progress(&mut self) {
+        if self.progress {
+            self.progress = false;
+            self.console.end_progress();
         }
     }
 
@@ -230,6 +337,9 @@ impl TextReporter {
 
 impl Observer for TextReporter {
     fn status(&mut self, snapshot: &Snapshot) {
+        if self.progress {
+            self.console.progress(snapshot);
+        }
         let line = format!("{}\n", status_line(&snapshot.counts));
         match (self.json, self.verbose) {
             (false, _) => self.console.out(&line),
@@ -237,6 +347,12 @@ impl Observer for TextReporter {
             (true, false) => return,
         }
         self.console.flush();
+    }
+
+    fn progress(&mut self, snapshot: &Snapshot) {
+        if self.progress {
+            self.console.progress(snapshot);
+        }
     }
 
     fn wants_events(&self) -> bool {
@@ -247,7 +363,10 @@ impl Observer for TextReporter {
         self.console.err(&format!("{}\n", event_line(e)));
     }
 
-    fn interrupted(&mut self, _s: &Snapshot, what: Interruption) {
+    fn interrupted(&mut self, s: &Snapshot, what: Interruption) {
+        if self.progress {
+            self.console.batch.push(Piece::Interrupted(*s, what));
+        }
         self.console.err(&format!("{}\n", interruption_line(what)));
         self.console.flush();
     }
@@ -278,6 +397,7 @@ mod tests {
             .map(|p| match p {
                 Piece::Out(s) => format!("out:{s}"),
                 Piece::Err(s) => format!("err:{s}"),
+                other => format!("{other:?}"),
             })
             .collect();
         assert_eq!(shape, ["out:ab", "err:x", "out:c"]);

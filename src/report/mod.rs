@@ -8,6 +8,7 @@
 
 mod console;
 pub mod godur;
+pub mod progress;
 
 pub use console::{Console, ReportOut, TextReporter};
 
