@@ -752,7 +752,7 @@ mod tests {
         );
         assert_eq!(
             typo.message(),
-            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, version, completions, man; see `tcpgoon --help`"
+            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, report, version, completions, man; see `tcpgoon --help`"
         );
     }
 
