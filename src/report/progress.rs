@@ -3,7 +3,7 @@
 //! to the last dial; during the hold, the time left and the connections still open.
 //!
 //! It is for people only, so it is shown only when stderr is a terminal whose `TERM` is known
-//! and not `dumb`, never with `--no-progress` (or, once it exists, `--format json`), and is
+//! and not `dumb`, never with `--no-progress` or `--format json`, and is
 //! drawn on stderr: stdout carries the Go status lines and the report byte for byte as without
 //! it. [`enabled`] is that decision, in one place. `NO_COLOR` leaves out every color (the
 //! cursor movements that redraw the line stay).
