@@ -50,7 +50,7 @@ pub(super) struct Conn {
 /// The peak of simultaneously established connections, where one batch of events (one poll) is
 /// one moment: a connection established in a batch counts together with those the far side
 /// closed in the same batch, whatever the order of the events within it (see
-/// [`RunResult::max_established`]). Order within a batch says nothing about order in time, so
+/// [`RunResult::max_established`](crate::results::RunResult::max_established)). Order within a batch says nothing about order in time, so
 /// the peak is the count before the batch plus every establishment in it.
 #[derive(Debug, Default)]
 pub(super) struct Peak {

@@ -6,7 +6,7 @@
 //! failure of the target (refused, unreachable): the first never reached the target and must not
 //! be reported as the target's error.
 //!
-//! With [`PortPolicy::Auto`] the tool hands out each source port from a [`PortCursor`], so the
+//! With [`PortPolicy::Auto`](crate::config::PortPolicy::Auto) the tool hands out each source port from a [`PortCursor`](crate::local::PortCursor), so the
 //! kernel never searches for one. How the chosen port reaches the kernel matters to every other
 //! program on the machine:
 //! - [`PickMechanism::ConnectTime`] (Linux 6.3+): the socket's own port range is narrowed to the
@@ -17,7 +17,7 @@
 //!   explicitly is reserved for every destination: the kernel's own port search in other
 //!   programs' `connect()` skips it, so a large run left in TIME_WAIT slows them for a minute.
 //!
-//! With [`PortPolicy::Kernel`] and a source address, the socket is bound with
+//! With [`PortPolicy::Kernel`](crate::config::PortPolicy::Kernel) and a source address, the socket is bound with
 //! `IP_BIND_ADDRESS_NO_PORT` so the kernel still picks the port at `connect()` time.
 
 use std::io;
