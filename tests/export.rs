@@ -175,6 +175,19 @@ fn bad_report_paths_fail_early_with_one_line() {
         "{err}"
     );
     assert_eq!(server.accepted(), 0, "nothing may be dialed");
+    // Two documents on stdout are refused.
+    let o = tg(&format!(
+        "run -y -c 3 --format json --export-json - 127.0.0.1 {}",
+        server.port()
+    ));
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o)
+            .starts_with("error: --export-json - would put a second document on standard output"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(server.accepted(), 0, "nothing may be dialed");
     let not_a_report = temp("not-a-report.json");
     std::fs::write(&not_a_report, "{\"hello\": 1}").unwrap();
     for (file, want) in [

@@ -184,7 +184,7 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         assume_yes: raw.assume_yes,
         verbose: raw.verbose,
         output: Output {
-            json: raw.format == Format::Json,
+            json: stdout_once(&raw)?,
             export_json: raw.export_json.clone(),
             command_line: std::env::args_os()
                 .map(|a| a.to_string_lossy().into_owned())
@@ -192,6 +192,21 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         },
         no_progress: raw.no_progress,
     })
+}
+
+/// Whether standard output carries the JSON document (`--format json`), refusing a second
+/// document there (`--export-json -` beside it).
+fn stdout_once(raw: &RunFlags) -> Result<bool, String> {
+    let json = raw.format == Format::Json;
+    let to_stdout =
+        |p: &Option<std::path::PathBuf>| p.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if json && to_stdout(&raw.export_json) {
+        return Err(
+            "--export-json - would put a second document on standard output beside --format json; give a file, or leave one of them out"
+                .to_string(),
+        );
+    }
+    Ok(json)
 }
 
 pub(super) fn validate_server(raw: RawServer) -> Result<ServerConfig, String> {
