@@ -19,12 +19,17 @@ const DOORS: &[(&str, &[&str])] = &[
     ("report", &["results", "verdict", "units"]),
     ("server", &["config", "engine", "units"]),
     (
+        "export",
+        &["config", "results", "verdict", "units", "report"],
+    ),
+    (
         "app",
         &[
             "cli",
             "config",
             "discover",
             "engine",
+            "export",
             "local",
             "preflight",
             "report",
