@@ -401,3 +401,27 @@ fn an_unwritable_junit_file_fails_before_the_run() {
     );
     assert_eq!(server.accepted(), 0, "nothing may be dialed");
 }
+
+/// Standard output holds one document: `--export-junit -` beside `--format json` or
+/// `--export-json -` is refused in one line that says what to do, before anything is dialed.
+#[test]
+fn two_documents_on_stdout_are_refused() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    for other in ["--format json", "--export-json -"] {
+        let o = tg(&format!(
+            "run -y -c 3 -s 0 --export-junit - {other} 127.0.0.1 {}",
+            server.port()
+        ));
+        assert_eq!(code(&o), 1, "{other}");
+        let err = stderr(&o);
+        assert_eq!(
+            err,
+            format!(
+                "error: --export-junit - and {other} would both write a document to standard \
+                 output: give --export-junit a file (--export-junit tcpgoon.xml)\n"
+            )
+        );
+        assert_eq!(stdout(&o), "");
+    }
+    assert_eq!(server.accepted(), 0, "nothing may be dialed");
+}

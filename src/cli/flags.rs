@@ -246,8 +246,9 @@ pub(super) struct RunFlags {
     #[arg(long = "export-json", value_name = "FILE", help_heading = "Results")]
     pub(super) export_json: Option<std::path::PathBuf>,
     /// Also write a JUnit XML report to FILE for CI dashboards (GitLab, Jenkins, GitHub): a test
-    /// case per threshold, one for "no connection errors" and one for "run completed"; atomic,
-    /// - for stdout, written on every completed or interrupted run
+    /// case per threshold, one for "no connection errors" and one for "run completed"; atomic, and
+    /// written on every completed or interrupted run; FILE - is stdout (not with --format json or
+    /// --export-json -)
     #[arg(long = "export-junit", value_name = "FILE", help_heading = "Results")]
     pub(super) export_junit: Option<std::path::PathBuf>,
     /// Connections per second instead of --sleep: 0.001 to 10000000, with decimals, k and m (0.5,

@@ -158,6 +158,21 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
     for t in &thresholds {
         super::checks::measurable(t, &checks)?;
     }
+    if raw.export_junit.as_deref() == Some(std::path::Path::new("-")) {
+        let other = if raw.format == Format::Json {
+            Some("--format json")
+        } else if raw.export_json.as_deref() == Some(std::path::Path::new("-")) {
+            Some("--export-json -")
+        } else {
+            None
+        };
+        if let Some(other) = other {
+            return Err(format!(
+                "--export-junit - and {other} would both write a document to standard output: \
+                 give --export-junit a file (--export-junit tcpgoon.xml)"
+            ));
+        }
+    }
     Ok(RunConfig {
         host,
         port,
