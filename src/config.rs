@@ -53,6 +53,8 @@ pub enum ReportFormat {
     Text,
     /// The JSON document.
     Json,
+    /// JUnit XML for CI dashboards.
+    Junit,
 }
 
 /// Where a run's results go (`--format`, `--export-*`).
@@ -62,6 +64,8 @@ pub struct Output {
     pub json: bool,
     /// Write the JSON report to this file too (`-`: standard output).
     pub export_json: Option<std::path::PathBuf>,
+    /// Write the JUnit XML report to this file too (`-`: standard output).
+    pub export_junit: Option<std::path::PathBuf>,
     /// The command line, as given, for the reports.
     pub command_line: Vec<String>,
 }

@@ -23,6 +23,10 @@ const DOORS: &[(&str, &[&str])] = &[
     ),
     ("server", &["config", "engine", "units"]),
     (
+        "export",
+        &["config", "results", "verdict", "units", "report"],
+    ),
+    (
         "app",
         &[
             "cli",

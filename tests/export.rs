@@ -183,7 +183,7 @@ fn bad_report_paths_fail_early_with_one_line() {
     assert_eq!(code(&o), 1);
     assert!(
         stderr(&o)
-            .starts_with("error: --export-json - would put a second document on standard output"),
+            .starts_with("error: --format json and --export-json - would each write a document to standard output"),
         "{}",
         stderr(&o)
     );

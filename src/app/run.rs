@@ -141,6 +141,7 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     for (flag, path) in exports(&config.output) {
         let bytes = match flag {
             "--export-json" => document.to_json().into_bytes(),
+            "--export-junit" => export::junit::render(&result, &verdict).into_bytes(),
             _ => continue,
         };
         export::write_atomically(path, &bytes).map_err(|error| AppError::Export {
@@ -157,6 +158,9 @@ fn exports(output: &Output) -> Vec<(&'static str, &Path)> {
     let mut out = Vec::new();
     if let Some(p) = &output.export_json {
         out.push(("--export-json", p.as_path()));
+    }
+    if let Some(p) = &output.export_junit {
+        out.push(("--export-junit", p.as_path()));
     }
     out
 }

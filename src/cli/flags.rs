@@ -92,7 +92,8 @@ pub(super) enum RawCommand {
     /// Render a saved JSON report again (from --export-json or --format json)
     #[command(
         after_help = "The text is what the run printed at its end, byte for byte; json \
-        writes the document again (normalised). Exit codes: 0 rendered; 1 the file cannot be \
+        writes the document again (normalised); junit the XML --export-junit wrote, byte for \
+        byte. Exit codes: 0 rendered; 1 the file cannot be \
         read, is not a tcpgoon JSON report, or the output cannot be written. The run's own exit \
         code is in the document (exit_code)."
     )]
@@ -145,6 +146,8 @@ pub(super) enum ReportFormat {
     Text,
     /// the JSON document
     Json,
+    /// JUnit XML for CI dashboards, as --export-junit writes it
+    Junit,
 }
 
 /// Who picks source ports (`--source-ports`).
@@ -274,6 +277,12 @@ pub(super) struct RunFlags {
     /// stdout), whatever --format says; written on every completed or interrupted run
     #[arg(long = "export-json", value_name = "FILE", help_heading = "Results")]
     pub(super) export_json: Option<std::path::PathBuf>,
+    /// Also write a JUnit XML report to FILE for CI dashboards (GitLab, Jenkins, GitHub): a test
+    /// case per threshold, one for "no connection errors" and one for "run completed"; atomic, and
+    /// written on every completed or interrupted run; FILE - is stdout (not with --format json or
+    /// --export-json -)
+    #[arg(long = "export-junit", value_name = "FILE", help_heading = "Results")]
+    pub(super) export_junit: Option<std::path::PathBuf>,
     /// Connections per second instead of --sleep: 0.001 to 10000000, with decimals, k and m (0.5,
     /// 2.5k)
     ///

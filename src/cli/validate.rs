@@ -186,6 +186,7 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         output: Output {
             json: stdout_once(&raw)?,
             export_json: raw.export_json.clone(),
+            export_junit: raw.export_junit.clone(),
             command_line: std::env::args_os()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
@@ -195,16 +196,30 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
 }
 
 /// Whether standard output carries the JSON document (`--format json`), refusing a second
-/// document there (`--export-json -` beside it).
+/// document there: at most one of `--format json` and the `--export-* -` may claim it.
 fn stdout_once(raw: &RunFlags) -> Result<bool, String> {
     let json = raw.format == Format::Json;
-    let to_stdout =
-        |p: &Option<std::path::PathBuf>| p.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    if json && to_stdout(&raw.export_json) {
-        return Err(
-            "--export-json - would put a second document on standard output beside --format json; give a file, or leave one of them out"
-                .to_string(),
-        );
+    let mut claims: Vec<&str> = Vec::new();
+    if json {
+        claims.push("--format json");
+    }
+    for (flag, path) in [
+        ("--export-json -", &raw.export_json),
+        ("--export-junit -", &raw.export_junit),
+    ] {
+        if path.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+            claims.push(flag);
+        }
+    }
+    if claims.len() > 1 {
+        let example = match claims.last() {
+            Some(&"--export-json -") => "--export-json tcpgoon.json",
+            _ => "--export-junit tcpgoon.xml",
+        };
+        return Err(format!(
+            "{} would each write a document to standard output: give all but one of them a file ({example})",
+            claims.join(" and ")
+        ));
     }
     Ok(json)
 }

@@ -1,5 +1,6 @@
 //! Results out of the process, for machines and for later: the JSON report (a public, versioned
-//! data product with a committed schema), and files written atomically.
+//! data product with a committed schema), JUnit XML for CI dashboards, and files written
+//! atomically.
 //!
 //! The text report is for people reading a terminal; CI systems, capacity planners and the
 //! merge of runs from several machines need the same numbers as data. The JSON document is
@@ -9,6 +10,7 @@
 //! renders a saved run again through the same text functions, and runs merge without loss.
 
 pub mod json;
+pub mod junit;
 
 use std::io::{self, Write};
 use std::path::Path;
