@@ -51,6 +51,8 @@ pub enum ReportFormat {
     Text,
     /// The JSON document.
     Json,
+    /// The HTML page.
+    Html,
 }
 
 /// Where a run's results go (`--format`, `--export-*`).
@@ -60,6 +62,8 @@ pub struct Output {
     pub json: bool,
     /// Write the JSON report to this file too (`-`: standard output).
     pub export_json: Option<std::path::PathBuf>,
+    /// Write the HTML report to this file (`-`: standard output).
+    pub export_html: Option<std::path::PathBuf>,
     /// The command line, as given, for the reports.
     pub command_line: Vec<String>,
 }

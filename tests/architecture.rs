@@ -17,6 +17,10 @@ const DOORS: &[(&str, &[&str])] = &[
     ("engine", &["config", "local", "results"]),
     ("verdict", &["config", "results"]),
     ("report", &["results", "verdict", "units"]),
+    (
+        "export",
+        &["config", "results", "verdict", "units", "report"],
+    ),
     ("server", &["config", "engine", "units"]),
     (
         "app",
@@ -25,6 +29,7 @@ const DOORS: &[(&str, &[&str])] = &[
             "config",
             "discover",
             "engine",
+            "export",
             "local",
             "preflight",
             "report",

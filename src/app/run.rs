@@ -142,6 +142,9 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     for (flag, path) in exports(&config.output) {
         let bytes = match flag {
             "--export-json" => document.to_json().into_bytes(),
+            "--export-html" => {
+                export::html::render(&result, &verdict, &config.output.command_line).into_bytes()
+            }
             _ => continue,
         };
         export::write_atomically(path, &bytes).map_err(|error| AppError::Export {
@@ -158,6 +161,9 @@ fn exports(output: &Output) -> Vec<(&'static str, &Path)> {
     let mut out = Vec::new();
     if let Some(p) = &output.export_json {
         out.push(("--export-json", p.as_path()));
+    }
+    if let Some(p) = &output.export_html {
+        out.push(("--export-html", p.as_path()));
     }
     out
 }

@@ -28,6 +28,7 @@ pub(super) fn render(config: &ReportConfig) -> Result<(), AppError> {
     let rendered = match config.format {
         ReportFormat::Text => report::text(&result, &verdict),
         ReportFormat::Json => Report::new(&result, &verdict, &document.command_line).to_json(),
+        ReportFormat::Html => export::html::render(&result, &verdict, &document.command_line),
     };
     let out = config
         .output

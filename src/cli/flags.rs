@@ -121,6 +121,8 @@ pub(super) enum ReportFormat {
     Text,
     /// the JSON document
     Json,
+    /// a self-contained HTML page with charts
+    Html,
 }
 
 /// Who picks source ports (`--source-ports`).
@@ -242,6 +244,10 @@ pub(super) struct RunFlags {
     /// stdout), whatever --format says; written on every completed or interrupted run
     #[arg(long = "export-json", value_name = "FILE", help_heading = "Results")]
     pub(super) export_json: Option<std::path::PathBuf>,
+    /// Also write the HTML report to FILE: one self-contained page with charts (atomically; -
+    /// for stdout); written on every completed or interrupted run
+    #[arg(long = "export-html", value_name = "FILE", help_heading = "Results")]
+    pub(super) export_html: Option<std::path::PathBuf>,
     /// Connections per second instead of --sleep: 0.001 to 10000000, with decimals, k and m (0.5,
     /// 2.5k)
     ///

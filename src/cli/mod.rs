@@ -121,6 +121,7 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
             format: match raw.format {
                 flags::ReportFormat::Text => ReportFormat::Text,
                 flags::ReportFormat::Json => ReportFormat::Json,
+                flags::ReportFormat::Html => ReportFormat::Html,
             },
             output: raw.output,
         })),

@@ -186,6 +186,7 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         output: Output {
             json: raw.format == Format::Json,
             export_json: raw.export_json.clone(),
+            export_html: raw.export_html.clone(),
             command_line: std::env::args_os()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
