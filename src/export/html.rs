@@ -472,8 +472,53 @@ fn log_label(us: f64) -> String {
     }
 }
 
+/// The timeline's points, with what the result knows besides them: when the last dial
+/// settled, nothing was dialing or waiting any more and no connection could fail after it,
+/// and the run ended with the final counts. The engine records a point only while its loop runs
+/// (a quiet hold adds none), so without these the last point of the ramp would seem to hold
+/// through the whole hold.
+fn timeline_points(r: &RunResult) -> Vec<Snapshot> {
+    let mut points = r.timeline.points.clone();
+    let Some(last) = points.last().copied() else {
+        return points;
+    };
+    if last.at < r.elapsed {
+        points.push(Snapshot {
+            at: r.elapsed,
+            counts: r.counts,
+            max_established: r.max_established,
+        });
+    }
+    if let Some(settled) = r.ramp.settled {
+        let after = points.partition_point(|p| p.at < settled);
+        if after > 0 && after < points.len() && points[after].at > settled {
+            let before = points[after - 1];
+            let end = r.counts;
+            // As every step of the timeline: a change shows at the next point, so the
+            // closures until that point count from there.
+            let closed = before.counts.closed.min(end.closed);
+            let counts = crate::results::Counts {
+                not_initiated: 0,
+                dialing: 0,
+                established: end.ever_established() - closed,
+                closed,
+                ..end
+            };
+            points.insert(
+                after,
+                Snapshot {
+                    at: settled,
+                    counts,
+                    max_established: before.max_established,
+                },
+            );
+        }
+    }
+    points
+}
+
 fn timeline_chart(out: &mut String, r: &RunResult) {
-    let points = &r.timeline.points;
+    let points = &timeline_points(r);
     if points.is_empty() {
         no_data(out, "The run recorded no timeline.");
         return;
