@@ -188,7 +188,7 @@ mod tests {
         assert_eq!(typo_or_usage(usage.to_string(), &typo, |_| true), usage);
         assert_eq!(
             typo_or_usage(usage.to_string(), &typo, |_| false),
-            "error: 'demo1' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, version; see `tcpgoon --help`\n"
+            "error: 'demo1' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, report, version; see `tcpgoon --help`\n"
         );
     }
 }

@@ -743,7 +743,7 @@ mod tests {
         );
         assert_eq!(
             typo.message(),
-            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, version; see `tcpgoon --help`"
+            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, report, version; see `tcpgoon --help`"
         );
     }
 
