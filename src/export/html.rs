@@ -872,6 +872,7 @@ fn sources_table(out: &mut String, r: &RunResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::Counts;
 
     #[test]
     fn escaping_covers_markup_and_quotes() {
@@ -887,6 +888,89 @@ mod tests {
             .map(String::from)
             .to_vec();
         assert_eq!(shell_words(&words), "tcpgoon run --send 'a b' 'it'\\''s' x");
+    }
+
+    fn result(counts: Counts, points: &[(u64, Counts)], settled: Option<u64>) -> RunResult {
+        let ms = Duration::from_millis;
+        RunResult {
+            identity: Default::default(),
+            counts,
+            max_established: counts.ever_established(),
+            connect: LatencyStats::new(),
+            time_to_error: LatencyStats::new(),
+            errors: Default::default(),
+            local_errors: Default::default(),
+            closures: Default::default(),
+            verification: Default::default(),
+            retransmitted: 0,
+            hold: None,
+            probe: None,
+            per_source: Vec::new(),
+            ramp: crate::results::Ramp {
+                settled: settled.map(ms),
+                ..Default::default()
+            },
+            elapsed: ms(1000),
+            stop: StopReason::Completed,
+            timeline: crate::results::Timeline {
+                step: ms(50),
+                points: points
+                    .iter()
+                    .map(|&(at, counts)| Snapshot {
+                        at: ms(at),
+                        counts,
+                        max_established: 0,
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    fn counts(not_initiated: u64, dialing: u64, established: u64, closed: u64) -> Counts {
+        Counts {
+            total: 10,
+            not_initiated,
+            dialing,
+            established,
+            closed,
+            ..Counts::default()
+        }
+    }
+
+    /// The last dial's settling and the end of the run are points of the timeline: the ramp's
+    /// last point does not hold through the hold.
+    #[test]
+    fn the_timeline_ends_where_the_ramp_settled_and_the_run_ended() {
+        let end = counts(0, 0, 6, 4);
+        let r = result(
+            end,
+            &[(0, counts(10, 0, 0, 0)), (50, counts(2, 4, 3, 1))],
+            Some(80),
+        );
+        let points = timeline_points(&r);
+        let at: Vec<u64> = points.iter().map(|p| p.at.as_millis() as u64).collect();
+        assert_eq!(at, [0, 50, 80, 1000]);
+        // Settled: nothing dialing; the closures so far stay until the next point.
+        assert_eq!(points[2].counts, counts(0, 0, 9, 1));
+        assert_eq!(points[3].counts, end);
+        // Nothing to add when the points already reach the end.
+        let r = result(end, &[(0, counts(10, 0, 0, 0)), (1000, end)], None);
+        assert_eq!(timeline_points(&r).len(), 2);
+    }
+
+    /// A run with nothing measured still renders: every chart is a sentence.
+    #[test]
+    fn an_empty_run_renders_sentences() {
+        let r = result(counts(10, 0, 0, 0), &[], None);
+        let v = Verdict {
+            thresholds: Vec::new(),
+            exit_code: EXIT_INCOMPLETE,
+        };
+        let page = render(&r, &v, &["tcpgoon".to_string()]);
+        assert!(!page.contains("<svg"), "{page}");
+        assert!(page.contains("The run recorded no timeline."));
+        assert!(page.contains("No connection was established"));
+        assert!(page.contains("Exit code 1: incomplete"));
     }
 
     #[test]
