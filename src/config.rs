@@ -55,6 +55,8 @@ pub enum ReportFormat {
     Json,
     /// JUnit XML for CI dashboards.
     Junit,
+    /// The HTML page.
+    Html,
 }
 
 /// Where a run's results go (`--format`, `--export-*`).
@@ -66,6 +68,8 @@ pub struct Output {
     pub export_json: Option<std::path::PathBuf>,
     /// Write the JUnit XML report to this file too (`-`: standard output).
     pub export_junit: Option<std::path::PathBuf>,
+    /// Write the HTML report to this file (`-`: standard output).
+    pub export_html: Option<std::path::PathBuf>,
     /// The command line, as given, for the reports.
     pub command_line: Vec<String>,
 }

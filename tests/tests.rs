@@ -10,6 +10,7 @@ mod defects;
 mod defects7;
 mod engine;
 mod export;
+mod html;
 mod junit;
 mod lb;
 mod netns;

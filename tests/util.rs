@@ -41,8 +41,30 @@ fn piped(cmd: &mut Command) -> Child {
         .expect("spawn tcpgoon")
 }
 
-/// Waits for `child` at most `limit`, killing it past that, and collects its output.
+/// Waits for `child` at most `limit`, killing it past that, and collects its output (read as
+/// it comes, so that a child writing more than a pipe holds is not stalled).
 pub fn wait_output(child: &mut Child, limit: Duration) -> Output {
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
     let start = Instant::now();
     loop {
         if child.try_wait().expect("wait").is_some() {
@@ -54,14 +76,10 @@ pub fn wait_output(child: &mut Child, limit: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    child.stdout.take().map(|mut s| s.read_to_end(&mut stdout));
-    child.stderr.take().map(|mut s| s.read_to_end(&mut stderr));
     Output {
         status: child.wait().expect("wait"),
-        stdout,
-        stderr,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
     }
 }
 

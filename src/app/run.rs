@@ -142,6 +142,9 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
         let bytes = match flag {
             "--export-json" => document.to_json().into_bytes(),
             "--export-junit" => export::junit::render(&result, &verdict).into_bytes(),
+            "--export-html" => {
+                export::html::render(&result, &verdict, &config.output.command_line).into_bytes()
+            }
             _ => continue,
         };
         export::write_atomically(path, &bytes).map_err(|error| AppError::Export {
@@ -161,6 +164,9 @@ fn exports(output: &Output) -> Vec<(&'static str, &Path)> {
     }
     if let Some(p) = &output.export_junit {
         out.push(("--export-junit", p.as_path()));
+    }
+    if let Some(p) = &output.export_html {
+        out.push(("--export-html", p.as_path()));
     }
     out
 }

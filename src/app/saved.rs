@@ -29,6 +29,7 @@ pub(super) fn render(config: &ReportConfig) -> Result<(), AppError> {
         ReportFormat::Text => report::text(&result, &verdict),
         ReportFormat::Json => Report::new(&result, &verdict, &document.command_line).to_json(),
         ReportFormat::Junit => export::junit::render(&result, &verdict),
+        ReportFormat::Html => export::html::render(&result, &verdict, &document.command_line),
     };
     let out = config
         .output

@@ -92,8 +92,8 @@ pub(super) enum RawCommand {
     /// Render a saved JSON report again (from --export-json or --format json)
     #[command(
         after_help = "The text is what the run printed at its end, byte for byte; json \
-        writes the document again (normalised); junit the XML --export-junit wrote, byte for \
-        byte. Exit codes: 0 rendered; 1 the file cannot be \
+        writes the document again (normalised); junit and html the files --export-junit and \
+        --export-html write, byte for byte. Exit codes: 0 rendered; 1 the file cannot be \
         read, is not a tcpgoon JSON report, or the output cannot be written. The run's own exit \
         code is in the document (exit_code)."
     )]
@@ -148,6 +148,8 @@ pub(super) enum ReportFormat {
     Json,
     /// JUnit XML for CI dashboards, as --export-junit writes it
     Junit,
+    /// a self-contained HTML page with charts
+    Html,
 }
 
 /// Who picks source ports (`--source-ports`).
@@ -283,6 +285,10 @@ pub(super) struct RunFlags {
     /// --export-json -)
     #[arg(long = "export-junit", value_name = "FILE", help_heading = "Results")]
     pub(super) export_junit: Option<std::path::PathBuf>,
+    /// Also write the HTML report to FILE: one self-contained page with charts (atomically; -
+    /// for stdout); written on every completed or interrupted run
+    #[arg(long = "export-html", value_name = "FILE", help_heading = "Results")]
+    pub(super) export_html: Option<std::path::PathBuf>,
     /// Connections per second instead of --sleep: 0.001 to 10000000, with decimals, k and m (0.5,
     /// 2.5k)
     ///

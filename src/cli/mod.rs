@@ -128,6 +128,7 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
                 flags::ReportFormat::Text => ReportFormat::Text,
                 flags::ReportFormat::Json => ReportFormat::Json,
                 flags::ReportFormat::Junit => ReportFormat::Junit,
+                flags::ReportFormat::Html => ReportFormat::Html,
             },
             output: raw.output,
         })),

@@ -187,6 +187,7 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
             json: stdout_once(&raw)?,
             export_json: raw.export_json.clone(),
             export_junit: raw.export_junit.clone(),
+            export_html: raw.export_html.clone(),
             command_line: std::env::args_os()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
@@ -206,6 +207,7 @@ fn stdout_once(raw: &RunFlags) -> Result<bool, String> {
     for (flag, path) in [
         ("--export-json -", &raw.export_json),
         ("--export-junit -", &raw.export_junit),
+        ("--export-html -", &raw.export_html),
     ] {
         if path.as_deref().is_some_and(|p| p.as_os_str() == "-") {
             claims.push(flag);
@@ -214,6 +216,7 @@ fn stdout_once(raw: &RunFlags) -> Result<bool, String> {
     if claims.len() > 1 {
         let example = match claims.last() {
             Some(&"--export-json -") => "--export-json tcpgoon.json",
+            Some(&"--export-html -") => "--export-html tcpgoon.html",
             _ => "--export-junit tcpgoon.xml",
         };
         return Err(format!(

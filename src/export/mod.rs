@@ -9,6 +9,7 @@
 //! carries enough (exact sums, HDR histograms) to rebuild the result exactly: `tcpgoon report`
 //! renders a saved run again through the same text functions, and runs merge without loss.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 

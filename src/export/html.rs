@@ -1,0 +1,984 @@
+//! The HTML report: one self-contained page per run, for people who were not at the terminal
+//! (a CI artifact, a ticket, a capacity review), with the charts the text cannot show.
+//!
+//! The page is built after the run from the [`RunResult`] and the [`Verdict`] alone (so that
+//! `tcpgoon report FILE.json --format html` renders a saved run into the same bytes as
+//! `--export-html` did): a header naming the target, the time and the command line; the
+//! verdict with every threshold; the Go counts and the ramp; charts drawn by `plotters` into
+//! inline SVG (connections by state over time with the ramp's schedule, the connect-time
+//! distribution and percentiles, closure lifetimes by cause, time to first byte); the
+//! per-source table; and the full text report. Nothing is loaded from anywhere: no script, no
+//! stylesheet, no font, no image but the inline SVG. Every text that reaches the page is
+//! escaped, since target names, command lines and the bytes a peer sent are not ours.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::config::Pacing;
+use crate::report::godur::{go_duration, truncate_micros};
+use crate::report::{self, errno_text, threshold_line};
+use crate::results::stats::LatencyStats;
+use crate::results::{RunResult, Snapshot, StopReason};
+use crate::verdict::{Verdict, EXIT_ERRORS, EXIT_INCOMPLETE, EXIT_OK, EXIT_THRESHOLD};
+
+/// Width and height of every chart, in SVG pixels (the page scales them down to fit).
+const CHART: (u32, u32) = (960, 380);
+
+/// Series colours, chosen to stay apart for the common forms of colour blindness.
+const ESTABLISHED: RGBColor = RGBColor(0x1b, 0x9e, 0x77);
+const CLOSED: RGBColor = RGBColor(0xe6, 0x9f, 0x00);
+const ERROR: RGBColor = RGBColor(0xd5, 0x3e, 0x4f);
+const LOCAL_ERROR: RGBColor = RGBColor(0x88, 0x88, 0x88);
+const DIALING: RGBColor = RGBColor(0x37, 0x7e, 0xb8);
+const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
+const FAINT: RGBColor = RGBColor(0xdd, 0xdd, 0xdd);
+
+const STYLE: &str = "\
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;\
+color:#222;margin:0 auto;max-width:1000px;padding:16px 24px;line-height:1.4}\
+h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;margin:1.4em 0 .4em;border-bottom:1px solid #ddd}\
+h3{font-size:1em;margin:1em 0 .2em}\
+table{border-collapse:collapse;margin:.4em 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}\
+th{background:#f4f4f4;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}\
+code,pre{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:.9em}\
+pre{background:#f7f7f7;border:1px solid #ddd;padding:8px;overflow-x:auto;white-space:pre-wrap}\
+.cmd{background:#f7f7f7;padding:2px 6px;word-break:break-all}\
+.pass{color:#1b7a3e}.fail{color:#b3261e}.verdict{font-size:1.1em;font-weight:600}\
+.none{color:#666;font-style:italic}svg{max-width:100%;height:auto;display:block}\
+.meta td:first-child{font-weight:600;background:#f4f4f4}";
+
+/// Escapes `text` for HTML text and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The whole page for one run.
+pub fn render(result: &RunResult, verdict: &Verdict, command_line: &[String]) -> String {
+    let r = result;
+    let name = &r.identity.target;
+    let mut out = String::new();
+    let title = format!("tcpgoon: {}:{}", name.display, name.port);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape(&title)
+    );
+    header(&mut out, r, command_line);
+    summary(&mut out, r, verdict);
+    section(
+        &mut out,
+        "timeline",
+        "Connections by state over time",
+        |o| timeline_chart(o, r),
+    );
+    section(&mut out, "connect", "Connect time", |o| {
+        connect_charts(o, r)
+    });
+    section(&mut out, "closures", "Closures by the far side", |o| {
+        closure_chart(o, r)
+    });
+    section(&mut out, "first-byte", "Time to first byte", |o| {
+        first_byte_chart(o, r)
+    });
+    if r.per_source.len() > 1 {
+        section(&mut out, "sources", "Per source address", |o| {
+            sources_table(o, r)
+        });
+    }
+    section(&mut out, "text", "Text report", |o| {
+        let _ = writeln!(o, "<pre>{}</pre>", escape(&report::text(r, verdict)));
+    });
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+fn section(out: &mut String, id: &str, heading: &str, body: impl FnOnce(&mut String)) {
+    let _ = writeln!(out, "<section id=\"{id}\">\n<h2>{}</h2>", escape(heading));
+    body(out);
+    out.push_str("</section>\n");
+}
+
+/// A command line as a shell would take it back: words with spaces or quotes are quoted.
+fn shell_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            let plain = !w.is_empty()
+                && w.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c) || !c.is_ascii()
+                });
+            if plain {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn header(out: &mut String, r: &RunResult, command_line: &[String]) {
+    let id = &r.identity;
+    let name = &id.target;
+    let _ = writeln!(
+        out,
+        "<header>\n<h1>tcpgoon report: {}:{}</h1>\n<table class=\"meta\">",
+        escape(&name.display),
+        name.port
+    );
+    let addrs: Vec<String> = id.targets.iter().map(ToString::to_string).collect();
+    let rows = [
+        (
+            "Target",
+            format!(
+                "{} port {} ({})",
+                escape(&name.host),
+                name.port,
+                escape(&addrs.join(", "))
+            ),
+        ),
+        (
+            "Started",
+            format!(
+                "{} (UTC), ran {}",
+                humantime::format_rfc3339_seconds(id.started_at),
+                go_duration(truncate_micros(r.elapsed))
+            ),
+        ),
+        (
+            "Command",
+            format!(
+                "<code class=\"cmd\">{}</code>",
+                escape(&shell_words(command_line))
+            ),
+        ),
+        ("Tool", format!("tcpgoon {}", escape(&id.version))),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(out, "<tr><td>{k}</td><td>{v}</td></tr>");
+    }
+    out.push_str("</table>\n</header>\n");
+}
+
+fn exit_meaning(code: i32) -> &'static str {
+    match code {
+        EXIT_OK => "passed: the run completed, no connection failed and every threshold held",
+        EXIT_INCOMPLETE => {
+            "incomplete: the run did not complete (interrupted, or connections left undialed or unjudged)"
+        }
+        EXIT_ERRORS => "errors: the run completed but some connection failed",
+        EXIT_THRESHOLD => "threshold failed: the run completed but a threshold did not hold",
+        _ => "unknown exit code",
+    }
+}
+
+fn row(out: &mut String, key: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "<tr><th>{}</th><td class=\"n\">{value}</td></tr>",
+        escape(key)
+    );
+}
+
+fn summary(out: &mut String, r: &RunResult, v: &Verdict) {
+    out.push_str("<section id=\"summary\">\n<h2>Verdict</h2>\n");
+    let class = if v.exit_code == EXIT_OK {
+        "pass"
+    } else {
+        "fail"
+    };
+    let _ = writeln!(
+        out,
+        "<p class=\"verdict {class}\">Exit code {}: {}</p>",
+        v.exit_code,
+        escape(exit_meaning(v.exit_code))
+    );
+    match r.stop {
+        StopReason::Completed => {}
+        StopReason::Interrupted => out.push_str("<p>The run was interrupted (one signal).</p>\n"),
+        StopReason::Aborted => out.push_str("<p>The run was aborted (a second signal).</p>\n"),
+    }
+    if v.thresholds.is_empty() {
+        out.push_str("<p class=\"none\">No threshold was set.</p>\n");
+    } else {
+        out.push_str(
+            "<table class=\"thresholds\">\n<tr><th>Threshold and value measured</th></tr>\n",
+        );
+        for j in &v.thresholds {
+            let class = if j.pass { "pass" } else { "fail" };
+            let _ = writeln!(
+                out,
+                "<tr class=\"{class}\"><td>{}</td></tr>",
+                escape(&threshold_line(j))
+            );
+        }
+        out.push_str("</table>\n");
+    }
+
+    out.push_str("<h2>Connections</h2>\n<table class=\"counts\">\n");
+    let c = &r.counts;
+    row(out, "Total", c.total);
+    row(out, "Dialing", c.dialing);
+    row(out, "Established (open at the end)", c.established);
+    row(out, "Closed (by the far side)", c.closed);
+    row(out, "Error", c.error);
+    row(out, "NotInitiated", c.not_dialed());
+    if c.local_error > 0 {
+        row(out, "of which local errors (never dialed)", c.local_error);
+    }
+    row(out, "Total established connections", c.ever_established());
+    row(
+        out,
+        "Max concurrent established connections",
+        r.max_established,
+    );
+    row(
+        out,
+        "Number of established connections on closure",
+        c.established,
+    );
+    let stats = |s: &LatencyStats| {
+        s.summary().map(|s| {
+            [s.min, s.avg, s.max, s.dev]
+                .map(|d| go_duration(truncate_micros(d)))
+                .join(" / ")
+        })
+    };
+    let pcts = |s: &LatencyStats| {
+        [0.5, 0.9, 0.99, 0.999]
+            .map(|q| s.quantile(q).map_or("-".to_string(), go_duration))
+            .join(" / ")
+    };
+    if let Some(line) = stats(&r.connect) {
+        row(out, "Connect time min / avg / max / dev", line);
+        row(
+            out,
+            "Connect time p50 / p90 / p99 / p99.9",
+            pcts(&r.connect),
+        );
+    }
+    if let Some(line) = stats(&r.time_to_error) {
+        row(out, "Time to error min / avg / max / dev", line);
+    }
+    for (errno, n) in r.errors.sorted() {
+        row(out, &format!("Errors: {}", errno_text(errno)), n);
+    }
+    for (errno, n) in r.local_errors.sorted() {
+        row(out, &format!("Local errors: {}", errno_text(errno)), n);
+    }
+    if r.retransmitted > 0 {
+        row(out, "Needed SYN retransmits", r.retransmitted);
+    }
+    out.push_str("</table>\n");
+
+    out.push_str("<h2>Ramp</h2>\n<table class=\"ramp\">\n");
+    let ramp = &r.ramp;
+    let load = &r.identity.load;
+    row(
+        out,
+        "Schedule",
+        match load.pacing {
+            Pacing::Interval(d) if d.is_zero() => "all at once (--sleep 0)".to_string(),
+            Pacing::Interval(d) => format!("one every {}", go_duration(d)),
+            Pacing::Rate(rate) => format!("{rate} connections/s"),
+        },
+    );
+    row(out, "Dialed", ramp.dialed);
+    row(
+        out,
+        "Dialing took",
+        go_duration(truncate_micros(
+            ramp.last_dial.saturating_sub(ramp.first_dial),
+        )),
+    );
+    if let Some(rate) = ramp.rate() {
+        row(out, "Achieved rate", format!("{rate:.1} connections/s"));
+    }
+    if let Some(t) = ramp.settled {
+        row(out, "All settled after", go_duration(truncate_micros(t)));
+    }
+    if let Some(lag) = ramp.max_lag {
+        row(
+            out,
+            "At most behind schedule",
+            go_duration(truncate_micros(lag)),
+        );
+    }
+    out.push_str("</table>\n");
+
+    let checks = report::checks_block(r);
+    if !checks.is_empty() {
+        out.push_str("<h2>Checks, closures, hold and probe</h2>\n<ul class=\"checks\">\n");
+        for line in checks.lines().filter(|l| !l.starts_with("  ")) {
+            if line.starts_with("Per source address") {
+                continue;
+            }
+            let _ = writeln!(out, "<li>{}</li>", escape(line));
+        }
+        out.push_str("</ul>\n");
+        let v = &r.verification;
+        if !v.mismatch_samples.is_empty() {
+            out.push_str("<p>What came instead of the expected text (first bytes):</p>\n<ul class=\"samples\">\n");
+            for s in &v.mismatch_samples {
+                let _ = writeln!(
+                    out,
+                    "<li><code>{}</code>{}</li>",
+                    escape(&crate::units::escape_bytes(&s.bytes, 64)),
+                    if s.incomplete {
+                        " (then nothing more)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            out.push_str("</ul>\n");
+        }
+    }
+    out.push_str("</section>\n");
+}
+
+fn no_data(out: &mut String, sentence: &str) {
+    let _ = writeln!(out, "<p class=\"none\">{}</p>", escape(sentence));
+}
+
+/// Draws one chart into an SVG string with `draw`, then inlines it (its `xmlns` dropped: an
+/// SVG inside HTML needs none); a chart that cannot be drawn becomes a sentence saying so.
+fn chart(
+    out: &mut String,
+    label: &str,
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
+) {
+    let mut svg = String::new();
+    let drawn = {
+        let root = SVGBackend::with_string(&mut svg, CHART).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| e.to_string())
+            .and_then(|()| draw(&root))
+            .and_then(|()| root.present().map_err(|e| e.to_string()))
+    };
+    match drawn {
+        Ok(()) => {
+            let svg = svg.replacen(
+                " xmlns=\"http://www.w3.org/2000/svg\"",
+                &format!(" role=\"img\" aria-label=\"{}\"", escape(label)),
+                1,
+            );
+            out.push_str(&svg);
+        }
+        Err(e) => no_data(out, &format!("The chart could not be drawn: {e}")),
+    }
+}
+
+/// One entry of a chart's legend: a label, its colour, and whether it is a line (or an area).
+type Key = (String, RGBColor, bool);
+
+/// The plotting area and the legend's column, beside it, so that no legend hides data.
+fn split<'a>(root: &DrawingArea<SVGBackend<'a>, Shift>) -> [DrawingArea<SVGBackend<'a>, Shift>; 2] {
+    let (plot, side) = root.split_horizontally(CHART.0 - LEGEND_WIDTH);
+    [plot, side]
+}
+
+/// Width of the legend's column.
+const LEGEND_WIDTH: u32 = 190;
+
+/// Draws the legend in its column: a swatch (or a line) and a label per key.
+fn legend(side: &DrawingArea<SVGBackend, Shift>, keys: &[Key]) -> Result<(), String> {
+    let font = ("sans-serif", 16).into_font().color(&INK);
+    for (k, (label, colour, line)) in keys.iter().enumerate() {
+        let y = 24 + 26 * k as i32;
+        if *line {
+            side.draw(&PathElement::new(
+                [(8, y + 8), (28, y + 8)],
+                colour.stroke_width(3),
+            ))
+            .map_err(err)?;
+        } else {
+            side.draw(&Rectangle::new([(8, y + 1), (28, y + 15)], colour.filled()))
+                .map_err(err)?;
+        }
+        side.draw(&Text::new(label.clone(), (36, y), font.clone()))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// The time axis of a run: its unit, and the factor from seconds.
+fn time_unit(span: Duration) -> (&'static str, f64) {
+    if span < Duration::from_secs(2) {
+        ("ms", 1e3)
+    } else if span < Duration::from_secs(300) {
+        ("s", 1.0)
+    } else if span < Duration::from_secs(3 * 3600) {
+        ("min", 1.0 / 60.0)
+    } else {
+        ("h", 1.0 / 3600.0)
+    }
+}
+
+/// A number for an axis label: no trailing zeros.
+fn trim(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// A duration in microseconds as an axis label (`100µs`, `2.5ms`, `30s`).
+fn micros_label(us: f64) -> String {
+    if us >= 60e6 {
+        format!("{}min", trim(us / 60e6))
+    } else if us >= 1e6 {
+        format!("{}s", trim(us / 1e6))
+    } else if us >= 1e3 {
+        format!("{}ms", trim(us / 1e3))
+    } else {
+        format!("{}µs", trim(us))
+    }
+}
+
+/// A label only on 1, 2 and 5 times a power of ten: a log axis's other ticks stay unlabelled.
+fn log_label(us: f64) -> String {
+    let mantissa = us / 10f64.powf(us.log10().floor());
+    if [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .any(|m| (mantissa - m).abs() < 1e-6)
+    {
+        micros_label(us)
+    } else {
+        String::new()
+    }
+}
+
+/// The timeline's points, with what the result knows besides them: when the last dial
+/// settled, nothing was dialing or waiting any more and no connection could fail after it,
+/// and the run ended with the final counts. The engine records a point only while its loop runs
+/// (a quiet hold adds none), so without these the last point of the ramp would seem to hold
+/// through the whole hold.
+fn timeline_points(r: &RunResult) -> Vec<Snapshot> {
+    let mut points = r.timeline.points.clone();
+    let Some(last) = points.last().copied() else {
+        return points;
+    };
+    if last.at < r.elapsed {
+        points.push(Snapshot {
+            at: r.elapsed,
+            counts: r.counts,
+            max_established: r.max_established,
+        });
+    }
+    if let Some(settled) = r.ramp.settled {
+        let after = points.partition_point(|p| p.at < settled);
+        if after > 0 && after < points.len() && points[after].at > settled {
+            let before = points[after - 1];
+            let end = r.counts;
+            // As every step of the timeline: a change shows at the next point, so the
+            // closures until that point count from there.
+            let closed = before.counts.closed.min(end.closed);
+            let counts = crate::results::Counts {
+                not_initiated: 0,
+                dialing: 0,
+                established: end.ever_established() - closed,
+                closed,
+                ..end
+            };
+            points.insert(
+                after,
+                Snapshot {
+                    at: settled,
+                    counts,
+                    max_established: before.max_established,
+                },
+            );
+        }
+    }
+    points
+}
+
+fn timeline_chart(out: &mut String, r: &RunResult) {
+    let points = &timeline_points(r);
+    if points.is_empty() {
+        no_data(out, "The run recorded no timeline.");
+        return;
+    }
+    let end = r
+        .elapsed
+        .max(points.last().map_or(Duration::ZERO, |p| p.at));
+    let end = end.max(Duration::from_millis(1));
+    let (unit, per_sec) = time_unit(end);
+    let x = |d: Duration| d.as_secs_f64() * per_sec;
+    let x_end = x(end);
+    let total = r.counts.total.max(1) as f64;
+    let has_local = points.iter().any(|p| p.counts.local_error > 0);
+
+    // Stacked from the bottom: established, closed, error, local error, dialing.
+    type Layer = (&'static str, RGBColor, fn(&Snapshot) -> u64);
+    let mut layers: Vec<Layer> = vec![
+        ("established", ESTABLISHED, |s| s.counts.established),
+        ("closed", CLOSED, |s| s.counts.closed),
+        ("error", ERROR, |s| s.counts.error),
+    ];
+    if has_local {
+        layers.push(("local error", LOCAL_ERROR, |s| s.counts.local_error));
+    }
+    layers.push(("dialing", DIALING, |s| s.counts.dialing));
+
+    // Each point holds until the next (and the last until the end of the run).
+    let step = |upto: usize| -> Vec<(f64, f64)> {
+        let mut v = Vec::with_capacity(points.len() * 2);
+        for (i, p) in points.iter().enumerate() {
+            let value: u64 = layers[..=upto].iter().map(|l| (l.2)(p)).sum();
+            let next = points.get(i + 1).map_or(x_end, |n| x(n.at));
+            v.push((x(p.at), value as f64));
+            v.push((next, value as f64));
+        }
+        v
+    };
+
+    // The schedule: connection i is due at due_nanos(i); sampled, as a step line.
+    let load = &r.identity.load;
+    let n = load.connections.max(1);
+    let samples = n.min(2000);
+    let mut due = vec![(0.0, 0.0)];
+    for k in 0..samples {
+        let i = if samples == n {
+            k
+        } else {
+            k * (n - 1) / (samples - 1).max(1)
+        };
+        let t = x(Duration::from_nanos(load.pacing.due_nanos(i)));
+        if t > x_end {
+            break;
+        }
+        let prev = due.last().map_or(0.0, |p: &(f64, f64)| p.1);
+        due.push((t, prev));
+        due.push((t, (i + 1) as f64));
+    }
+    if let Some(&(t, v)) = due.last() {
+        if t < x_end {
+            due.push((x_end, v));
+        }
+    }
+
+    chart(out, "connections by state over time", |root| {
+        let [plot, side] = split(root);
+        let mut keys: Vec<Key> = Vec::new();
+        let mut c = ChartBuilder::on(&plot)
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0f64..x_end, 0f64..total * 1.08)
+            .map_err(err)?;
+        c.configure_mesh()
+            .light_line_style(FAINT.mix(0.5))
+            .bold_line_style(FAINT)
+            .x_desc(format!("time since the start ({unit})"))
+            .y_desc("connections")
+            .x_label_formatter(&|v| trim(*v))
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(err)?;
+        for upto in (0..layers.len()).rev() {
+            let (label, colour, _) = layers[upto];
+            c.draw_series(AreaSeries::new(step(upto), 0.0, colour.mix(0.85)).border_style(colour))
+                .map_err(err)?;
+            keys.push((label.to_string(), colour, false));
+        }
+        c.draw_series(DashedLineSeries::new(
+            due,
+            6,
+            4,
+            ShapeStyle::from(&INK).stroke_width(2),
+        ))
+        .map_err(err)?;
+        keys.push(("due by the schedule".to_string(), INK, true));
+        legend(&side, &keys)
+    });
+}
+
+/// Log-spaced bins (ten per decade, in µs) over the samples of every set.
+fn log_bins(sets: &[&LatencyStats]) -> Option<(f64, f64, Vec<Vec<u64>>)> {
+    const PER_DECADE: f64 = 10.0;
+    let mut lo = i32::MAX;
+    let mut hi = i32::MIN;
+    let bin = |v: u64| ((v.max(1) as f64).log10() * PER_DECADE + 1e-9).floor() as i32;
+    for s in sets {
+        for it in s.parts().5.iter_recorded() {
+            let b = bin(it.value_iterated_to());
+            lo = lo.min(b);
+            hi = hi.max(b);
+        }
+    }
+    if lo > hi {
+        return None;
+    }
+    // Whole decades on the axis, at least one.
+    let first = (f64::from(lo) / PER_DECADE).floor() as i32 * PER_DECADE as i32;
+    let last = ((f64::from(hi + 1) / PER_DECADE).ceil() as i32 * PER_DECADE as i32).max(first + 10);
+    let mut counts = vec![vec![0u64; (last - first) as usize]; sets.len()];
+    for (k, s) in sets.iter().enumerate() {
+        for it in s.parts().5.iter_recorded() {
+            let b = bin(it.value_iterated_to());
+            counts[k][(b - first) as usize] += it.count_at_value();
+        }
+    }
+    let edge = |b: i32| 10f64.powf(f64::from(b) / PER_DECADE);
+    Some((edge(first), edge(last), counts))
+}
+
+/// A histogram of durations on a log axis, one colour per set, stacked.
+fn histogram(
+    out: &mut String,
+    label: &str,
+    x_desc: &str,
+    sets: &[(&str, RGBColor, &LatencyStats)],
+) {
+    let stats: Vec<&LatencyStats> = sets.iter().map(|s| s.2).collect();
+    let Some((lo, hi, counts)) = log_bins(&stats) else {
+        no_data(out, "Nothing was measured.");
+        return;
+    };
+    let bins = counts[0].len();
+    let first = (lo.log10() * 10.0).round();
+    let edge = |b: usize| 10f64.powf((first + b as f64) / 10.0);
+    let tallest = (0..bins)
+        .map(|b| counts.iter().map(|c| c[b]).sum::<u64>())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    chart(out, label, |root| {
+        let [plot, side] = split(root);
+        let mut keys: Vec<Key> = Vec::new();
+        let mut c = ChartBuilder::on(&plot)
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d((lo..hi).log_scale(), 0f64..tallest as f64 * 1.1)
+            .map_err(err)?;
+        c.configure_mesh()
+            .light_line_style(FAINT.mix(0.5))
+            .bold_line_style(FAINT)
+            .x_desc(x_desc)
+            .y_desc("connections")
+            .x_label_formatter(&|v| log_label(*v))
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(err)?;
+        let mut below = vec![0u64; bins];
+        for (k, (name, colour, _)) in sets.iter().enumerate() {
+            let colour = *colour;
+            let bars: Vec<_> = (0..bins)
+                .filter(|&b| counts[k][b] > 0)
+                .map(|b| {
+                    let y0 = below[b] as f64;
+                    let y1 = (below[b] + counts[k][b]) as f64;
+                    Rectangle::new(
+                        [(edge(b), y0), (edge(b + 1), y1)],
+                        colour.mix(0.85).filled(),
+                    )
+                })
+                .collect();
+            for b in 0..bins {
+                below[b] += counts[k][b];
+            }
+            let total: u64 = counts[k].iter().sum();
+            c.draw_series(bars).map_err(err)?;
+            keys.push((format!("{name} ({total})"), colour, false));
+        }
+        legend(&side, &keys)
+    });
+}
+
+/// The value at each quantile up to p99.99, on a log axis of values: the x axis is in "nines"
+/// (0, 90%, 99%, 99.9%, 99.99%), so that the tail is as wide as the body.
+fn percentile_curve(out: &mut String, label: &str, s: &LatencyStats, colour: RGBColor) {
+    let Some(summary) = s.summary() else {
+        no_data(out, "Nothing was measured.");
+        return;
+    };
+    let us = |d: Duration| (d.as_nanos() as f64 / 1e3).max(1.0);
+    let curve: Vec<(f64, f64)> = (0..=400)
+        .map(|k| {
+            let nines = f64::from(k) / 100.0;
+            let q = (1.0 - 10f64.powf(-nines)).min(0.9999);
+            (nines, s.quantile(q).map_or(1.0, us))
+        })
+        .collect();
+    let lo = 10f64.powf(us(summary.min).log10().floor());
+    let hi = 10f64
+        .powf((us(summary.max).log10() + 1e-9).ceil())
+        .max(lo * 10.0);
+    chart(out, label, |root| {
+        let [plot, side] = split(root);
+        let mut c = ChartBuilder::on(&plot)
+            .margin(12)
+            .margin_right(36)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0f64..4f64, (lo..hi).log_scale())
+            .map_err(err)?;
+        c.configure_mesh()
+            .light_line_style(FAINT.mix(0.5))
+            .bold_line_style(FAINT)
+            .x_desc("percentile")
+            .y_desc("connect time")
+            .x_labels(5)
+            .x_label_formatter(&|nines| {
+                if (nines - nines.round()).abs() > 1e-6 {
+                    return String::new();
+                }
+                match nines.round() as i32 {
+                    0 => "p0".to_string(),
+                    1 => "p90".to_string(),
+                    2 => "p99".to_string(),
+                    3 => "p99.9".to_string(),
+                    4 => "p99.99".to_string(),
+                    _ => String::new(),
+                }
+            })
+            .y_label_formatter(&|v| log_label(*v))
+            .label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(err)?;
+        c.draw_series(LineSeries::new(curve, colour.stroke_width(2)))
+            .map_err(err)?;
+        legend(&side, &[("connect time".to_string(), colour, true)])
+    });
+}
+
+fn connect_charts(out: &mut String, r: &RunResult) {
+    if r.connect.count() == 0 {
+        no_data(
+            out,
+            "No connection was established: no connect time to show.",
+        );
+        return;
+    }
+    out.push_str("<h3>Distribution</h3>\n");
+    histogram(
+        out,
+        "connect time histogram",
+        "connect time (log scale)",
+        &[("established", ESTABLISHED, &r.connect)],
+    );
+    out.push_str("<h3>Percentiles</h3>\n");
+    percentile_curve(out, "connect time percentiles", &r.connect, DIALING);
+}
+
+fn closure_chart(out: &mut String, r: &RunResult) {
+    let c = &r.closures;
+    if c.total() == 0 {
+        no_data(out, "No connection was closed by the far side.");
+        return;
+    }
+    let sets: Vec<(&str, RGBColor, &LatencyStats)> = [
+        ("FIN", CLOSED, &c.fin),
+        ("reset", ERROR, &c.reset),
+        ("timed out", DIALING, &c.timed_out),
+        ("other", LOCAL_ERROR, &c.other),
+    ]
+    .into_iter()
+    .filter(|s| s.2.count() > 0)
+    .collect();
+    let _ = writeln!(
+        out,
+        "<p>{} connections closed by the far side, {} of them within {} of being established.</p>",
+        c.total(),
+        c.at_once,
+        go_duration(crate::results::CLOSED_AT_ONCE)
+    );
+    histogram(
+        out,
+        "closure lifetimes",
+        "lifetime: from the handshake to the closure (log scale)",
+        &sets,
+    );
+}
+
+fn first_byte_chart(out: &mut String, r: &RunResult) {
+    let fb = &r.verification.first_byte;
+    if fb.count() == 0 {
+        let sentence = if r.identity.load.checks.expect.is_some() {
+            "No connection received any data."
+        } else {
+            "Not measured: the run had no --expect or --expect-data."
+        };
+        no_data(out, sentence);
+        return;
+    }
+    histogram(
+        out,
+        "time to first byte",
+        "time from the handshake to the first byte received (log scale)",
+        &[("received data", DIALING, fb)],
+    );
+}
+
+fn sources_table(out: &mut String, r: &RunResult) {
+    let verified = r.verification.checked > 0;
+    out.push_str("<table class=\"sources\">\n<tr><th>source</th><th>established</th>");
+    if verified {
+        out.push_str("<th>verified</th>");
+    }
+    out.push_str(
+        "<th>closed</th><th>closed at once</th><th>errors</th><th>local errors</th></tr>\n",
+    );
+    for (ip, c) in &r.per_source {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{}</td>",
+            escape(&ip.to_string()),
+            c.established
+        );
+        if verified {
+            let _ = write!(out, "<td class=\"n\">{}</td>", c.verified);
+        }
+        let _ = writeln!(
+            out,
+            "<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            c.closed, c.closed_at_once, c.errors, c.local_errors
+        );
+    }
+    out.push_str("</table>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::Counts;
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            escape("<script>a&b\"c'</script>"),
+            "&lt;script&gt;a&amp;b&quot;c&#39;&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn shell_words_quote_what_a_shell_would_split() {
+        let words: Vec<String> = ["tcpgoon", "run", "--send", "a b", "it's", "x"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(shell_words(&words), "tcpgoon run --send 'a b' 'it'\\''s' x");
+    }
+
+    fn result(counts: Counts, points: &[(u64, Counts)], settled: Option<u64>) -> RunResult {
+        let ms = Duration::from_millis;
+        RunResult {
+            identity: Default::default(),
+            counts,
+            max_established: counts.ever_established(),
+            connect: LatencyStats::new(),
+            time_to_error: LatencyStats::new(),
+            errors: Default::default(),
+            local_errors: Default::default(),
+            closures: Default::default(),
+            verification: Default::default(),
+            retransmitted: 0,
+            hold: None,
+            probe: None,
+            per_source: Vec::new(),
+            ramp: crate::results::Ramp {
+                settled: settled.map(ms),
+                ..Default::default()
+            },
+            elapsed: ms(1000),
+            stop: StopReason::Completed,
+            timeline: crate::results::Timeline {
+                step: ms(50),
+                points: points
+                    .iter()
+                    .map(|&(at, counts)| Snapshot {
+                        at: ms(at),
+                        counts,
+                        max_established: 0,
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    fn counts(not_initiated: u64, dialing: u64, established: u64, closed: u64) -> Counts {
+        Counts {
+            total: 10,
+            not_initiated,
+            dialing,
+            established,
+            closed,
+            ..Counts::default()
+        }
+    }
+
+    /// The last dial's settling and the end of the run are points of the timeline: the ramp's
+    /// last point does not hold through the hold.
+    #[test]
+    fn the_timeline_ends_where_the_ramp_settled_and_the_run_ended() {
+        let end = counts(0, 0, 6, 4);
+        let r = result(
+            end,
+            &[(0, counts(10, 0, 0, 0)), (50, counts(2, 4, 3, 1))],
+            Some(80),
+        );
+        let points = timeline_points(&r);
+        let at: Vec<u64> = points.iter().map(|p| p.at.as_millis() as u64).collect();
+        assert_eq!(at, [0, 50, 80, 1000]);
+        // Settled: nothing dialing; the closures so far stay until the next point.
+        assert_eq!(points[2].counts, counts(0, 0, 9, 1));
+        assert_eq!(points[3].counts, end);
+        // Nothing to add when the points already reach the end.
+        let r = result(end, &[(0, counts(10, 0, 0, 0)), (1000, end)], None);
+        assert_eq!(timeline_points(&r).len(), 2);
+    }
+
+    /// A run with nothing measured still renders: every chart is a sentence.
+    #[test]
+    fn an_empty_run_renders_sentences() {
+        let r = result(counts(10, 0, 0, 0), &[], None);
+        let v = Verdict {
+            thresholds: Vec::new(),
+            exit_code: EXIT_INCOMPLETE,
+        };
+        let page = render(&r, &v, &["tcpgoon".to_string()]);
+        assert!(!page.contains("<svg"), "{page}");
+        assert!(page.contains("The run recorded no timeline."));
+        assert!(page.contains("No connection was established"));
+        assert!(page.contains("Exit code 1: incomplete"));
+    }
+
+    #[test]
+    fn axis_labels_read_as_durations() {
+        assert_eq!(micros_label(100.0), "100µs");
+        assert_eq!(micros_label(2500.0), "2.5ms");
+        assert_eq!(micros_label(30e6), "30s");
+        assert_eq!(log_label(200.0), "200µs");
+        assert_eq!(log_label(300.0), "");
+    }
+}
