@@ -10,9 +10,10 @@
 //! `docs/ARCHITECTURE.md`, checked by a test): the command line becomes a [`config`]; the
 //! targets are discovered and the pre-flight checks that the run fits and builds the [`local`]
 //! endpoints; the [`engine`] runs one poll loop and returns plain-data [`results`]; the
-//! [`verdict`] turns them into an exit code and the [`report`] into text. What an embedder
-//! needs is public: the configuration, the engine with its plan, the results and their
-//! reporters, and the built-in [`server`] to test against.
+//! [`verdict`] turns them into an exit code, the [`report`] into text and the [`export`] into
+//! files for machines (JSON with a schema, JUnit XML, an HTML page). What an embedder needs is
+//! public: the configuration, the engine with its plan, the results and their reporters and
+//! exporters, and the built-in [`server`] to test against.
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
 
