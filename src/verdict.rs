@@ -133,14 +133,16 @@ pub fn judge(r: &RunResult, written: &[Threshold]) -> Verdict {
 fn judge_one(r: &RunResult, threshold: Threshold, implicit: bool) -> Judged {
     let measured = match (implicit, measure(r, threshold.metric)) {
         (true, Measured::Count { n, .. }) => match threshold.metric {
+            // Out of those judged: a connection a signal left unjudged neither passes nor
+            // fails the check (the run did not complete: exit code 1 says so).
             Metric::Verified => Measured::Count {
                 n,
-                of: r.verification.checked,
+                of: r.verification.checked - r.verification.interrupted,
                 base: Base::Established,
             },
             Metric::Alive => Measured::Count {
                 n,
-                of: r.probe.map_or(0, |p| p.probed),
+                of: r.probe.map_or(0, |p| p.probed - p.interrupted),
                 base: Base::Probed,
             },
             _ => Measured::Count {

@@ -14,6 +14,7 @@ mod html;
 mod junit;
 mod lb;
 mod netns;
+mod outputs;
 mod progress;
 mod prompt;
 mod run;

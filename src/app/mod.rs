@@ -72,6 +72,9 @@ enum AppError {
         /// Why.
         error: io::Error,
     },
+    /// Two outputs that would overwrite each other.
+    #[error("{0}")]
+    Conflict(String),
     /// A saved report cannot be read.
     #[error("{}: {error}", path.display())]
     ReadReport {

@@ -40,12 +40,14 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
         }
         config.load.checks.send = Some(bytes);
     }
-    for (flag, path) in exports(&config.output) {
-        check_writable(flag, path)?;
-    }
-    let progress = report::progress::enabled(config.no_progress, config.output.json)
+    let files = exports(&config.output);
+    check_exports(&files, config.output.json)?;
+    // Standard output carries one document when one is asked for there (`--format json`, or
+    // an export to `-`): the text goes to stderr then, and the status lines only with -v.
+    let stdout_taken = config.output.json || files.iter().any(|(_, p)| p.as_os_str() == "-");
+    let progress = report::progress::enabled(config.no_progress, stdout_taken)
         .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
-    let mut reporter = TextReporter::with_progress(config.verbose, progress, config.output.json);
+    let mut reporter = TextReporter::with_progress(config.verbose, progress, stdout_taken);
     let target = Target::resolve(&config.host, config.port).map_err(|e| {
         let typo = typo.map_or(String::new(), |t| format!("; {}", t.not_a_command_either()));
         AppError::Resolve(e, typo)
@@ -79,8 +81,8 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     ));
     if !config.assume_yes {
         let stdin = io::stdin();
-        // With --format json standard output belongs to the document.
-        let mut prompt_out: Box<dyn io::Write> = if config.output.json {
+        // When standard output belongs to a document, so does not the prompt.
+        let mut prompt_out: Box<dyn io::Write> = if stdout_taken {
             Box::new(io::stderr())
         } else {
             Box::new(io::stdout())
@@ -94,7 +96,12 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
         )? {
             Answer::Yes => {}
             Answer::No => {
-                reporter.print(&format!("\n{}\n", prompt::ABORTED));
+                let aborted = format!("\n{}\n", prompt::ABORTED);
+                if stdout_taken {
+                    reporter.notice(&aborted);
+                } else {
+                    reporter.print(&aborted);
+                }
                 return finished(reporter, EXIT_INCOMPLETE);
             }
             Answer::NoInput => {
@@ -132,14 +139,17 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     let document = Report::new(&result, &verdict, &config.output.command_line);
     if config.output.json {
         reporter.print(&document.to_json());
+    } else if stdout_taken {
+        reporter.notice(&report::text(&result, &verdict));
     } else {
         reporter.print(&report::text(&result, &verdict));
     }
     // After the report is out, so that a file that cannot be written (the disk filled up
-    // since the check) costs the file, not the report.
+    // since the check) costs the file, not the report; every file that can be written is.
     let code = finished(reporter, verdict.exit_code)?;
-    for (flag, path) in exports(&config.output) {
-        let bytes = match flag {
+    let mut failed = Vec::new();
+    for (flag, path) in &files {
+        let bytes = match *flag {
             "--export-json" => document.to_json().into_bytes(),
             "--export-junit" => export::junit::render(&result, &verdict).into_bytes(),
             "--export-html" => {
@@ -147,13 +157,58 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
             }
             _ => continue,
         };
-        export::write_atomically(path, &bytes).map_err(|error| AppError::Export {
-            flag,
-            path: path.to_path_buf(),
-            error,
-        })?;
+        if let Err(error) = export::write_atomically(path, &bytes) {
+            failed.push(AppError::Export {
+                flag,
+                path: path.to_path_buf(),
+                error,
+            });
+        }
     }
-    Ok(code)
+    match failed.pop() {
+        None => Ok(code),
+        Some(last) => {
+            for e in failed {
+                super::complain(&format!("error: {e}\n"));
+            }
+            Err(last)
+        }
+    }
+}
+
+/// Refuses, before the run, report files that could not be written or would overwrite each
+/// other: two exports to one file, or an export to the file standard output already is
+/// (`/dev/stdout` beside `--format json`).
+fn check_exports(files: &[(&'static str, &Path)], json: bool) -> Result<(), AppError> {
+    let stdout = Path::new("/proc/self/fd/1");
+    let mut on_stdout: Vec<&str> = if json {
+        vec!["--format json"]
+    } else {
+        Vec::new()
+    };
+    for (i, (flag, path)) in files.iter().enumerate() {
+        check_writable(flag, path)?;
+        if path.as_os_str() == "-" || export::same_file(path, stdout) {
+            on_stdout.push(flag);
+        }
+        for (other, other_path) in &files[..i] {
+            if path.as_os_str() != "-"
+                && (path == other_path || export::same_file(path, other_path))
+            {
+                return Err(AppError::Conflict(format!(
+                    "{other} and {flag} both name {}: one would overwrite the other; give each its own file",
+                    path.display()
+                )));
+            }
+        }
+    }
+    if on_stdout.len() > 1 {
+        return Err(AppError::Conflict(format!(
+            "{} would each write a document to standard output: give all but one of them a file",
+            on_stdout.join(" and ")
+        )));
+    }
+    Ok(())
 }
 
 /// The report files asked for, with the flag that named each.
@@ -188,7 +243,15 @@ pub(super) fn check_writable(flag: &'static str, path: &Path) -> Result<(), AppE
             "is a directory",
         )));
     }
-    let dir = match path.parent() {
+    if let Ok(m) = std::fs::metadata(path) {
+        if !m.is_file() {
+            // A device, a FIFO, a pipe (`/dev/null`, `/dev/fd/63`): written in place.
+            return Ok(());
+        }
+    }
+    // A link is followed: the file is written where it points.
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = match real.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };

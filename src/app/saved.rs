@@ -36,11 +36,23 @@ pub(super) fn render(config: &ReportConfig) -> Result<(), AppError> {
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("-"));
     if out.as_os_str() != "-" {
-        super::run::check_writable("--output", &out)?;
+        if export::same_file(&out, &config.file) {
+            return Err(AppError::Conflict(format!(
+                "-o {} is the report being read: rendering over it would lose it; give another file",
+                out.display()
+            )));
+        }
+        super::run::check_writable("-o", &out)?;
     }
-    export::write_atomically(&out, rendered.as_bytes()).map_err(|error| AppError::Export {
-        flag: "--output",
-        path: out,
-        error,
+    export::write_atomically(&out, rendered.as_bytes()).map_err(|error| {
+        if out.as_os_str() == "-" {
+            AppError::LostOutput(error)
+        } else {
+            AppError::Export {
+                flag: "-o",
+                path: out,
+                error,
+            }
+        }
     })
 }

@@ -202,7 +202,9 @@ impl Engine {
         self.start = Instant::now();
         self.started_at = SystemTime::now();
         self.wants_events = observer.wants_events();
-        observer.status(&self.snapshot(0));
+        let start = self.snapshot(0);
+        self.timeline.push(start);
+        observer.status(&start);
         if let Some(every) = self.plan.load.interval {
             self.wheel
                 .insert(ceil_ms(every.as_nanos() as u64), Timer::Report);
@@ -979,6 +981,7 @@ impl Engine {
                 ..self.verification
             },
             retransmitted: self.retransmitted,
+            // The sources that took part: a /16 of sources for ten connections lists ten.
             per_source: self
                 .plan
                 .local
@@ -986,6 +989,7 @@ impl Engine {
                 .iter()
                 .copied()
                 .zip(self.per_source)
+                .filter(|(_, c)| *c != SourceCounts::default())
                 .collect(),
             ramp: self.ramp,
             stop: self.stop,

@@ -543,7 +543,8 @@ pub struct RunResult {
     pub hold: Option<HoldOutcome>,
     /// The end-of-hold probe, if asked for and reached.
     pub probe: Option<ProbeOutcome>,
-    /// Per source address, when there are several (index = the order of `--source`).
+    /// Per source address that took part (a connection dialed or refused locally from it), when
+    /// `--source` gave several, in its order.
     pub per_source: Vec<(std::net::IpAddr, SourceCounts)>,
     /// Wall time of the run, from the first status to the final close.
     pub elapsed: Duration,
