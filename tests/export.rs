@@ -225,3 +225,77 @@ fn an_interrupted_run_writes_its_report() {
     assert_eq!(doc["hold"]["ended"], "interrupted");
     std::fs::remove_file(file).unwrap();
 }
+
+/// A real report from a run whose 5 connections were established, closed by the far side
+/// (FIN) and verified: every distribution holds samples.
+fn real_report(name: &str) -> Value {
+    let server = TestServer::start("127.0.0.1", Behaviour::Greet(b"HELLO\r\n"));
+    let (o, doc, file) = run_exporting(
+        name,
+        &format!(
+            "run -y -c 5 -s 0 -i 0 --expect HELLO 127.0.0.1 {}",
+            server.port()
+        ),
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    std::fs::remove_file(file).unwrap();
+    doc
+}
+
+/// `tcpgoon report` on `doc` mutated by `mutate` fails with exit code 1 and one error line
+/// containing `want`, never a panic.
+fn refused(doc: &Value, name: &str, mutate: impl FnOnce(&mut Value), want: &str) {
+    let mut doc = doc.clone();
+    mutate(&mut doc);
+    let file = temp(name);
+    std::fs::write(&file, serde_json::to_string(&doc).unwrap()).unwrap();
+    let o = tg(&format!("report {}", file.display()));
+    let err = stderr(&o);
+    assert_eq!(code(&o), 1, "{name}: {err}{}", stdout(&o));
+    assert!(!err.contains("panicked"), "{name}: {err}");
+    assert!(
+        err.starts_with("error: ") && err.lines().count() == 1 && err.contains(want),
+        "{name}: want {want:?} in one line, got {err}"
+    );
+    assert_eq!(stdout(&o), "", "{name}");
+    std::fs::remove_file(file).unwrap();
+}
+
+/// A distribution whose minimum and maximum do not hold together is refused with one line
+/// (it was an assertion failure in the percentiles, exit code 134).
+#[test]
+fn report_refuses_distributions_that_cannot_be() {
+    let doc = real_report("dist.json");
+    assert!(doc["connect_time"]["count"].as_u64().unwrap() > 0);
+    assert!(doc["verification"]["first_byte"]["count"].as_u64().unwrap() > 0);
+    refused(
+        &doc,
+        "max0.json",
+        |d| d["connect_time"]["max_us"] = Value::from(0.0),
+        "field connect_time holds a value that cannot be: the minimum",
+    );
+    refused(
+        &doc,
+        "maxnull.json",
+        |d| d["connect_time"]["max_us"] = Value::Null,
+        "field connect_time holds a value that cannot be: count is 5, yet min_us or max_us is missing",
+    );
+    refused(
+        &doc,
+        "fbmin.json",
+        |d| d["verification"]["first_byte"]["min_us"] = Value::from(1e9),
+        "field verification.first_byte holds a value that cannot be: the minimum",
+    );
+    refused(
+        &doc,
+        "count.json",
+        |d| d["connect_time"]["count"] = Value::from(6),
+        "the histogram holds 5 samples, the count is 6",
+    );
+    refused(
+        &doc,
+        "finmax.json",
+        |d| d["closures"]["fin"]["max_us"] = Value::from(1.0),
+        "field closures.fin holds a value that cannot be",
+    );
+}

@@ -479,18 +479,29 @@ impl Distribution {
     /// The distribution again, exactly.
     pub fn stats(&self, field: &'static str) -> Result<LatencyStats, ReadError> {
         let bad = |what: String| ReadError::Field(field, what);
-        let bytes = from_b64(field, &self.histogram)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.histogram)
+            .map_err(|e| bad(format!("{NOT_A_HISTOGRAM}: not base64 ({e})")))?;
         let hist: Histogram<u64> = Deserializer::new()
             .deserialize(&mut Cursor::new(bytes))
-            .map_err(|e| bad(format!("histogram: {e:?}")))?;
+            .map_err(|e| bad(format!("{NOT_A_HISTOGRAM}: {}", histogram_error(&e))))?;
         let sum_ns = self
             .sum_ns
             .parse::<u128>()
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(format!("sum_ns {:?}: {e}", self.sum_ns)))?;
         let sum_sq = self
             .sum_squares_ns2
             .parse::<u128>()
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(format!("sum_squares_ns2 {:?}: {e}", self.sum_squares_ns2)))?;
+        if self.count > 0 && (self.min_us.is_none() || self.max_us.is_none()) {
+            return Err(bad(format!(
+                "count is {}, yet min_us or max_us is missing",
+                self.count
+            )));
+        }
+        if self.count == 0 && (self.min_us.is_some() || self.max_us.is_some()) {
+            return Err(bad("count is 0, yet min_us or max_us is given".to_string()));
+        }
         let min = opt_from_us(field, self.min_us)?.unwrap_or_default();
         let max = opt_from_us(field, self.max_us)?.unwrap_or_default();
         LatencyStats::from_parts(
@@ -501,7 +512,28 @@ impl Distribution {
             max.as_nanos() as u64,
             &hist,
         )
-        .ok_or_else(|| bad("the histogram does not match the count".to_string()))
+        .map_err(bad)
+    }
+}
+
+/// How an unreadable histogram is named in error lines.
+const NOT_A_HISTOGRAM: &str = "histogram: not an HDR histogram (V2, base64)";
+
+/// Why a histogram could not be decoded, in plain words.
+fn histogram_error(e: &hdrhistogram::serialization::DeserializeError) -> String {
+    use hdrhistogram::serialization::DeserializeError as E;
+    match e {
+        E::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "it is empty or cut short".to_string()
+        }
+        E::IoError(io) => format!("its compressed data is corrupt ({io})"),
+        E::InvalidCookie => "it does not start with a histogram's header".to_string(),
+        E::UnsupportedFeature => "it uses a feature this reader does not support".to_string(),
+        E::UnsuitableCounterType => "a count in it is too large".to_string(),
+        E::InvalidParameters => "its bounds or precision are invalid".to_string(),
+        E::UsizeTypeTooSmall | E::EncodedArrayTooLong => {
+            "it holds more buckets than its bounds allow".to_string()
+        }
     }
 }
 
