@@ -299,3 +299,84 @@ fn report_refuses_distributions_that_cannot_be() {
         "field closures.fin holds a value that cannot be",
     );
 }
+
+/// Counts that do not add up, an exit code tcpgoon never uses and another program's name are
+/// refused, each naming the field and why.
+#[test]
+fn report_refuses_documents_that_do_not_hold_together() {
+    let doc = real_report("together.json");
+    refused(
+        &doc,
+        "established.json",
+        |d| d["counts"]["established"] = Value::from(7),
+        "field counts holds a value that cannot be: not_initiated + dialing + established + closed + error = 7, not total (5)",
+    );
+    refused(
+        &doc,
+        "local.json",
+        |d| d["counts"]["local_error"] = Value::from(1),
+        "field counts.local_error holds a value that cannot be: 1 is more than not_initiated (0)",
+    );
+    for bad in [99, -1, 4] {
+        refused(
+            &doc,
+            "exit.json",
+            |d| d["exit_code"] = Value::from(bad),
+            &format!("field exit_code holds a value that cannot be: {bad}, not one of tcpgoon's exit codes 0 to 3"),
+        );
+    }
+    refused(
+        &doc,
+        "tool.json",
+        |d| d["tool"]["name"] = Value::from("notgoon"),
+        "field tool.name holds a value that cannot be: \"notgoon\", not \"tcpgoon\"",
+    );
+}
+
+/// A document that is no report, or a histogram that is none, says so in words.
+#[test]
+fn report_says_clearly_what_is_not_a_report() {
+    let doc = real_report("clear.json");
+    refused(
+        &doc,
+        "array.json",
+        |d| *d = serde_json::json!([1, 2]),
+        "not a tcpgoon JSON report: the document is not a JSON object",
+    );
+    refused(
+        &doc,
+        "null.json",
+        |d| *d = Value::Null,
+        "not a tcpgoon JSON report: the document is not a JSON object",
+    );
+    refused(
+        &doc,
+        "version.json",
+        |d| d["schema_version"] = Value::from("1"),
+        "not a tcpgoon JSON report: schema_version must be a number",
+    );
+    refused(
+        &doc,
+        "version9.json",
+        |d| d["schema_version"] = Value::from(9),
+        "schema_version 9 is not one this tcpgoon reads (it reads 1)",
+    );
+    refused(
+        &doc,
+        "histempty.json",
+        |d| d["connect_time"]["histogram"] = Value::from(""),
+        "field connect_time holds a value that cannot be: histogram: not an HDR histogram (V2, base64): it is empty or cut short",
+    );
+    refused(
+        &doc,
+        "histb64.json",
+        |d| d["connect_time"]["histogram"] = Value::from("%%%"),
+        "histogram: not an HDR histogram (V2, base64): not base64",
+    );
+    refused(
+        &doc,
+        "histjunk.json",
+        |d| d["connect_time"]["histogram"] = Value::from("aGVsbG8gd29ybGQ="),
+        "histogram: not an HDR histogram (V2, base64): it does not start with a histogram's header",
+    );
+}
