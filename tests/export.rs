@@ -225,3 +225,158 @@ fn an_interrupted_run_writes_its_report() {
     assert_eq!(doc["hold"]["ended"], "interrupted");
     std::fs::remove_file(file).unwrap();
 }
+
+/// A real report from a run whose 5 connections were established, closed by the far side
+/// (FIN) and verified: every distribution holds samples.
+fn real_report(name: &str) -> Value {
+    let server = TestServer::start("127.0.0.1", Behaviour::Greet(b"HELLO\r\n"));
+    let (o, doc, file) = run_exporting(
+        name,
+        &format!(
+            "run -y -c 5 -s 0 -i 0 --expect HELLO 127.0.0.1 {}",
+            server.port()
+        ),
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    std::fs::remove_file(file).unwrap();
+    doc
+}
+
+/// `tcpgoon report` on `doc` mutated by `mutate` fails with exit code 1 and one error line
+/// containing `want`, never a panic.
+fn refused(doc: &Value, name: &str, mutate: impl FnOnce(&mut Value), want: &str) {
+    let mut doc = doc.clone();
+    mutate(&mut doc);
+    let file = temp(name);
+    std::fs::write(&file, serde_json::to_string(&doc).unwrap()).unwrap();
+    let o = tg(&format!("report {}", file.display()));
+    let err = stderr(&o);
+    assert_eq!(code(&o), 1, "{name}: {err}{}", stdout(&o));
+    assert!(!err.contains("panicked"), "{name}: {err}");
+    assert!(
+        err.starts_with("error: ") && err.lines().count() == 1 && err.contains(want),
+        "{name}: want {want:?} in one line, got {err}"
+    );
+    assert_eq!(stdout(&o), "", "{name}");
+    std::fs::remove_file(file).unwrap();
+}
+
+/// A distribution whose minimum and maximum do not hold together is refused with one line
+/// (it was an assertion failure in the percentiles, exit code 134).
+#[test]
+fn report_refuses_distributions_that_cannot_be() {
+    let doc = real_report("dist.json");
+    assert!(doc["connect_time"]["count"].as_u64().unwrap() > 0);
+    assert!(doc["verification"]["first_byte"]["count"].as_u64().unwrap() > 0);
+    refused(
+        &doc,
+        "max0.json",
+        |d| d["connect_time"]["max_us"] = Value::from(0.0),
+        "field connect_time holds a value that cannot be: the minimum",
+    );
+    refused(
+        &doc,
+        "maxnull.json",
+        |d| d["connect_time"]["max_us"] = Value::Null,
+        "field connect_time holds a value that cannot be: count is 5, yet min_us or max_us is missing",
+    );
+    refused(
+        &doc,
+        "fbmin.json",
+        |d| d["verification"]["first_byte"]["min_us"] = Value::from(1e9),
+        "field verification.first_byte holds a value that cannot be: the minimum",
+    );
+    refused(
+        &doc,
+        "count.json",
+        |d| d["connect_time"]["count"] = Value::from(6),
+        "the histogram holds 5 samples, the count is 6",
+    );
+    refused(
+        &doc,
+        "finmax.json",
+        |d| d["closures"]["fin"]["max_us"] = Value::from(1.0),
+        "field closures.fin holds a value that cannot be",
+    );
+}
+
+/// Counts that do not add up, an exit code tcpgoon never uses and another program's name are
+/// refused, each naming the field and why.
+#[test]
+fn report_refuses_documents_that_do_not_hold_together() {
+    let doc = real_report("together.json");
+    refused(
+        &doc,
+        "established.json",
+        |d| d["counts"]["established"] = Value::from(7),
+        "field counts holds a value that cannot be: not_initiated + dialing + established + closed + error = 7, not total (5)",
+    );
+    refused(
+        &doc,
+        "local.json",
+        |d| d["counts"]["local_error"] = Value::from(1),
+        "field counts.local_error holds a value that cannot be: 1 is more than not_initiated (0)",
+    );
+    for bad in [99, -1, 4] {
+        refused(
+            &doc,
+            "exit.json",
+            |d| d["exit_code"] = Value::from(bad),
+            &format!("field exit_code holds a value that cannot be: {bad}, not one of tcpgoon's exit codes 0 to 3"),
+        );
+    }
+    refused(
+        &doc,
+        "tool.json",
+        |d| d["tool"]["name"] = Value::from("notgoon"),
+        "field tool.name holds a value that cannot be: \"notgoon\", not \"tcpgoon\"",
+    );
+}
+
+/// A document that is no report, or a histogram that is none, says so in words.
+#[test]
+fn report_says_clearly_what_is_not_a_report() {
+    let doc = real_report("clear.json");
+    refused(
+        &doc,
+        "array.json",
+        |d| *d = serde_json::json!([1, 2]),
+        "not a tcpgoon JSON report: the document is not a JSON object",
+    );
+    refused(
+        &doc,
+        "null.json",
+        |d| *d = Value::Null,
+        "not a tcpgoon JSON report: the document is not a JSON object",
+    );
+    refused(
+        &doc,
+        "version.json",
+        |d| d["schema_version"] = Value::from("1"),
+        "not a tcpgoon JSON report: schema_version must be a number",
+    );
+    refused(
+        &doc,
+        "version9.json",
+        |d| d["schema_version"] = Value::from(9),
+        "schema_version 9 is not one this tcpgoon reads (it reads 1)",
+    );
+    refused(
+        &doc,
+        "histempty.json",
+        |d| d["connect_time"]["histogram"] = Value::from(""),
+        "field connect_time holds a value that cannot be: histogram: not an HDR histogram (V2, base64): it is empty or cut short",
+    );
+    refused(
+        &doc,
+        "histb64.json",
+        |d| d["connect_time"]["histogram"] = Value::from("%%%"),
+        "histogram: not an HDR histogram (V2, base64): not base64",
+    );
+    refused(
+        &doc,
+        "histjunk.json",
+        |d| d["connect_time"]["histogram"] = Value::from("aGVsbG8gd29ybGQ="),
+        "histogram: not an HDR histogram (V2, base64): it does not start with a histogram's header",
+    );
+}

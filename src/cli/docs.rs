@@ -33,6 +33,34 @@ const SHELLS: [(&str, Shell); 5] = [
     ("elvish", Shell::Elvish),
 ];
 
+/// The shell argument's parser: any text (an unknown shell gets [`shell`]'s line, not clap's),
+/// with the shell names as its possible values, so that the completion scripts offer them.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ShellNames;
+
+impl clap::builder::TypedValueParser for ShellNames {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            SHELLS
+                .iter()
+                .map(|(name, _)| clap::builder::PossibleValue::new(*name)),
+        ))
+    }
+}
+
 /// The shell named `text` (case ignored), or the line that says which exist.
 pub(super) fn shell(text: &str) -> Result<Shell, String> {
     let lower = text.trim().to_ascii_lowercase();
@@ -59,7 +87,37 @@ pub fn completion_script(shell: Shell) -> String {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "tcpgoon", &mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    let script = String::from_utf8_lossy(&out).into_owned();
+    if shell == ClapShell::Bash {
+        bash_report_files(&script)
+    } else {
+        script
+    }
+}
+
+/// clap_complete's bash script offers only the options for a positional argument, even one
+/// hinted as a file path: in `report`'s section, everything but an option completes as a file
+/// name (FILE.json), the options still after a `-`.
+fn bash_report_files(script: &str) -> String {
+    let Some(start) = script.find("        tcpgoon__subcmd__report)\n") else {
+        return script.to_string();
+    };
+    let end = script[start..]
+        .find("\n            ;;\n")
+        .map_or(script.len(), |i| start + i);
+    let section = script[start..end]
+        .replacen(
+            "if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then",
+            "if [[ ${cur} == -* ]] ; then",
+            1,
+        )
+        .replace(
+            "            COMPREPLY=( $(compgen -W \"${opts}\" -- \"${cur}\") )\n            return 0",
+            "            local IFS=$'\\n'\n            COMPREPLY=( $(compgen -f -- \"${cur}\") )\n            \
+             if [[ \"${BASH_VERSINFO[0]}\" -ge 4 ]]; then\n                compopt -o filenames\n            \
+             fi\n            return 0",
+        );
+    format!("{}{}{}", &script[..start], section, &script[end..])
 }
 
 /// The manual page, section 1, in roff: the top level (synopsis, commands, the older form and
@@ -204,6 +262,45 @@ mod tests {
             assert!(script.contains("connections"), "{s:?}");
             assert!(script.contains("no-progress"), "{s:?}");
         }
+    }
+
+    /// What bash completes for the words `line` (the last one being completed), with the
+    /// script sourced, in a directory holding `saved.json`.
+    fn bash_completes(line: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("tcpgoon-complete-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("saved.json"), "{}").unwrap();
+        std::fs::write(dir.join("tcpgoon.bash"), completion_script(Shell::Bash)).unwrap();
+        let program = format!(
+            "source ./tcpgoon.bash; COMP_WORDS=({line}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _tcpgoon tcpgoon \"${{COMP_WORDS[-1]}}\" \"${{COMP_WORDS[-2]}}\"; echo \"${{COMPREPLY[*]}}\""
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(program)
+            .current_dir(&dir)
+            .output()
+            .expect("bash");
+        let _ = std::fs::remove_dir_all(&dir);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// `tcpgoon completions <TAB>` offers the shells; `tcpgoon report <TAB>` the files; the
+    /// options still come after a `-`.
+    #[test]
+    fn bash_completes_shell_names_and_report_files() {
+        let shells = bash_completes("tcpgoon completions ''");
+        assert!(
+            shells.contains("bash zsh fish powershell elvish"),
+            "{shells}"
+        );
+        assert_eq!(bash_completes("tcpgoon completions z"), "zsh");
+        assert!(bash_completes("tcpgoon report ''").contains("saved.json"));
+        assert_eq!(bash_completes("tcpgoon report sa"), "saved.json");
+        assert!(bash_completes("tcpgoon report -o ''").contains("saved.json"));
+        assert!(bash_completes("tcpgoon report --f").contains("--format"));
+        let zsh = completion_script(Shell::Zsh);
+        assert!(zsh.contains("_files"), "{zsh}");
     }
 
     #[test]

@@ -122,20 +122,30 @@ pub(super) enum RawCommand {
 #[derive(Debug, Args)]
 pub(super) struct RawCompletions {
     /// The shell: bash, zsh, fish, powershell or elvish
-    #[arg(value_name = "SHELL", allow_hyphen_values = true)]
+    #[arg(
+        value_name = "SHELL",
+        allow_hyphen_values = true,
+        value_parser = super::docs::ShellNames,
+        hide_possible_values = true
+    )]
     pub(super) shell: String,
 }
 
 #[derive(Debug, Args)]
 pub(super) struct RawReport {
     /// A JSON report written by tcpgoon (--export-json FILE, or --format json > FILE)
-    #[arg(value_name = "FILE.json")]
+    #[arg(value_name = "FILE.json", value_hint = clap::ValueHint::FilePath)]
     pub(super) file: std::path::PathBuf,
     /// What to render
     #[arg(long, value_enum, default_value = "text")]
     pub(super) format: ReportFormat,
     /// Write to FILE (atomically) instead of standard output
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        value_hint = clap::ValueHint::FilePath
+    )]
     pub(super) output: Option<std::path::PathBuf>,
 }
 

@@ -418,7 +418,10 @@ pub enum ReadError {
     Json(#[from] serde_json::Error),
     /// Written by a version of the tool this one does not read.
     #[error("schema_version {0} is not one this tcpgoon reads (it reads {SCHEMA_VERSION})")]
-    Version(u32),
+    Version(u64),
+    /// Valid JSON, but not a report at all: the whole reason.
+    #[error("{0}")]
+    NotReport(&'static str),
     /// A field holds a value that cannot be.
     #[error("field {0} holds a value that cannot be: {1}")]
     Field(&'static str, String),
@@ -479,18 +482,29 @@ impl Distribution {
     /// The distribution again, exactly.
     pub fn stats(&self, field: &'static str) -> Result<LatencyStats, ReadError> {
         let bad = |what: String| ReadError::Field(field, what);
-        let bytes = from_b64(field, &self.histogram)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.histogram)
+            .map_err(|e| bad(format!("{NOT_A_HISTOGRAM}: not base64 ({e})")))?;
         let hist: Histogram<u64> = Deserializer::new()
             .deserialize(&mut Cursor::new(bytes))
-            .map_err(|e| bad(format!("histogram: {e:?}")))?;
+            .map_err(|e| bad(format!("{NOT_A_HISTOGRAM}: {}", histogram_error(&e))))?;
         let sum_ns = self
             .sum_ns
             .parse::<u128>()
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(format!("sum_ns {:?}: {e}", self.sum_ns)))?;
         let sum_sq = self
             .sum_squares_ns2
             .parse::<u128>()
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(format!("sum_squares_ns2 {:?}: {e}", self.sum_squares_ns2)))?;
+        if self.count > 0 && (self.min_us.is_none() || self.max_us.is_none()) {
+            return Err(bad(format!(
+                "count is {}, yet min_us or max_us is missing",
+                self.count
+            )));
+        }
+        if self.count == 0 && (self.min_us.is_some() || self.max_us.is_some()) {
+            return Err(bad("count is 0, yet min_us or max_us is given".to_string()));
+        }
         let min = opt_from_us(field, self.min_us)?.unwrap_or_default();
         let max = opt_from_us(field, self.max_us)?.unwrap_or_default();
         LatencyStats::from_parts(
@@ -501,7 +515,28 @@ impl Distribution {
             max.as_nanos() as u64,
             &hist,
         )
-        .ok_or_else(|| bad("the histogram does not match the count".to_string()))
+        .map_err(bad)
+    }
+}
+
+/// How an unreadable histogram is named in error lines.
+const NOT_A_HISTOGRAM: &str = "histogram: not an HDR histogram (V2, base64)";
+
+/// Why a histogram could not be decoded, in plain words.
+fn histogram_error(e: &hdrhistogram::serialization::DeserializeError) -> String {
+    use hdrhistogram::serialization::DeserializeError as E;
+    match e {
+        E::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "it is empty or cut short".to_string()
+        }
+        E::IoError(io) => format!("its compressed data is corrupt ({io})"),
+        E::InvalidCookie => "it does not start with a histogram's header".to_string(),
+        E::UnsupportedFeature => "it uses a feature this reader does not support".to_string(),
+        E::UnsuitableCounterType => "a count in it is too large".to_string(),
+        E::InvalidParameters => "its bounds or precision are invalid".to_string(),
+        E::UsizeTypeTooSmall | E::EncodedArrayTooLong => {
+            "it holds more buckets than its bounds allow".to_string()
+        }
     }
 }
 
@@ -783,21 +818,76 @@ impl Report {
     /// Reads a saved document.
     pub fn from_json(text: &str) -> Result<Report, ReadError> {
         let value: serde_json::Value = serde_json::from_str(text)?;
-        match value.get("schema_version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-            Some(v) => return Err(ReadError::Version(v as u32)),
+        let Some(object) = value.as_object() else {
+            return Err(ReadError::NotReport(
+                "not a tcpgoon JSON report: the document is not a JSON object",
+            ));
+        };
+        match object.get("schema_version") {
             None => {
-                return Err(ReadError::Field(
-                    "schema_version",
-                    "missing: not a tcpgoon report".to_string(),
+                return Err(ReadError::NotReport(
+                    "not a tcpgoon report: the document has no schema_version",
                 ))
             }
+            Some(v) => match v.as_u64() {
+                Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+                Some(v) => return Err(ReadError::Version(v)),
+                None => {
+                    return Err(ReadError::NotReport(
+                        "not a tcpgoon JSON report: schema_version must be a number",
+                    ))
+                }
+            },
         }
-        Ok(serde_json::from_value(value)?)
+        let report: Report = serde_json::from_value(value)?;
+        report.check()?;
+        Ok(report)
+    }
+
+    /// The fields that must hold together: the program's name, the counts per state and the
+    /// exit code.
+    fn check(&self) -> Result<(), ReadError> {
+        if self.tool.name != "tcpgoon" {
+            return Err(ReadError::Field(
+                "tool.name",
+                format!("{:?}, not \"tcpgoon\"", self.tool.name),
+            ));
+        }
+        let c = &self.counts;
+        let sum = [c.not_initiated, c.dialing, c.established, c.closed, c.error]
+            .iter()
+            .try_fold(0u64, |a, &b| a.checked_add(b));
+        if sum != Some(c.total) {
+            return Err(ReadError::Field(
+                "counts",
+                format!(
+                    "not_initiated + dialing + established + closed + error = {}, not total ({})",
+                    sum.map_or_else(|| "more than 2^64".to_string(), |s| s.to_string()),
+                    c.total
+                ),
+            ));
+        }
+        if c.local_error > c.not_initiated {
+            return Err(ReadError::Field(
+                "counts.local_error",
+                format!(
+                    "{} is more than not_initiated ({}), which includes them",
+                    c.local_error, c.not_initiated
+                ),
+            ));
+        }
+        if !(0..=3).contains(&self.exit_code) {
+            return Err(ReadError::Field(
+                "exit_code",
+                format!("{}, not one of tcpgoon's exit codes 0 to 3", self.exit_code),
+            ));
+        }
+        Ok(())
     }
 
     /// The run's result and verdict again, as the run had them, for rendering.
     pub fn to_result(&self) -> Result<(RunResult, Verdict), ReadError> {
+        self.check()?;
         let cfg = &self.config;
         let bytes = |text: &Option<String>, field| -> Result<Option<Vec<u8>>, ReadError> {
             text.as_deref().map(|t| from_b64(field, t)).transpose()
@@ -894,7 +984,7 @@ impl Report {
             },
             counts: Counts {
                 total: c.total,
-                not_initiated: c.not_initiated.saturating_sub(c.local_error),
+                not_initiated: c.not_initiated - c.local_error,
                 dialing: c.dialing,
                 established: c.established,
                 closed: c.closed,

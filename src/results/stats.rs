@@ -108,8 +108,9 @@ impl LatencyStats {
         )
     }
 
-    /// The set [`parts`](Self::parts) described, exactly; `None` when the histogram does not
-    /// fit the bounds every set uses or disagrees with the count.
+    /// The set [`parts`](Self::parts) described, exactly; or why the parts cannot describe a
+    /// set: a histogram that does not fit the bounds every set uses or disagrees with the count,
+    /// a minimum above the maximum, or a mean outside them.
     pub fn from_parts(
         count: u64,
         sum_ns: u128,
@@ -117,20 +118,40 @@ impl LatencyStats {
         min_ns: u64,
         max_ns: u64,
         hist: &Histogram<u64>,
-    ) -> Option<LatencyStats> {
+    ) -> Result<LatencyStats, String> {
         let mut stats = LatencyStats::new();
-        stats.hist.add(hist).ok()?;
+        stats
+            .hist
+            .add(hist)
+            .map_err(|_| "the histogram's bounds are not the ones tcpgoon uses".to_string())?;
         if stats.hist.len() != count {
-            return None;
+            return Err(format!(
+                "the histogram holds {} samples, the count is {count}",
+                stats.hist.len()
+            ));
+        }
+        if count > 0 {
+            if min_ns > max_ns {
+                return Err(format!(
+                    "the minimum ({min_ns} ns) is above the maximum ({max_ns} ns)"
+                ));
+            }
+            let mean = sum_ns / u128::from(count);
+            if mean < u128::from(min_ns) || mean > u128::from(max_ns) {
+                return Err(format!(
+                    "the mean ({mean} ns, from the sum) is outside the minimum and maximum \
+                     ({min_ns} ns to {max_ns} ns)"
+                ));
+            }
+            stats.min_ns = min_ns;
+            stats.max_ns = max_ns;
+        } else if sum_ns != 0 || sum_sq_ns != 0 {
+            return Err("no samples, yet the sums are not 0".to_string());
         }
         stats.count = count;
         stats.sum_ns = sum_ns;
         stats.sum_sq_ns = sum_sq_ns;
-        if count > 0 {
-            stats.min_ns = min_ns;
-            stats.max_ns = max_ns;
-        }
-        Some(stats)
+        Ok(stats)
     }
 
     /// The Go report's figures, or `None` when there is no sample.
@@ -158,10 +179,10 @@ impl LatencyStats {
     /// that a p50 never reads above the max (both at microsecond resolution, as reported).
     pub fn quantile(&self, q: f64) -> Option<Duration> {
         (self.count > 0).then(|| {
-            Duration::from_micros(self.hist.value_at_quantile(q)).clamp(
-                Duration::from_micros(self.min_ns / 1_000),
-                Duration::from_micros(self.max_ns / 1_000),
-            )
+            // max then min rather than clamp: never a panic, even if min > max.
+            Duration::from_micros(self.hist.value_at_quantile(q))
+                .max(Duration::from_micros(self.min_ns / 1_000))
+                .min(Duration::from_micros(self.max_ns / 1_000))
         })
     }
 }
@@ -251,6 +272,45 @@ mod tests {
             );
         }
         assert_eq!(s.quantile(1.0), Some(max));
+    }
+
+    /// Parts that cannot describe a set are refused, with the reason; the parts of a real set
+    /// come back.
+    #[test]
+    fn inconsistent_parts_are_refused() {
+        let mut s = LatencyStats::new();
+        for v in [5, 7, 9] {
+            s.record(us(v));
+        }
+        let (count, sum, sq, min, max, hist) = s.parts();
+        let hist = hist.clone();
+        let back = LatencyStats::from_parts(count, sum, sq, min, max, &hist).unwrap();
+        assert_eq!(back.summary(), s.summary());
+        let e = LatencyStats::from_parts(count, sum, sq, max, min, &hist).unwrap_err();
+        assert!(e.contains("above the maximum"), "{e}");
+        let e = LatencyStats::from_parts(count, sum, sq, min, 0, &hist).unwrap_err();
+        assert!(e.contains("above the maximum"), "{e}");
+        let e = LatencyStats::from_parts(count, sum, sq, min, min, &hist).unwrap_err();
+        assert!(e.contains("mean"), "{e}");
+        let e = LatencyStats::from_parts(count + 1, sum, sq, min, max, &hist).unwrap_err();
+        assert!(
+            e.contains("histogram holds 3 samples, the count is 4"),
+            "{e}"
+        );
+        let e = LatencyStats::from_parts(0, sum, sq, 0, 0, &LatencyStats::new().hist).unwrap_err();
+        assert!(e.contains("sums"), "{e}");
+    }
+
+    /// Whatever the fields hold, a quantile is an answer, never a panic.
+    #[test]
+    fn quantile_never_panics_on_crossed_bounds() {
+        let mut s = LatencyStats::new();
+        s.record(us(500));
+        s.min_ns = 9_000_000;
+        s.max_ns = 0;
+        for q in [0.0, 0.5, 1.0] {
+            assert!(s.quantile(q).is_some());
+        }
     }
 
     #[test]
