@@ -35,6 +35,7 @@ const LOCAL_ERROR: RGBColor = RGBColor(0x88, 0x88, 0x88);
 const DIALING: RGBColor = RGBColor(0x37, 0x7e, 0xb8);
 const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 const FAINT: RGBColor = RGBColor(0xdd, 0xdd, 0xdd);
+const END_LINE: RGBColor = RGBColor(0x99, 0x44, 0xaa);
 
 const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;\
@@ -477,14 +478,29 @@ fn log_label(us: f64) -> String {
 /// and the run ended with the final counts. The engine records a point only while its loop runs
 /// (a quiet hold adds none), so without these the last point of the ramp would seem to hold
 /// through the whole hold.
+///
+/// The points begin at t=0 with every connection not initiated (unless the engine recorded a
+/// point at 0 itself) and end on the final counts, [`RunResult::counts`], at the end of the run
+/// (or at the last point, should it come later): a last point recorded a little before the
+/// end, or with other counts, does not get the last word.
 fn timeline_points(r: &RunResult) -> Vec<Snapshot> {
     let mut points = r.timeline.points.clone();
     let Some(last) = points.last().copied() else {
         return points;
     };
-    if last.at < r.elapsed {
+    if points[0].at > Duration::ZERO {
+        points.insert(
+            0,
+            Snapshot {
+                at: Duration::ZERO,
+                counts: crate::results::Counts::new(r.counts.total),
+                max_established: 0,
+            },
+        );
+    }
+    if last.at < r.elapsed || last.counts != r.counts {
         points.push(Snapshot {
-            at: r.elapsed,
+            at: r.elapsed.max(last.at),
             counts: r.counts,
             max_established: r.max_established,
         });
@@ -517,6 +533,28 @@ fn timeline_points(r: &RunResult) -> Vec<Snapshot> {
     points
 }
 
+/// The margin past the end of the run on the timeline, as a share of the run's length.
+const END_MARGIN: f64 = 0.04;
+
+/// One layer's outline as steps, for an area chart: each point's value holds until the next
+/// point, and the last point's (the final counts, see [`timeline_points`]) until `x_last`,
+/// the right edge of the chart.
+fn steps(
+    points: &[Snapshot],
+    x: &dyn Fn(Duration) -> f64,
+    x_last: f64,
+    value: &dyn Fn(&Snapshot) -> u64,
+) -> Vec<(f64, f64)> {
+    let mut v = Vec::with_capacity(points.len() * 2);
+    for (i, p) in points.iter().enumerate() {
+        let y = value(p) as f64;
+        let next = points.get(i + 1).map_or(x_last, |n| x(n.at));
+        v.push((x(p.at), y));
+        v.push((next, y));
+    }
+    v
+}
+
 fn timeline_chart(out: &mut String, r: &RunResult) {
     let points = &timeline_points(r);
     if points.is_empty() {
@@ -530,6 +568,10 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
     let (unit, per_sec) = time_unit(end);
     let x = |d: Duration| d.as_secs_f64() * per_sec;
     let x_end = x(end);
+    // Past the end of the run, a margin where the final counts stay drawn: the run often ends
+    // just as its last connections settle (a hold ended when the far side closed them all,
+    // errors at the dial timeout), and a final state that lasted no time would not show.
+    let x_axis = x_end * (1.0 + END_MARGIN);
     let total = r.counts.total.max(1) as f64;
     let has_local = points.iter().any(|p| p.counts.local_error > 0);
 
@@ -545,16 +587,10 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
     }
     layers.push(("dialing", DIALING, |s| s.counts.dialing));
 
-    // Each point holds until the next (and the last until the end of the run).
     let step = |upto: usize| -> Vec<(f64, f64)> {
-        let mut v = Vec::with_capacity(points.len() * 2);
-        for (i, p) in points.iter().enumerate() {
-            let value: u64 = layers[..=upto].iter().map(|l| (l.2)(p)).sum();
-            let next = points.get(i + 1).map_or(x_end, |n| x(n.at));
-            v.push((x(p.at), value as f64));
-            v.push((next, value as f64));
-        }
-        v
+        steps(points, &x, x_axis, &|p: &Snapshot| {
+            layers[..=upto].iter().map(|l| (l.2)(p)).sum()
+        })
     };
 
     // The schedule: connection i is due at due_nanos(i); sampled, as a step line.
@@ -569,7 +605,7 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
             k * (n - 1) / (samples - 1).max(1)
         };
         let t = x(Duration::from_nanos(load.pacing.due_nanos(i)));
-        if t > x_end {
+        if t > x_axis {
             break;
         }
         let prev = due.last().map_or(0.0, |p: &(f64, f64)| p.1);
@@ -577,8 +613,8 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
         due.push((t, (i + 1) as f64));
     }
     if let Some(&(t, v)) = due.last() {
-        if t < x_end {
-            due.push((x_end, v));
+        if t < x_axis {
+            due.push((x_axis, v));
         }
     }
 
@@ -589,7 +625,7 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(72)
-            .build_cartesian_2d(0f64..x_end, 0f64..total * 1.08)
+            .build_cartesian_2d(0f64..x_axis, 0f64..total * 1.08)
             .map_err(err)?;
         c.configure_mesh()
             .light_line_style(FAINT.mix(0.5))
@@ -616,6 +652,12 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
         ))
         .map_err(err)?;
         keys.push(("due by the schedule".to_string(), INK, true));
+        c.draw_series(LineSeries::new(
+            [(x_end, 0.0), (x_end, total * 1.08)],
+            ShapeStyle::from(&END_LINE).stroke_width(2),
+        ))
+        .map_err(err)?;
+        keys.push(("end of the run".to_string(), END_LINE, true));
         legend(&side, &keys)
     });
 }
@@ -956,6 +998,63 @@ mod tests {
         // Nothing to add when the points already reach the end.
         let r = result(end, &[(0, counts(10, 0, 0, 0)), (1000, end)], None);
         assert_eq!(timeline_points(&r).len(), 2);
+    }
+
+    /// The last value of every state's steps, at the chart's right edge.
+    fn drawn_end(r: &RunResult) -> (f64, u64, Counts) {
+        let points = timeline_points(r);
+        let x = |d: Duration| d.as_secs_f64() * 1e3;
+        let x_last = x(r.elapsed) * (1.0 + END_MARGIN);
+        let last = |f: fn(&Counts) -> u64| {
+            let v = steps(&points, &x, x_last, &|p: &Snapshot| f(&p.counts));
+            let &(at, y) = v.last().unwrap();
+            assert_eq!(at, x_last);
+            // The final state is drawn over some width: from the end of the run, at least.
+            let from = v[v.len() - 2].0;
+            assert!(from <= x(r.elapsed) && from < x_last, "{v:?}");
+            y as u64
+        };
+        let drawn = Counts {
+            total: r.counts.total,
+            not_initiated: last(|c| c.not_initiated),
+            dialing: last(|c| c.dialing),
+            established: last(|c| c.established),
+            closed: last(|c| c.closed),
+            error: last(|c| c.error),
+            local_error: last(|c| c.local_error),
+        };
+        // And it begins at 0 with nothing initiated.
+        let first = steps(&points, &x, x_last, &|p: &Snapshot| p.counts.not_initiated)[0];
+        (first.0, first.1 as u64, drawn)
+    }
+
+    /// The chart ends on the final counts, over a visible width, whatever the last point of
+    /// the timeline: before the end with other counts (the hold ended as the far side closed
+    /// the last connections), at the end with other counts, or right.
+    #[test]
+    fn the_drawn_timeline_ends_on_the_final_counts() {
+        let end = counts(0, 0, 0, 10);
+        let cases: [&[(u64, Counts)]; 4] = [
+            // Closed by the far side 30ms before the end; the last point missed them.
+            &[(50, counts(0, 0, 10, 0)), (970, counts(0, 0, 2, 8))],
+            // A last point at the very end, but with stale counts.
+            &[(50, counts(0, 0, 10, 0)), (1000, counts(0, 0, 2, 8))],
+            // A last point a hair before the end, right.
+            &[(50, counts(0, 0, 10, 0)), (999, end)],
+            // Right, at the end, and a point at 0.
+            &[(0, counts(10, 0, 0, 0)), (1000, end)],
+        ];
+        for points in cases {
+            let r = result(end, points, None);
+            assert_eq!(drawn_end(&r), (0.0, 10, end), "{points:?}");
+        }
+        // Errors at the dial timeout, the run ending on them.
+        let failed = Counts {
+            error: 10,
+            ..counts(0, 0, 0, 0)
+        };
+        let r = result(failed, &[(50, counts(0, 10, 0, 0))], Some(1000));
+        assert_eq!(drawn_end(&r), (0.0, 10, failed));
     }
 
     /// A run with nothing measured still renders: every chart is a sentence.
