@@ -473,6 +473,102 @@ fn log_label(us: f64) -> String {
     }
 }
 
+/// An axis with the ticks we choose ([`count_ticks`], [`log_ticks`]) instead of plotters' own
+/// (its `WithKeyPoints` cannot be drawn with a mesh on an `f64` axis in plotters 0.3).
+struct Ticked<R> {
+    inner: R,
+    bold: Vec<f64>,
+    light: Vec<f64>,
+}
+
+impl<R: Ranged<ValueType = f64>> Ticked<R> {
+    fn new(inner: impl Into<R>, (bold, light): (Vec<f64>, Vec<f64>)) -> Self {
+        Ticked {
+            inner: inner.into(),
+            bold,
+            light,
+        }
+    }
+}
+
+impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
+    type ValueType = f64;
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<H: plotters::coord::ranged1d::KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.light.clone()
+        } else {
+            self.bold.clone()
+        }
+    }
+
+    fn axis_pixel_range(&self, limit: (i32, i32)) -> std::ops::Range<i32> {
+        self.inner.axis_pixel_range(limit)
+    }
+}
+
+/// A linear axis of counts from 0 to `top`, ticked by [`count_ticks`].
+fn count_axis(top: f64) -> Ticked<plotters::coord::types::RangedCoordf64> {
+    Ticked::new(0f64..top, (count_ticks(top), Vec::new()))
+}
+
+/// A log axis from `lo` to `hi`, ticked by [`log_ticks`].
+fn log_axis(lo: f64, hi: f64) -> Ticked<LogCoord<f64>> {
+    Ticked::new((lo..hi).log_scale(), log_ticks(lo, hi))
+}
+
+/// Ticks for an axis of counts from 0 to `top`: whole numbers only (a count of 0.5 means
+/// nothing, and labels rounded from it repeat), 1, 2 or 5 times a power of ten apart, at most
+/// eleven of them.
+fn count_ticks(top: f64) -> Vec<f64> {
+    let max = top.max(0.0).floor() as u64;
+    let mut step = 1u64;
+    'find: for scale in (0..19).map(|k| 10u64.pow(k)) {
+        for m in [1, 2, 5] {
+            step = m * scale;
+            if max / step <= 10 {
+                break 'find;
+            }
+        }
+    }
+    (0..=max / step).map(|k| (k * step) as f64).collect()
+}
+
+/// Ticks for a log axis from `lo` to `hi`: 1, 2 and 5 times each power of ten (labelled, see
+/// [`log_label`]) and the other whole multiples (grid lines only), each once, so that no
+/// label is drawn twice (plotters' own log ticks can put the end value twice, a rounding
+/// apart).
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let (mut bold, mut light) = (Vec::new(), Vec::new());
+    if !(lo > 0.0 && hi >= lo) {
+        return (bold, light);
+    }
+    let slack = 1e-9;
+    for k in (lo.log10().floor() as i32)..=(hi.log10().ceil() as i32) {
+        for m in 1..=9 {
+            let v = f64::from(m) * 10f64.powi(k);
+            if v < lo * (1.0 - slack) || v > hi * (1.0 + slack) {
+                continue;
+            }
+            if [1, 2, 5].contains(&m) {
+                bold.push(v);
+            } else {
+                light.push(v);
+            }
+        }
+    }
+    (bold, light)
+}
+
 /// The timeline's points, with what the result knows besides them: when the last dial
 /// settled, nothing was dialing or waiting any more and no connection could fail after it,
 /// and the run ended with the final counts. The engine records a point only while its loop runs
@@ -625,7 +721,7 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(72)
-            .build_cartesian_2d(0f64..x_axis, 0f64..total * 1.08)
+            .build_cartesian_2d(0f64..x_axis, count_axis(total * 1.08))
             .map_err(err)?;
         c.configure_mesh()
             .light_line_style(FAINT.mix(0.5))
@@ -719,7 +815,7 @@ fn histogram(
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(72)
-            .build_cartesian_2d((lo..hi).log_scale(), 0f64..tallest as f64 * 1.1)
+            .build_cartesian_2d(log_axis(lo, hi), count_axis(tallest as f64 * 1.1))
             .map_err(err)?;
         c.configure_mesh()
             .light_line_style(FAINT.mix(0.5))
@@ -783,7 +879,7 @@ fn percentile_curve(out: &mut String, label: &str, s: &LatencyStats, colour: RGB
             .margin_right(36)
             .x_label_area_size(48)
             .y_label_area_size(72)
-            .build_cartesian_2d(0f64..4f64, (lo..hi).log_scale())
+            .build_cartesian_2d(0f64..4f64, log_axis(lo, hi))
             .map_err(err)?;
         c.configure_mesh()
             .light_line_style(FAINT.mix(0.5))
@@ -1070,6 +1166,58 @@ mod tests {
         assert!(page.contains("The run recorded no timeline."));
         assert!(page.contains("No connection was established"));
         assert!(page.contains("Exit code 1: incomplete"));
+    }
+
+    /// Count axes: whole numbers, each once, at most max+1 of them (at most eleven).
+    #[test]
+    fn count_ticks_are_whole_and_distinct() {
+        assert_eq!(count_ticks(1.08), [0.0, 1.0]);
+        assert_eq!(count_ticks(2.16), [0.0, 1.0, 2.0]);
+        assert_eq!(count_ticks(0.5), [0.0]);
+        assert_eq!(
+            count_ticks(10.8),
+            (0..=10).map(f64::from).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            count_ticks(54.0),
+            (0..=10).map(|k| f64::from(k * 5)).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            count_ticks(108.0),
+            (0..=10).map(|k| f64::from(k * 10)).collect::<Vec<_>>()
+        );
+        for top in [1.08, 2.2, 3.3, 7.7, 13.0, 108.0, 1080.0, 1.1e6] {
+            let ticks = count_ticks(top);
+            let labels: Vec<String> = ticks.iter().map(|v| format!("{v:.0}")).collect();
+            let mut distinct = labels.clone();
+            distinct.dedup();
+            assert_eq!(labels, distinct, "{top}");
+            assert!(
+                ticks.iter().all(|t| t.fract() == 0.0 && *t <= top),
+                "{top}: {ticks:?}"
+            );
+            assert!(
+                ticks.len() <= (top as usize + 1).min(11),
+                "{top}: {ticks:?}"
+            );
+        }
+    }
+
+    /// Log axes: each label once (the end of the axis too), on 1, 2 and 5 times a power of ten.
+    #[test]
+    fn log_ticks_label_each_value_once() {
+        let (bold, light) = log_ticks(10.0, 100.0);
+        assert_eq!(bold, [10.0, 20.0, 50.0, 100.0]);
+        assert_eq!(light.len(), 6);
+        let (bold, _) = log_ticks(1.0, 1e6);
+        let labels: Vec<String> = bold.iter().map(|v| log_label(*v)).collect();
+        assert_eq!(labels.len(), 19);
+        assert_eq!(labels.last().unwrap(), "1s");
+        let mut distinct = labels.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), labels.len(), "{labels:?}");
+        assert!(labels.iter().all(|l| !l.is_empty()), "{labels:?}");
     }
 
     #[test]
