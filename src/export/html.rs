@@ -21,7 +21,7 @@ use crate::config::Pacing;
 use crate::report::godur::{go_duration, truncate_micros};
 use crate::report::{self, errno_text, threshold_line};
 use crate::results::stats::LatencyStats;
-use crate::results::{RunResult, Snapshot, StopReason};
+use crate::results::{HoldEnd, RunResult, Snapshot, StopReason};
 use crate::verdict::{Verdict, EXIT_ERRORS, EXIT_INCOMPLETE, EXIT_OK, EXIT_THRESHOLD};
 
 /// Width and height of every chart, in SVG pixels (the page scales them down to fit).
@@ -177,15 +177,37 @@ fn header(out: &mut String, r: &RunResult, command_line: &[String]) {
     out.push_str("</table>\n</header>\n");
 }
 
-fn exit_meaning(code: i32) -> &'static str {
-    match code {
-        EXIT_OK => "passed: the run completed, no connection failed and every threshold held",
-        EXIT_INCOMPLETE => {
-            "incomplete: the run did not complete (interrupted, or connections left undialed or unjudged)"
-        }
-        EXIT_ERRORS => "errors: the run completed but some connection failed",
-        EXIT_THRESHOLD => "threshold failed: the run completed but a threshold did not hold",
-        _ => "unknown exit code",
+/// How a run that was not let finish ended, when it still judged every connection (an exit code
+/// other than 1): a signal ended the hold, or came after the last dial. `None` for a run that
+/// completed.
+pub(crate) fn ended_early(r: &RunResult) -> Option<&'static str> {
+    let hold_interrupted = r.hold.is_some_and(|h| h.ended == HoldEnd::Interrupted);
+    match r.stop {
+        StopReason::Completed if !hold_interrupted => None,
+        StopReason::Aborted => Some("the run was ended early by a second signal"),
+        _ if hold_interrupted => Some("the hold was ended early by an interrupt"),
+        _ => Some("the run was ended early by an interrupt"),
+    }
+}
+
+/// What the exit code says of this run.
+fn exit_meaning(code: i32, r: &RunResult) -> String {
+    if code == EXIT_INCOMPLETE {
+        return "incomplete: the run did not complete (interrupted, or connections left undialed or unjudged)"
+            .to_string();
+    }
+    let (word, outcome) = match code {
+        EXIT_OK => ("passed", "no connection failed and every threshold held"),
+        EXIT_ERRORS => ("errors", "but some connection failed"),
+        EXIT_THRESHOLD => ("threshold failed", "but a threshold did not hold"),
+        _ => return "unknown exit code".to_string(),
+    };
+    let comma = if code == EXIT_OK { "," } else { "" };
+    match ended_early(r) {
+        None => format!("{word}: the run completed{comma} {outcome}"),
+        Some(how) => format!(
+            "{word} — {how}; every connection was dialed and every check judged{comma} {outcome}"
+        ),
     }
 }
 
@@ -208,7 +230,7 @@ fn summary(out: &mut String, r: &RunResult, v: &Verdict) {
         out,
         "<p class=\"verdict {class}\">Exit code {}: {}</p>",
         v.exit_code,
-        escape(exit_meaning(v.exit_code))
+        escape(&exit_meaning(v.exit_code, r))
     );
     match r.stop {
         StopReason::Completed => {}
@@ -1166,6 +1188,44 @@ mod tests {
         assert!(page.contains("The run recorded no timeline."));
         assert!(page.contains("No connection was established"));
         assert!(page.contains("Exit code 1: incomplete"));
+    }
+
+    /// The headline says "the run completed" only of a run that did; a signal that ended the
+    /// hold (exit code 0, 2 or 3 all the same) is named.
+    #[test]
+    fn the_headline_names_an_interrupt_that_ended_the_hold() {
+        let mut r = result(counts(0, 0, 10, 0), &[], None);
+        assert_eq!(
+            exit_meaning(EXIT_OK, &r),
+            "passed: the run completed, no connection failed and every threshold held"
+        );
+        assert_eq!(
+            exit_meaning(EXIT_ERRORS, &r),
+            "errors: the run completed but some connection failed"
+        );
+        r.stop = StopReason::Interrupted;
+        r.hold = Some(crate::results::HoldOutcome {
+            asked: Duration::from_secs(30),
+            held: Duration::from_secs(2),
+            ended: HoldEnd::Interrupted,
+            open_at_end: 10,
+        });
+        assert_eq!(
+            exit_meaning(EXIT_OK, &r),
+            "passed — the hold was ended early by an interrupt; every connection was dialed and \
+             every check judged, no connection failed and every threshold held"
+        );
+        assert_eq!(
+            exit_meaning(EXIT_THRESHOLD, &r),
+            "threshold failed — the hold was ended early by an interrupt; every connection was \
+             dialed and every check judged but a threshold did not hold"
+        );
+        r.hold = None;
+        assert!(exit_meaning(EXIT_OK, &r)
+            .starts_with("passed — the run was ended early by an interrupt;"));
+        r.stop = StopReason::Aborted;
+        assert!(exit_meaning(EXIT_ERRORS, &r)
+            .starts_with("errors — the run was ended early by a second signal;"));
     }
 
     /// Count axes: whole numbers, each once, at most max+1 of them (at most eleven).
