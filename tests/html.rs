@@ -378,3 +378,64 @@ fn an_unwritable_page_fails_before_the_run() {
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(server.accepted(), 0, "nothing may be dialed");
 }
+
+/// The tick labels of every chart of `doc`, per chart: the y axis's (anchored at their end)
+/// and the x axis's (centred below it), the empty ones left out.
+fn tick_labels(doc: &Html) -> Vec<(Vec<String>, Vec<String>)> {
+    doc.select(&sel("svg"))
+        .map(|svg| {
+            let (mut y, mut x) = (Vec::new(), Vec::new());
+            for t in svg.select(&sel("text")) {
+                let text = t.text().collect::<String>().trim().to_string();
+                let v = t.value();
+                if text.is_empty() || v.attr("transform").is_some() {
+                    continue;
+                }
+                match (v.attr("text-anchor"), v.attr("dy")) {
+                    (Some("end"), _) => y.push(text),
+                    (Some("middle"), Some("0.76em")) => x.push(text),
+                    _ => {}
+                }
+            }
+            (y, x)
+        })
+        .collect()
+}
+
+/// With one or two connections the count axes are labelled 0, 1 (and 2) once each, never
+/// "0 0 0 0 0 0 1 1 1 1 1 1"; no axis label is drawn twice (the end of a log axis included).
+#[test]
+fn axis_labels_are_whole_counts_drawn_once() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    for c in [1u64, 2] {
+        let (o, page, json) = run_exporting(
+            &format!("ticks{c}"),
+            &format!(
+                "run -y -c {c} -s 0 -i 0 --hold 300ms 127.0.0.1 {}",
+                server.port()
+            ),
+        );
+        std::fs::remove_file(json).unwrap();
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let doc = parse(&page);
+        let charts = tick_labels(&doc);
+        assert!(charts.len() >= 3, "{charts:?}");
+        for (y, x) in &charts {
+            for labels in [y, x] {
+                let mut distinct = labels.clone();
+                distinct.sort();
+                distinct.dedup();
+                assert_eq!(distinct.len(), labels.len(), "-c {c}: {labels:?}");
+            }
+        }
+        // The timeline and the connect-time histogram count connections: 0 up to c.
+        let whole: Vec<String> = (0..=c).map(|k| k.to_string()).collect();
+        assert_eq!(charts[0].0, whole, "-c {c}: the timeline's y axis");
+        // (Up to the tallest bar: two connections may fall in two bins.)
+        let bars = &charts[1].0;
+        assert!(
+            bars.len() >= 2 && whole.starts_with(bars),
+            "-c {c}: the histogram's y axis: {bars:?}"
+        );
+    }
+}

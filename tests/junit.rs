@@ -345,6 +345,67 @@ fn an_interrupted_run_fails_the_run_completed_case() {
     std::fs::remove_file(json).unwrap();
 }
 
+/// A run whose hold an interrupt ended, every connection made: exit 0 (by design), and both
+/// reports say what happened instead of "the run completed": the JUnit `run completed` case
+/// passes saying the interrupt ended the hold (with the stop reason and how the hold ended),
+/// the HTML headline likewise; both still reproduced byte for byte from the JSON.
+#[test]
+fn an_interrupted_hold_passes_saying_the_interrupt_ended_it() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let xml = temp("interrupted-hold.xml");
+    let html = temp("interrupted-hold.html");
+    let json = temp("interrupted-hold.json");
+    let args = format!(
+        "run -y -c 5 -s 0 -i 0 --hold 30s --export-junit {} --export-html {} --export-json {} 127.0.0.1 {}",
+        xml.display(),
+        html.display(),
+        json.display(),
+        server.port()
+    );
+    let mut child = spawn(&args);
+    assert!(server.wait_open(5, Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_millis(300));
+    signal(child.id(), "INT");
+    let o = wait_output(&mut child, Duration::from_secs(20));
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("ended early by an interrupt"),
+        "{}",
+        stdout(&o)
+    );
+    round_trip("interrupted-hold", &xml, &json);
+    let exported = std::fs::read_to_string(&xml).unwrap();
+    let case = exported
+        .split("<testcase ")
+        .find(|c| c.starts_with("name=\"run completed\""))
+        .unwrap_or_else(|| panic!("no run completed case:\n{exported}"));
+    let case = case.split("</testcase>").next().unwrap();
+    assert!(!case.contains("<failure"), "{case}");
+    assert!(
+        case.contains(
+            "<system-out>the hold was ended early by an interrupt (stop_reason: interrupted, \
+             hold ended: interrupted after "
+        ) && case.contains(
+            " of 30s asked); every connection dialed and settled, every check judged (exit code 0)"
+        ),
+        "{case}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains(
+            "Exit code 0: passed — the hold was ended early by an interrupt; every connection \
+             was dialed and every check judged, no connection failed and every threshold held</p>"
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("the run completed"), "{page}");
+    let again = tg(&format!("report --format html {}", json.display()));
+    assert!(stdout(&again) == page, "report --format html differs");
+    for f in [xml, html, json] {
+        std::fs::remove_file(f).unwrap();
+    }
+}
+
 /// `report --format junit` of a saved JSON is the `--export-junit` of the same run, byte for
 /// byte, for a run with every check (expect, probe, thresholds of every kind); `-` writes the
 /// XML to standard output after the text report.

@@ -21,7 +21,7 @@ use crate::config::Pacing;
 use crate::report::godur::{go_duration, truncate_micros};
 use crate::report::{self, errno_text, threshold_line};
 use crate::results::stats::LatencyStats;
-use crate::results::{RunResult, Snapshot, StopReason};
+use crate::results::{HoldEnd, RunResult, Snapshot, StopReason};
 use crate::verdict::{Verdict, EXIT_ERRORS, EXIT_INCOMPLETE, EXIT_OK, EXIT_THRESHOLD};
 
 /// Width and height of every chart, in SVG pixels (the page scales them down to fit).
@@ -35,6 +35,7 @@ const LOCAL_ERROR: RGBColor = RGBColor(0x88, 0x88, 0x88);
 const DIALING: RGBColor = RGBColor(0x37, 0x7e, 0xb8);
 const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 const FAINT: RGBColor = RGBColor(0xdd, 0xdd, 0xdd);
+const END_LINE: RGBColor = RGBColor(0x99, 0x44, 0xaa);
 
 const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;\
@@ -176,15 +177,37 @@ fn header(out: &mut String, r: &RunResult, command_line: &[String]) {
     out.push_str("</table>\n</header>\n");
 }
 
-fn exit_meaning(code: i32) -> &'static str {
-    match code {
-        EXIT_OK => "passed: the run completed, no connection failed and every threshold held",
-        EXIT_INCOMPLETE => {
-            "incomplete: the run did not complete (interrupted, or connections left undialed or unjudged)"
-        }
-        EXIT_ERRORS => "errors: the run completed but some connection failed",
-        EXIT_THRESHOLD => "threshold failed: the run completed but a threshold did not hold",
-        _ => "unknown exit code",
+/// How a run that was not let finish ended, when it still judged every connection (an exit code
+/// other than 1): a signal ended the hold, or came after the last dial. `None` for a run that
+/// completed.
+pub(crate) fn ended_early(r: &RunResult) -> Option<&'static str> {
+    let hold_interrupted = r.hold.is_some_and(|h| h.ended == HoldEnd::Interrupted);
+    match r.stop {
+        StopReason::Completed if !hold_interrupted => None,
+        StopReason::Aborted => Some("the run was ended early by a second signal"),
+        _ if hold_interrupted => Some("the hold was ended early by an interrupt"),
+        _ => Some("the run was ended early by an interrupt"),
+    }
+}
+
+/// What the exit code says of this run.
+fn exit_meaning(code: i32, r: &RunResult) -> String {
+    if code == EXIT_INCOMPLETE {
+        return "incomplete: the run did not complete (interrupted, or connections left undialed or unjudged)"
+            .to_string();
+    }
+    let (word, outcome) = match code {
+        EXIT_OK => ("passed", "no connection failed and every threshold held"),
+        EXIT_ERRORS => ("errors", "but some connection failed"),
+        EXIT_THRESHOLD => ("threshold failed", "but a threshold did not hold"),
+        _ => return "unknown exit code".to_string(),
+    };
+    let comma = if code == EXIT_OK { "," } else { "" };
+    match ended_early(r) {
+        None => format!("{word}: the run completed{comma} {outcome}"),
+        Some(how) => format!(
+            "{word} — {how}; every connection was dialed and every check judged{comma} {outcome}"
+        ),
     }
 }
 
@@ -207,7 +230,7 @@ fn summary(out: &mut String, r: &RunResult, v: &Verdict) {
         out,
         "<p class=\"verdict {class}\">Exit code {}: {}</p>",
         v.exit_code,
-        escape(exit_meaning(v.exit_code))
+        escape(&exit_meaning(v.exit_code, r))
     );
     match r.stop {
         StopReason::Completed => {}
@@ -472,19 +495,130 @@ fn log_label(us: f64) -> String {
     }
 }
 
+/// An axis with the ticks we choose ([`count_ticks`], [`log_ticks`]) instead of plotters' own
+/// (its `WithKeyPoints` cannot be drawn with a mesh on an `f64` axis in plotters 0.3).
+struct Ticked<R> {
+    inner: R,
+    bold: Vec<f64>,
+    light: Vec<f64>,
+}
+
+impl<R: Ranged<ValueType = f64>> Ticked<R> {
+    fn new(inner: impl Into<R>, (bold, light): (Vec<f64>, Vec<f64>)) -> Self {
+        Ticked {
+            inner: inner.into(),
+            bold,
+            light,
+        }
+    }
+}
+
+impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
+    type ValueType = f64;
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<H: plotters::coord::ranged1d::KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.light.clone()
+        } else {
+            self.bold.clone()
+        }
+    }
+
+    fn axis_pixel_range(&self, limit: (i32, i32)) -> std::ops::Range<i32> {
+        self.inner.axis_pixel_range(limit)
+    }
+}
+
+/// A linear axis of counts from 0 to `top`, ticked by [`count_ticks`].
+fn count_axis(top: f64) -> Ticked<plotters::coord::types::RangedCoordf64> {
+    Ticked::new(0f64..top, (count_ticks(top), Vec::new()))
+}
+
+/// A log axis from `lo` to `hi`, ticked by [`log_ticks`].
+fn log_axis(lo: f64, hi: f64) -> Ticked<LogCoord<f64>> {
+    Ticked::new((lo..hi).log_scale(), log_ticks(lo, hi))
+}
+
+/// Ticks for an axis of counts from 0 to `top`: whole numbers only (a count of 0.5 means
+/// nothing, and labels rounded from it repeat), 1, 2 or 5 times a power of ten apart, at most
+/// eleven of them.
+fn count_ticks(top: f64) -> Vec<f64> {
+    let max = top.max(0.0).floor() as u64;
+    let mut step = 1u64;
+    'find: for scale in (0..19).map(|k| 10u64.pow(k)) {
+        for m in [1, 2, 5] {
+            step = m * scale;
+            if max / step <= 10 {
+                break 'find;
+            }
+        }
+    }
+    (0..=max / step).map(|k| (k * step) as f64).collect()
+}
+
+/// Ticks for a log axis from `lo` to `hi`: 1, 2 and 5 times each power of ten (labelled, see
+/// [`log_label`]) and the other whole multiples (grid lines only), each once, so that no
+/// label is drawn twice (plotters' own log ticks can put the end value twice, a rounding
+/// apart).
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let (mut bold, mut light) = (Vec::new(), Vec::new());
+    if !(lo > 0.0 && hi >= lo) {
+        return (bold, light);
+    }
+    let slack = 1e-9;
+    for k in (lo.log10().floor() as i32)..=(hi.log10().ceil() as i32) {
+        for m in 1..=9 {
+            let v = f64::from(m) * 10f64.powi(k);
+            if v < lo * (1.0 - slack) || v > hi * (1.0 + slack) {
+                continue;
+            }
+            if [1, 2, 5].contains(&m) {
+                bold.push(v);
+            } else {
+                light.push(v);
+            }
+        }
+    }
+    (bold, light)
+}
+
 /// The timeline's points, with what the result knows besides them: when the last dial
 /// settled, nothing was dialing or waiting any more and no connection could fail after it,
 /// and the run ended with the final counts. The engine records a point only while its loop runs
 /// (a quiet hold adds none), so without these the last point of the ramp would seem to hold
 /// through the whole hold.
+///
+/// The points begin at t=0 with every connection not initiated (unless the engine recorded a
+/// point at 0 itself) and end on the final counts, [`RunResult::counts`], at the end of the run
+/// (or at the last point, should it come later): a last point recorded a little before the
+/// end, or with other counts, does not get the last word.
 fn timeline_points(r: &RunResult) -> Vec<Snapshot> {
     let mut points = r.timeline.points.clone();
     let Some(last) = points.last().copied() else {
         return points;
     };
-    if last.at < r.elapsed {
+    if points[0].at > Duration::ZERO {
+        points.insert(
+            0,
+            Snapshot {
+                at: Duration::ZERO,
+                counts: crate::results::Counts::new(r.counts.total),
+                max_established: 0,
+            },
+        );
+    }
+    if last.at < r.elapsed || last.counts != r.counts {
         points.push(Snapshot {
-            at: r.elapsed,
+            at: r.elapsed.max(last.at),
             counts: r.counts,
             max_established: r.max_established,
         });
@@ -517,6 +651,28 @@ fn timeline_points(r: &RunResult) -> Vec<Snapshot> {
     points
 }
 
+/// The margin past the end of the run on the timeline, as a share of the run's length.
+const END_MARGIN: f64 = 0.04;
+
+/// One layer's outline as steps, for an area chart: each point's value holds until the next
+/// point, and the last point's (the final counts, see [`timeline_points`]) until `x_last`,
+/// the right edge of the chart.
+fn steps(
+    points: &[Snapshot],
+    x: &dyn Fn(Duration) -> f64,
+    x_last: f64,
+    value: &dyn Fn(&Snapshot) -> u64,
+) -> Vec<(f64, f64)> {
+    let mut v = Vec::with_capacity(points.len() * 2);
+    for (i, p) in points.iter().enumerate() {
+        let y = value(p) as f64;
+        let next = points.get(i + 1).map_or(x_last, |n| x(n.at));
+        v.push((x(p.at), y));
+        v.push((next, y));
+    }
+    v
+}
+
 fn timeline_chart(out: &mut String, r: &RunResult) {
     let points = &timeline_points(r);
     if points.is_empty() {
@@ -530,6 +686,10 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
     let (unit, per_sec) = time_unit(end);
     let x = |d: Duration| d.as_secs_f64() * per_sec;
     let x_end = x(end);
+    // Past the end of the run, a margin where the final counts stay drawn: the run often ends
+    // just as its last connections settle (a hold ended when the far side closed them all,
+    // errors at the dial timeout), and a final state that lasted no time would not show.
+    let x_axis = x_end * (1.0 + END_MARGIN);
     let total = r.counts.total.max(1) as f64;
     let has_local = points.iter().any(|p| p.counts.local_error > 0);
 
@@ -545,16 +705,10 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
     }
     layers.push(("dialing", DIALING, |s| s.counts.dialing));
 
-    // Each point holds until the next (and the last until the end of the run).
     let step = |upto: usize| -> Vec<(f64, f64)> {
-        let mut v = Vec::with_capacity(points.len() * 2);
-        for (i, p) in points.iter().enumerate() {
-            let value: u64 = layers[..=upto].iter().map(|l| (l.2)(p)).sum();
-            let next = points.get(i + 1).map_or(x_end, |n| x(n.at));
-            v.push((x(p.at), value as f64));
-            v.push((next, value as f64));
-        }
-        v
+        steps(points, &x, x_axis, &|p: &Snapshot| {
+            layers[..=upto].iter().map(|l| (l.2)(p)).sum()
+        })
     };
 
     // The schedule: connection i is due at due_nanos(i); sampled, as a step line.
@@ -569,7 +723,7 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
             k * (n - 1) / (samples - 1).max(1)
         };
         let t = x(Duration::from_nanos(load.pacing.due_nanos(i)));
-        if t > x_end {
+        if t > x_axis {
             break;
         }
         let prev = due.last().map_or(0.0, |p: &(f64, f64)| p.1);
@@ -577,8 +731,8 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
         due.push((t, (i + 1) as f64));
     }
     if let Some(&(t, v)) = due.last() {
-        if t < x_end {
-            due.push((x_end, v));
+        if t < x_axis {
+            due.push((x_axis, v));
         }
     }
 
@@ -589,7 +743,7 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(72)
-            .build_cartesian_2d(0f64..x_end, 0f64..total * 1.08)
+            .build_cartesian_2d(0f64..x_axis, count_axis(total * 1.08))
             .map_err(err)?;
         c.configure_mesh()
             .light_line_style(FAINT.mix(0.5))
@@ -616,6 +770,12 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
         ))
         .map_err(err)?;
         keys.push(("due by the schedule".to_string(), INK, true));
+        c.draw_series(LineSeries::new(
+            [(x_end, 0.0), (x_end, total * 1.08)],
+            ShapeStyle::from(&END_LINE).stroke_width(2),
+        ))
+        .map_err(err)?;
+        keys.push(("end of the run".to_string(), END_LINE, true));
         legend(&side, &keys)
     });
 }
@@ -677,7 +837,7 @@ fn histogram(
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(72)
-            .build_cartesian_2d((lo..hi).log_scale(), 0f64..tallest as f64 * 1.1)
+            .build_cartesian_2d(log_axis(lo, hi), count_axis(tallest as f64 * 1.1))
             .map_err(err)?;
         c.configure_mesh()
             .light_line_style(FAINT.mix(0.5))
@@ -741,7 +901,7 @@ fn percentile_curve(out: &mut String, label: &str, s: &LatencyStats, colour: RGB
             .margin_right(36)
             .x_label_area_size(48)
             .y_label_area_size(72)
-            .build_cartesian_2d(0f64..4f64, (lo..hi).log_scale())
+            .build_cartesian_2d(0f64..4f64, log_axis(lo, hi))
             .map_err(err)?;
         c.configure_mesh()
             .light_line_style(FAINT.mix(0.5))
@@ -958,6 +1118,63 @@ mod tests {
         assert_eq!(timeline_points(&r).len(), 2);
     }
 
+    /// The last value of every state's steps, at the chart's right edge.
+    fn drawn_end(r: &RunResult) -> (f64, u64, Counts) {
+        let points = timeline_points(r);
+        let x = |d: Duration| d.as_secs_f64() * 1e3;
+        let x_last = x(r.elapsed) * (1.0 + END_MARGIN);
+        let last = |f: fn(&Counts) -> u64| {
+            let v = steps(&points, &x, x_last, &|p: &Snapshot| f(&p.counts));
+            let &(at, y) = v.last().unwrap();
+            assert_eq!(at, x_last);
+            // The final state is drawn over some width: from the end of the run, at least.
+            let from = v[v.len() - 2].0;
+            assert!(from <= x(r.elapsed) && from < x_last, "{v:?}");
+            y as u64
+        };
+        let drawn = Counts {
+            total: r.counts.total,
+            not_initiated: last(|c| c.not_initiated),
+            dialing: last(|c| c.dialing),
+            established: last(|c| c.established),
+            closed: last(|c| c.closed),
+            error: last(|c| c.error),
+            local_error: last(|c| c.local_error),
+        };
+        // And it begins at 0 with nothing initiated.
+        let first = steps(&points, &x, x_last, &|p: &Snapshot| p.counts.not_initiated)[0];
+        (first.0, first.1 as u64, drawn)
+    }
+
+    /// The chart ends on the final counts, over a visible width, whatever the last point of
+    /// the timeline: before the end with other counts (the hold ended as the far side closed
+    /// the last connections), at the end with other counts, or right.
+    #[test]
+    fn the_drawn_timeline_ends_on_the_final_counts() {
+        let end = counts(0, 0, 0, 10);
+        let cases: [&[(u64, Counts)]; 4] = [
+            // Closed by the far side 30ms before the end; the last point missed them.
+            &[(50, counts(0, 0, 10, 0)), (970, counts(0, 0, 2, 8))],
+            // A last point at the very end, but with stale counts.
+            &[(50, counts(0, 0, 10, 0)), (1000, counts(0, 0, 2, 8))],
+            // A last point a hair before the end, right.
+            &[(50, counts(0, 0, 10, 0)), (999, end)],
+            // Right, at the end, and a point at 0.
+            &[(0, counts(10, 0, 0, 0)), (1000, end)],
+        ];
+        for points in cases {
+            let r = result(end, points, None);
+            assert_eq!(drawn_end(&r), (0.0, 10, end), "{points:?}");
+        }
+        // Errors at the dial timeout, the run ending on them.
+        let failed = Counts {
+            error: 10,
+            ..counts(0, 0, 0, 0)
+        };
+        let r = result(failed, &[(50, counts(0, 10, 0, 0))], Some(1000));
+        assert_eq!(drawn_end(&r), (0.0, 10, failed));
+    }
+
     /// A run with nothing measured still renders: every chart is a sentence.
     #[test]
     fn an_empty_run_renders_sentences() {
@@ -971,6 +1188,96 @@ mod tests {
         assert!(page.contains("The run recorded no timeline."));
         assert!(page.contains("No connection was established"));
         assert!(page.contains("Exit code 1: incomplete"));
+    }
+
+    /// The headline says "the run completed" only of a run that did; a signal that ended the
+    /// hold (exit code 0, 2 or 3 all the same) is named.
+    #[test]
+    fn the_headline_names_an_interrupt_that_ended_the_hold() {
+        let mut r = result(counts(0, 0, 10, 0), &[], None);
+        assert_eq!(
+            exit_meaning(EXIT_OK, &r),
+            "passed: the run completed, no connection failed and every threshold held"
+        );
+        assert_eq!(
+            exit_meaning(EXIT_ERRORS, &r),
+            "errors: the run completed but some connection failed"
+        );
+        r.stop = StopReason::Interrupted;
+        r.hold = Some(crate::results::HoldOutcome {
+            asked: Duration::from_secs(30),
+            held: Duration::from_secs(2),
+            ended: HoldEnd::Interrupted,
+            open_at_end: 10,
+        });
+        assert_eq!(
+            exit_meaning(EXIT_OK, &r),
+            "passed — the hold was ended early by an interrupt; every connection was dialed and \
+             every check judged, no connection failed and every threshold held"
+        );
+        assert_eq!(
+            exit_meaning(EXIT_THRESHOLD, &r),
+            "threshold failed — the hold was ended early by an interrupt; every connection was \
+             dialed and every check judged but a threshold did not hold"
+        );
+        r.hold = None;
+        assert!(exit_meaning(EXIT_OK, &r)
+            .starts_with("passed — the run was ended early by an interrupt;"));
+        r.stop = StopReason::Aborted;
+        assert!(exit_meaning(EXIT_ERRORS, &r)
+            .starts_with("errors — the run was ended early by a second signal;"));
+    }
+
+    /// Count axes: whole numbers, each once, at most max+1 of them (at most eleven).
+    #[test]
+    fn count_ticks_are_whole_and_distinct() {
+        assert_eq!(count_ticks(1.08), [0.0, 1.0]);
+        assert_eq!(count_ticks(2.16), [0.0, 1.0, 2.0]);
+        assert_eq!(count_ticks(0.5), [0.0]);
+        assert_eq!(
+            count_ticks(10.8),
+            (0..=10).map(f64::from).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            count_ticks(54.0),
+            (0..=10).map(|k| f64::from(k * 5)).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            count_ticks(108.0),
+            (0..=10).map(|k| f64::from(k * 10)).collect::<Vec<_>>()
+        );
+        for top in [1.08, 2.2, 3.3, 7.7, 13.0, 108.0, 1080.0, 1.1e6] {
+            let ticks = count_ticks(top);
+            let labels: Vec<String> = ticks.iter().map(|v| format!("{v:.0}")).collect();
+            let mut distinct = labels.clone();
+            distinct.dedup();
+            assert_eq!(labels, distinct, "{top}");
+            assert!(
+                ticks.iter().all(|t| t.fract() == 0.0 && *t <= top),
+                "{top}: {ticks:?}"
+            );
+            assert!(
+                ticks.len() <= (top as usize + 1).min(11),
+                "{top}: {ticks:?}"
+            );
+        }
+    }
+
+    /// Log axes: each label once (the end of the axis too), on 1, 2 and 5 times a power of ten.
+    #[test]
+    fn log_ticks_label_each_value_once() {
+        let (bold, light) = log_ticks(10.0, 100.0);
+        assert_eq!(bold, [10.0, 20.0, 50.0, 100.0]);
+        assert_eq!(light.len(), 6);
+        let (bold, _) = log_ticks(1.0, 1e6);
+        let labels: Vec<String> = bold.iter().map(|v| log_label(*v)).collect();
+        assert_eq!(labels.len(), 19);
+        assert_eq!(labels.last().unwrap(), "1s");
+        let mut distinct = labels.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), labels.len(), "{labels:?}");
+        assert!(labels.iter().all(|l| !l.is_empty()), "{labels:?}");
     }
 
     #[test]

@@ -21,8 +21,9 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use crate::config::Metric;
 use crate::report;
+use crate::report::godur::{go_duration, truncate_micros};
 use crate::results::stats::ErrorTally;
-use crate::results::{RunResult, StopReason};
+use crate::results::{HoldEnd, RunResult, StopReason};
 use crate::verdict::{Verdict, EXIT_INCOMPLETE};
 
 /// The name of the `<testsuites>` element.
@@ -179,7 +180,9 @@ fn no_errors(r: &RunResult, v: &Verdict) -> TestCase {
     case
 }
 
-/// The rule of exit code 1: every connection dialed and settled, every check judged.
+/// The rule of exit code 1: every connection dialed and settled, every check judged. It passes
+/// when an interrupt ended the hold after that (exit code 0 by design, see the README), but
+/// then says so, with the stop reason and how the hold ended: the run did not run its course.
 fn completed(r: &RunResult, v: &Verdict) -> TestCase {
     let mut case = if v.exit_code == EXIT_INCOMPLETE {
         let c = &r.counts;
@@ -218,14 +221,43 @@ fn completed(r: &RunResult, v: &Verdict) -> TestCase {
         failed(COMPLETED, "incomplete", &message, text)
     } else {
         let mut case = TestCase::new(COMPLETED, TestCaseStatus::success());
-        case.set_system_out(format!(
+        let done = format!(
             "every connection dialed and settled, every check judged (exit code {})",
             v.exit_code
-        ));
+        );
+        case.set_system_out(match crate::export::html::ended_early(r) {
+            None => done,
+            Some(how) => format!("{how} ({}); {done}", stop_and_hold(r)),
+        });
         case
     };
     case.set_classname(RULES_CLASS);
     case
+}
+
+/// The stop reason and how the hold ended, as the JSON report names them:
+/// `stop_reason: interrupted, hold ended: interrupted after 1.9s of 30s asked`.
+fn stop_and_hold(r: &RunResult) -> String {
+    let stop = match r.stop {
+        StopReason::Completed => "completed",
+        StopReason::Interrupted => "interrupted",
+        StopReason::Aborted => "aborted",
+    };
+    let mut out = format!("stop_reason: {stop}");
+    if let Some(h) = r.hold {
+        let ended = match h.ended {
+            HoldEnd::Full => "full",
+            HoldEnd::NothingLeft => "nothing_left",
+            HoldEnd::Interrupted => "interrupted",
+        };
+        let _ = write!(
+            out,
+            ", hold ended: {ended} after {} of {} asked",
+            go_duration(truncate_micros(h.held)),
+            go_duration(truncate_micros(h.asked))
+        );
+    }
+    out
 }
 
 #[cfg(test)]
@@ -302,6 +334,38 @@ mod tests {
             "{xml}"
         );
         assert!(xml.contains("✗ errors&lt;=1: 3 of 10 (30.0%)"), "{xml}");
+    }
+
+    /// A hold ended by an interrupt, every connection made: the case passes (exit code 0) but
+    /// says the interrupt ended the hold, with the stop reason and how the hold ended.
+    #[test]
+    fn an_interrupted_hold_passes_the_completed_case_saying_so() {
+        let mut r = result(10, 10, 0, 0);
+        r.stop = StopReason::Interrupted;
+        r.hold = Some(crate::results::HoldOutcome {
+            asked: Duration::from_secs(30),
+            held: Duration::from_micros(1_900_567),
+            ended: HoldEnd::Interrupted,
+            open_at_end: 10,
+        });
+        let v = judge(&r, &[]);
+        assert_eq!(v.exit_code, crate::verdict::EXIT_OK);
+        let xml = render(&r, &v);
+        assert!(
+            xml.contains(
+                "<system-out>the hold was ended early by an interrupt (stop_reason: interrupted, \
+                 hold ended: interrupted after 1.900567s of 30s asked); every connection dialed \
+                 and settled, every check judged (exit code 0)</system-out>"
+            ),
+            "{xml}"
+        );
+        r.stop = StopReason::Completed;
+        r.hold = None;
+        let xml = render(&r, &judge(&r, &[]));
+        assert!(
+            xml.contains("<system-out>every connection dialed and settled, every check judged (exit code 0)</system-out>"),
+            "{xml}"
+        );
     }
 
     #[test]
