@@ -431,16 +431,16 @@ fn report_format_junit_reproduces_the_export() {
         exported.contains(r#"<testcase name="alive&gt;=100%""#),
         "{exported}"
     );
-    // To standard output: the text report, then the document.
+    // To standard output: the document alone; the text report goes to stderr.
     let o = tg(&format!(
         "run -y -c 3 -s 0 -i 0 --export-junit - 127.0.0.1 {}",
         server.port()
     ));
     assert_eq!(code(&o), 0);
     let out = stdout(&o);
-    let at = out.find("<?xml").expect("the XML on stdout");
-    assert!(out[..at].contains("--- 127.0.0.1:"), "{out}");
+    assert!(out.starts_with("<?xml"), "{out}");
     assert!(out.ends_with("</testsuites>\n"), "{out}");
+    assert!(stderr(&o).contains("--- 127.0.0.1:"), "{}", stderr(&o));
     std::fs::remove_file(xml).unwrap();
     std::fs::remove_file(json).unwrap();
 }
