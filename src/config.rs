@@ -114,6 +114,73 @@ pub enum Metric {
     Lifetime(Stat),
 }
 
+impl Metric {
+    /// Its name in thresholds and reports (`held`, `connect_p99`, `lifetime_min`).
+    pub fn name(self) -> String {
+        match self {
+            Metric::Established => "established".into(),
+            Metric::Held => "held".into(),
+            Metric::Verified => "verified".into(),
+            Metric::Closed => "closed".into(),
+            Metric::ClosedAtOnce => "closed_at_once".into(),
+            Metric::Errors => "errors".into(),
+            Metric::Retransmitted => "retransmitted".into(),
+            Metric::Alive => "alive".into(),
+            Metric::Connect(s) => format!("connect_{}", s.name()),
+            Metric::FirstByte(s) => format!("first_byte_{}", s.name()),
+            Metric::Lifetime(s) => format!("lifetime_{}", s.name()),
+        }
+    }
+
+    /// The metric [`name`](Self::name) gives, or `None`.
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Some(match name {
+            "established" => Metric::Established,
+            "held" => Metric::Held,
+            "verified" => Metric::Verified,
+            "closed" => Metric::Closed,
+            "closed_at_once" => Metric::ClosedAtOnce,
+            "errors" => Metric::Errors,
+            "retransmitted" => Metric::Retransmitted,
+            "alive" => Metric::Alive,
+            _ => {
+                if let Some(s) = name.strip_prefix("connect_") {
+                    Metric::Connect(Stat::from_name(s)?)
+                } else if let Some(s) = name.strip_prefix("first_byte_") {
+                    Metric::FirstByte(Stat::from_name(s)?)
+                } else {
+                    Metric::Lifetime(Stat::from_name(name.strip_prefix("lifetime_")?)?)
+                }
+            }
+        })
+    }
+}
+
+impl Stat {
+    const NAMES: [(Stat, &'static str); 5] = [
+        (Stat::Min, "min"),
+        (Stat::P50, "p50"),
+        (Stat::P90, "p90"),
+        (Stat::P99, "p99"),
+        (Stat::Max, "max"),
+    ];
+
+    /// `min`, `p50`, `p90`, `p99` or `max`.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("max", |(_, n)| n)
+    }
+
+    fn from_name(name: &str) -> Option<Stat> {
+        Self::NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(s, _)| *s)
+    }
+}
+
 /// Which figure of a distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stat {

@@ -252,7 +252,6 @@ mod tests {
 
     fn result(total: u64, established: u64, closed: u64, error: u64) -> RunResult {
         let mut r = RunResult {
-            identity: Default::default(),
             counts: Counts {
                 total,
                 established,
@@ -261,20 +260,7 @@ mod tests {
                 ..Counts::default()
             },
             max_established: established + closed,
-            connect: LatencyStats::new(),
-            time_to_error: LatencyStats::new(),
-            errors: Default::default(),
-            local_errors: Default::default(),
-            closures: Default::default(),
-            verification: Default::default(),
-            retransmitted: 0,
-            hold: None,
-            probe: None,
-            per_source: Vec::new(),
-            ramp: Default::default(),
-            elapsed: Duration::ZERO,
-            stop: crate::results::StopReason::Completed,
-            timeline: Default::default(),
+            ..RunResult::default()
         };
         r.identity.load.hold = Duration::ZERO;
         r

@@ -239,36 +239,11 @@ pub(super) fn measurable(t: &Threshold, checks: &Checks) -> Result<(), String> {
     }
 }
 
+/// A metric thresholds accept: every named one but the minimum connect and first-byte times
+/// (a run's fastest handshake says nothing about the target).
 fn metric(name: &str) -> Option<Metric> {
-    let stat = |s: &str| match s {
-        "min" => Some(Stat::Min),
-        "p50" => Some(Stat::P50),
-        "p90" => Some(Stat::P90),
-        "p99" => Some(Stat::P99),
-        "max" => Some(Stat::Max),
-        _ => None,
-    };
-    Some(match name {
-        "established" => Metric::Established,
-        "held" => Metric::Held,
-        "verified" => Metric::Verified,
-        "closed" => Metric::Closed,
-        "closed_at_once" => Metric::ClosedAtOnce,
-        "errors" => Metric::Errors,
-        "retransmitted" => Metric::Retransmitted,
-        "alive" => Metric::Alive,
-        _ => {
-            if let Some(s) = name.strip_prefix("connect_") {
-                Metric::Connect(stat(s).filter(|s| *s != Stat::Min)?)
-            } else if let Some(s) = name.strip_prefix("first_byte_") {
-                Metric::FirstByte(stat(s).filter(|s| *s != Stat::Min)?)
-            } else if let Some(s) = name.strip_prefix("lifetime_") {
-                Metric::Lifetime(stat(s)?)
-            } else {
-                return None;
-            }
-        }
-    })
+    Metric::from_name(name)
+        .filter(|m| !matches!(m, Metric::Connect(Stat::Min) | Metric::FirstByte(Stat::Min)))
 }
 
 #[cfg(test)]

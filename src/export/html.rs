@@ -1053,25 +1053,13 @@ mod tests {
     fn result(counts: Counts, points: &[(u64, Counts)], settled: Option<u64>) -> RunResult {
         let ms = Duration::from_millis;
         RunResult {
-            identity: Default::default(),
             counts,
             max_established: counts.ever_established(),
-            connect: LatencyStats::new(),
-            time_to_error: LatencyStats::new(),
-            errors: Default::default(),
-            local_errors: Default::default(),
-            closures: Default::default(),
-            verification: Default::default(),
-            retransmitted: 0,
-            hold: None,
-            probe: None,
-            per_source: Vec::new(),
             ramp: crate::results::Ramp {
                 settled: settled.map(ms),
                 ..Default::default()
             },
             elapsed: ms(1000),
-            stop: StopReason::Completed,
             timeline: crate::results::Timeline {
                 step: ms(50),
                 points: points
@@ -1083,6 +1071,7 @@ mod tests {
                     })
                     .collect(),
             },
+            ..RunResult::default()
         }
     }
 

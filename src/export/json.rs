@@ -20,7 +20,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{
-    Bound, Checks, CloseMode, Expect, Keepalive, LoadConfig, Metric, Op, Pacing, Stat, Threshold,
+    Bound, Checks, CloseMode, Expect, Keepalive, LoadConfig, Metric, Op, Pacing, Threshold,
 };
 use crate::results::stats::{ErrorTally, LatencyStats};
 use crate::results::{
@@ -557,60 +557,6 @@ fn tally(reasons: &[Reason]) -> ErrorTally {
     ErrorTally::from_counts(&counts)
 }
 
-/// The metric's name in thresholds (`held`, `connect_p99`).
-pub fn metric_name(m: Metric) -> String {
-    let stat = |s: Stat| match s {
-        Stat::Min => "min",
-        Stat::P50 => "p50",
-        Stat::P90 => "p90",
-        Stat::P99 => "p99",
-        Stat::Max => "max",
-    };
-    match m {
-        Metric::Established => "established".into(),
-        Metric::Held => "held".into(),
-        Metric::Verified => "verified".into(),
-        Metric::Closed => "closed".into(),
-        Metric::ClosedAtOnce => "closed_at_once".into(),
-        Metric::Errors => "errors".into(),
-        Metric::Retransmitted => "retransmitted".into(),
-        Metric::Alive => "alive".into(),
-        Metric::Connect(s) => format!("connect_{}", stat(s)),
-        Metric::FirstByte(s) => format!("first_byte_{}", stat(s)),
-        Metric::Lifetime(s) => format!("lifetime_{}", stat(s)),
-    }
-}
-
-fn metric_from(name: &str) -> Option<Metric> {
-    let stat = |s: &str| match s {
-        "min" => Some(Stat::Min),
-        "p50" => Some(Stat::P50),
-        "p90" => Some(Stat::P90),
-        "p99" => Some(Stat::P99),
-        "max" => Some(Stat::Max),
-        _ => None,
-    };
-    Some(match name {
-        "established" => Metric::Established,
-        "held" => Metric::Held,
-        "verified" => Metric::Verified,
-        "closed" => Metric::Closed,
-        "closed_at_once" => Metric::ClosedAtOnce,
-        "errors" => Metric::Errors,
-        "retransmitted" => Metric::Retransmitted,
-        "alive" => Metric::Alive,
-        _ => {
-            if let Some(s) = name.strip_prefix("connect_") {
-                Metric::Connect(stat(s)?)
-            } else if let Some(s) = name.strip_prefix("first_byte_") {
-                Metric::FirstByte(stat(s)?)
-            } else {
-                Metric::Lifetime(stat(name.strip_prefix("lifetime_")?)?)
-            }
-        }
-    })
-}
-
 const OPS: [(Op, &str); 5] = [
     (Op::Lt, "<"),
     (Op::Le, "<="),
@@ -1124,7 +1070,7 @@ fn threshold(j: &Judged) -> ThresholdData {
     };
     ThresholdData {
         expr: t.expr.clone(),
-        metric: metric_name(t.metric),
+        metric: t.metric.name(),
         op: OPS
             .iter()
             .find(|(op, _)| *op == t.op)
@@ -1157,7 +1103,7 @@ fn threshold(j: &Judged) -> ThresholdData {
 }
 
 fn judged(t: &ThresholdData) -> Result<Judged, ReadError> {
-    let metric = metric_from(&t.metric)
+    let metric = Metric::from_name(&t.metric)
         .ok_or_else(|| ReadError::Field("thresholds.metric", t.metric.clone()))?;
     let op = OPS
         .iter()
@@ -1211,6 +1157,7 @@ pub fn schema() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Stat;
 
     /// The committed schema is the one these types generate. To update it after changing
     /// them: `TCPGOON_WRITE_SCHEMA=1 cargo test --lib schema`.
@@ -1270,8 +1217,8 @@ mod tests {
             ]);
         }
         for m in all {
-            assert_eq!(metric_from(&metric_name(m)), Some(m), "{m:?}");
+            assert_eq!(Metric::from_name(&m.name()), Some(m), "{m:?}");
         }
-        assert_eq!(metric_from("connect_p42"), None);
+        assert_eq!(Metric::from_name("connect_p42"), None);
     }
 }

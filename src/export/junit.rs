@@ -269,7 +269,6 @@ mod tests {
 
     fn result(total: u64, established: u64, error: u64, not_initiated: u64) -> RunResult {
         let mut r = RunResult {
-            identity: Default::default(),
             counts: Counts {
                 total,
                 established,
@@ -278,20 +277,7 @@ mod tests {
                 ..Counts::default()
             },
             max_established: established,
-            connect: Default::default(),
-            time_to_error: Default::default(),
-            errors: Default::default(),
-            local_errors: Default::default(),
-            closures: Default::default(),
-            verification: Default::default(),
-            retransmitted: 0,
-            hold: None,
-            probe: None,
-            per_source: Vec::new(),
-            ramp: Default::default(),
-            elapsed: Duration::ZERO,
-            stop: StopReason::Completed,
-            timeline: Default::default(),
+            ..RunResult::default()
         };
         r.identity.load.connections = total;
         r.identity.target.host = "::1".to_string();

@@ -478,7 +478,7 @@ pub fn event_line(e: &ConnEvent) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{Ramp, RunIdentity, StopReason, TargetName};
+    use crate::results::TargetName;
     use std::time::Duration;
 
     fn named(display: &str, port: u16, mut r: RunResult) -> RunResult {
@@ -498,23 +498,11 @@ mod tests {
         bad.iter()
             .for_each(|&us| time_to_error.record(Duration::from_micros(us)));
         RunResult {
-            identity: RunIdentity::default(),
             counts,
             max_established: counts.established + counts.closed,
             connect,
             time_to_error,
-            errors: ErrorTally::default(),
-            local_errors: ErrorTally::default(),
-            closures: Default::default(),
-            verification: Default::default(),
-            retransmitted: 0,
-            hold: None,
-            probe: None,
-            per_source: Vec::new(),
-            ramp: Ramp::default(),
-            elapsed: Duration::ZERO,
-            stop: StopReason::Completed,
-            timeline: Default::default(),
+            ..RunResult::default()
         }
     }
 

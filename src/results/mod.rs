@@ -391,9 +391,10 @@ pub struct ConnEvent {
 }
 
 /// Why a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StopReason {
     /// Every connection was dialed and settled (and held, if asked).
+    #[default]
     Completed,
     /// A first SIGINT/SIGTERM: no new dials, the dialing ones were let finish.
     Interrupted,
@@ -510,7 +511,7 @@ impl Default for RunIdentity {
 }
 
 /// Everything a finished run measured.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunResult {
     /// What was measured, and how.
     pub identity: RunIdentity,
