@@ -136,9 +136,11 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
         .map_err(AppError::Poll)?;
     reporter.end_progress();
     let verdict = judge(&result, &config.thresholds);
-    let document = Report::new(&result, &verdict, &config.output.command_line);
-    if config.output.json {
-        reporter.print(&document.to_json());
+    // The JSON document only when asked for: building it encodes every histogram.
+    let json = (config.output.json || config.output.export_json.is_some())
+        .then(|| Report::new(&result, &verdict, &config.output.command_line).to_json());
+    if let (true, Some(json)) = (config.output.json, &json) {
+        reporter.print(json);
     } else if stdout_taken {
         reporter.notice(&report::text(&result, &verdict));
     } else {
@@ -150,7 +152,7 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     let mut failed = Vec::new();
     for (flag, path) in &files {
         let bytes = match *flag {
-            "--export-json" => document.to_json().into_bytes(),
+            "--export-json" => json.clone().unwrap_or_default().into_bytes(),
             "--export-junit" => export::junit::render(&result, &verdict).into_bytes(),
             "--export-html" => {
                 export::html::render(&result, &verdict, &config.output.command_line).into_bytes()

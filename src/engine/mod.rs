@@ -73,8 +73,12 @@ struct Probe {
     deadline_ns: u64,
     /// A signal ended the probe: what is pending stays unjudged.
     cut: bool,
-    /// Slab keys of the probed connections not yet acknowledged.
+    /// Slab keys of the probed connections; those still unanswered are marked in `waiting`.
     pending: Vec<usize>,
+    /// By slab key: probed and not answered yet (a closure looks itself up here in O(1)).
+    waiting: Vec<bool>,
+    /// How many are marked in `waiting`.
+    unanswered: usize,
     /// The next check, in ms after the previous one (doubles up to 100 ms).
     step_ms: u64,
     outcome: ProbeOutcome,
@@ -299,7 +303,7 @@ impl Engine {
             return false;
         }
         match &self.probe {
-            Some(p) => p.pending.is_empty() || p.cut,
+            Some(p) => p.unanswered == 0 || p.cut,
             None => true,
         }
     }
@@ -749,11 +753,14 @@ impl Engine {
         let index = u64::from(conn.index);
         // A connection that ends in answer to the end-of-hold probe is the probe's finding
         // (reset, no answer, closed), not a closure during the hold.
-        let probed = self.probe.as_mut().and_then(|probe| {
-            let at = probe.pending.iter().position(|&k| k == key)?;
-            probe.pending.swap_remove(at);
-            Some(probe)
-        });
+        let probed = match self.probe.as_mut() {
+            Some(p) if p.waiting.get(key) == Some(&true) => {
+                p.waiting[key] = false;
+                p.unanswered -= 1;
+                Some(p)
+            }
+            _ => None,
+        };
         if let Some(probe) = probed {
             match cause.kind() {
                 CloseKind::Fin => probe.outcome.closed += 1,
@@ -797,7 +804,13 @@ impl Engine {
             }
         }
         self.wheel.insert(ceil_ms(now) + 1, Timer::ProbeCheck);
+        let mut waiting = vec![false; self.conns.capacity()];
+        for &key in &pending {
+            waiting[key] = true;
+        }
         self.probe = Some(Probe {
+            unanswered: pending.len(),
+            waiting,
             started_ns: now,
             deadline_ns: now.saturating_add(timeout.as_nanos() as u64),
             cut: false,
@@ -816,21 +829,37 @@ impl Engine {
         };
         let conns = &self.conns;
         let since = Duration::from_nanos(now.saturating_sub(probe.started_ns));
-        probe.pending.retain(|&key| {
+        let Probe {
+            pending,
+            waiting,
+            unanswered,
+            outcome,
+            ..
+        } = probe;
+        // Keys whose connection closed meanwhile were unmarked by `close`.
+        pending.retain(|&key| {
+            if !waiting[key] {
+                return false;
+            }
             let acked = conns
                 .get(key)
                 .is_some_and(|c| checks::probe_answered(&c.stream, since).unwrap_or(false));
             if acked {
-                probe.outcome.alive += 1;
+                waiting[key] = false;
+                *unanswered -= 1;
+                outcome.alive += 1;
             }
             !acked
         });
-        if probe.pending.is_empty() {
+        if *unanswered == 0 {
             return;
         }
         if now >= probe.deadline_ns {
-            probe.outcome.no_answer += probe.pending.len() as u64;
-            probe.pending.clear();
+            probe.outcome.no_answer += probe.unanswered as u64;
+            for key in probe.pending.drain(..) {
+                probe.waiting[key] = false;
+            }
+            probe.unanswered = 0;
             return;
         }
         probe.step_ms = (probe.step_ms * 2).min(100);
@@ -846,7 +875,7 @@ impl Engine {
             let probing = self
                 .probe
                 .as_ref()
-                .is_some_and(|p| !p.cut && !p.pending.is_empty());
+                .is_some_and(|p| !p.cut && p.unanswered > 0);
             let what = if probing {
                 // The first signal since the probe started (the one that ended the hold, if
                 // any, came before): it ends the probe, and the report follows.
@@ -855,7 +884,7 @@ impl Engine {
                 Interruption::EndProbe {
                     waited: Duration::from_nanos(now.saturating_sub(p.started_ns)),
                     timeout: self.plan.load.checks.probe_at_end.unwrap_or_default(),
-                    pending: p.pending.len() as u64,
+                    pending: p.unanswered as u64,
                 }
             } else {
                 match (self.stop, self.hold_start_ns, self.hold_end) {
@@ -971,7 +1000,7 @@ impl Engine {
             },
             probe: self.probe.map(|p| ProbeOutcome {
                 // Unanswered when a signal cut the probe short: not judged.
-                interrupted: p.pending.len() as u64,
+                interrupted: p.unanswered as u64,
                 ..p.outcome
             }),
             closures: self.closures,
