@@ -390,11 +390,18 @@ fn haproxy_maxconn_serves_exactly_its_limit() {
     // met a full queue is established for the client only: one more "nothing", one less error.
     assert!(nothing >= 201, "{out}");
     assert_eq!(ok + nothing + errors, 500, "{out}");
-    assert_eq!(
-        line(&out, "Errors: "),
-        format!("Errors: {errors} dial timeout"),
-        "{out}"
-    );
+    // A dropped SYN sent again after 1 s may still find room before the 1.5 s dial timeout
+    // (seen once in CI-like conditions: all 500 established, 115 after retransmits), so how
+    // many time out varies; what the report says of them may not.
+    if errors > 0 {
+        assert_eq!(
+            line(&out, "Errors: "),
+            format!("Errors: {errors} dial timeout"),
+            "{out}"
+        );
+    } else {
+        assert!(!out.contains("\nErrors: "), "{out}");
+    }
     // The implicit verified>=100% is out of the established connections, not of the 500.
     assert_eq!(
         line(&out, "✗ verified>=100%: "),
@@ -404,7 +411,8 @@ fn haproxy_maxconn_serves_exactly_its_limit() {
         ),
         "{out}"
     );
-    assert_eq!(code(&o), 2, "{out}");
+    // Dial timeouts make it 2 (errors come before thresholds); without any, the threshold's 3.
+    assert_eq!(code(&o), if errors > 0 { 2 } else { 3 }, "{out}");
 }
 
 /// HAProxy's `timeout client 2s` (with `timeout server 10s`) closes every idle connection
