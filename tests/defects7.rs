@@ -122,7 +122,7 @@ fn an_interrupted_probe_says_so_and_judges_nothing() {
                 .split(' '),
         ),
     );
-    assert_eq!(ns.wait_sockets_toward(17001, "01", 5), 5);
+    ns.wait_established_toward_17001(5);
     crate::checks::cut(&ns);
     std::thread::sleep(Duration::from_millis(2000));
     signal(child.id(), "INT");
@@ -206,7 +206,7 @@ fn a_reset_answering_the_probe_is_not_a_hold_closure() {
                 .split(' '),
         ),
     );
-    assert_eq!(ns.wait_sockets_toward(17001, "01", 5), 5);
+    ns.wait_established_toward_17001(5);
     // From now on every segment to the server (not a SYN) is answered with a reset.
     ns.sh(
         "nft add table inet t && nft add chain inet t in '{ type filter hook input priority 0; }' \

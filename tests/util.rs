@@ -650,6 +650,22 @@ impl Netns {
         }
     }
 
+    /// Waits until `n` connections toward the namespace's server (port 17001) are established,
+    /// and fails, showing the socket table, when they never are. At least `n`, not exactly: CI
+    /// and a full local run each once counted 6 to 9 such rows for a run of 5 (cause not
+    /// found; `/proc/net/tcp` is no atomic snapshot); the run's own report, which the tests
+    /// check, tells the exact count.
+    pub fn wait_established_toward_17001(&self, n: usize) {
+        let seen = self.wait_sockets_toward(17001, "01", n);
+        if seen < n {
+            let ss = self.command("ss").arg("-tan").output().expect("ss");
+            panic!(
+                "{seen} connections toward 17001 established, {n} expected:\n{}",
+                String::from_utf8_lossy(&ss.stdout)
+            );
+        }
+    }
+
     /// Creates a namespace where `nft` can cut paths. `None` (with a SKIPPED line) where
     /// namespaces or nft are missing, unless CI requires them (`TCPGOON_REQUIRE_NETNS=1`).
     pub fn with_nft(tag: &str) -> Option<Netns> {
