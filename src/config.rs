@@ -33,6 +33,92 @@ pub struct RunConfig {
     pub send_file: Option<std::path::PathBuf>,
     /// Where the results go besides the text.
     pub output: Output,
+    /// The targets besides `HOST PORT`, and how a run uses several.
+    pub targets: TargetsConfig,
+}
+
+/// Where the targets of a run come from and how several are used.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TargetsConfig {
+    /// `--target` and `--targets-file` entries, in order (the positional `HOST PORT` is not
+    /// among them: it is `RunConfig::host`/`port` when given).
+    pub specs: Vec<TargetSpec>,
+    /// `--all-addresses`: every address a name resolves to is a target of its own.
+    pub all_addresses: bool,
+    /// `--eureka URL --app NAME`: the instances a registry lists.
+    pub eureka: Option<EurekaConfig>,
+    /// `--spread`: one run whose connections go round-robin over every target; otherwise each
+    /// target gets its own run of `-c` connections.
+    pub spread: bool,
+}
+
+/// A target as typed (`--target HOST:PORT` or a line of `--targets-file`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSpec {
+    /// The host as typed, brackets removed.
+    pub host: String,
+    /// The port.
+    pub port: u16,
+}
+
+/// A Eureka registry query (`--eureka`, `--app`, `--eureka-*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EurekaConfig {
+    /// The base URL as given (`http://host:8761/eureka` or `.../eureka/v2`), credentials
+    /// included: never print it; print [`EurekaConfig::redacted_url`].
+    pub url: String,
+    /// The application name as typed (the registry upper-cases it).
+    pub app: String,
+    /// The statuses whose instances are tested, upper-case (default `UP`).
+    pub statuses: Vec<String>,
+    /// Which address of an instance is dialed.
+    pub address: EurekaAddress,
+    /// Which port of an instance is dialed.
+    pub port: EurekaPort,
+    /// The longest the whole HTTP exchange may take.
+    pub timeout: Duration,
+    /// Skip the verification of the registry's TLS certificate.
+    pub insecure: bool,
+}
+
+impl EurekaConfig {
+    /// The URL with any `user:password@` replaced by `***@`, for every output.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+/// `url` with the user information (`user:password@`) replaced by `***@`.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => (&url[..i + 3], &url[i + 3..]),
+        None => ("", url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}***@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// Which address of a Eureka instance is dialed (`--eureka-address`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EurekaAddress {
+    /// `ipAddr`.
+    #[default]
+    Ip,
+    /// `hostName` (resolved like any host).
+    Hostname,
+}
+
+/// Which port of a Eureka instance is dialed (`--eureka-port`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EurekaPort {
+    /// `port`.
+    #[default]
+    Port,
+    /// `securePort`.
+    Secure,
 }
 
 /// A validated `report` command: render a saved JSON report again.
@@ -470,6 +556,19 @@ impl From<Vec<IpAddr>> for SourceList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_never_survive_redaction() {
+        assert_eq!(
+            redact_url("https://user:s3cret@eureka.example:8761/eureka/v2"),
+            "https://***@eureka.example:8761/eureka/v2"
+        );
+        assert_eq!(redact_url("http://a:b@c@h/x"), "http://***@h/x");
+        assert_eq!(redact_url("http://h:8761/eureka"), "http://h:8761/eureka");
+        // An @ after the authority is no credential.
+        assert_eq!(redact_url("http://h/x@y"), "http://h/x@y");
+        assert_eq!(redact_url("user:pw@h/eureka"), "***@h/eureka");
+    }
 
     #[test]
     fn interval_schedule_has_no_trailing_sleep() {

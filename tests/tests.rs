@@ -9,6 +9,7 @@ mod cli;
 mod defects;
 mod defects7;
 mod engine;
+mod eureka;
 mod export;
 mod html;
 mod junit;

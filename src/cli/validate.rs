@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::flags::{Close, Format, RawRun, RawServer, RunFlags, SourcePorts};
 use crate::config::{
     CloseMode, LoadConfig, Output, Pacing, PortPolicy, RunConfig, ServerConfig, SourceList,
+    TargetsConfig,
 };
 use crate::local::parse_sources;
 use crate::units::{parse_count, parse_duration, quoted, Unit, UnitError};
@@ -193,6 +194,7 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
                 .collect(),
         },
         no_progress: raw.no_progress,
+        targets: TargetsConfig::default(),
     })
 }
 

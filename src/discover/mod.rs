@@ -5,6 +5,8 @@
 //! connection). IPv6 literals work with or without brackets. The report names the target the
 //! way the Go tool did: the host as typed, or `host(ip)` when the two differ.
 
+pub mod eureka;
+
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 /// A resolved destination.
