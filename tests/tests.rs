@@ -10,6 +10,7 @@ mod defects;
 mod defects7;
 mod engine;
 mod eureka;
+mod eureka_fixture;
 mod export;
 mod html;
 mod junit;
