@@ -29,9 +29,9 @@ use crate::local::{round_robin, LocalEndpoints};
 use crate::results::stats::{ErrorTally, LatencyStats};
 use crate::results::{
     CloseCause, CloseKind, Closures, ConnEvent, ConnState, Counts, EventKind, HoldEnd, HoldOutcome,
-    Interruption, Mismatch, Observer, ProbeOutcome, Ramp, RunIdentity, RunResult, Snapshot,
-    SourceCounts, StopReason, TargetName, Timeline, Verification, CLOSED_AT_ONCE, MISMATCH_SAMPLES,
-    MISMATCH_SAMPLE_BYTES,
+    Interruption, Mismatch, Observer, ProbeOutcome, Ramp, RunIdentity, RunResult, ShareCounts,
+    Snapshot, StopReason, TargetName, TargetShare, Timeline, Verification, CLOSED_AT_ONCE,
+    MISMATCH_SAMPLES, MISMATCH_SAMPLE_BYTES,
 };
 use conn::{Check, Conn, Peak, Phase};
 use signals::Signals;
@@ -123,8 +123,9 @@ pub struct Engine {
     verification: Verification,
     retransmitted: u64,
     /// Per source address, when there are several.
-    per_source: Vec<SourceCounts>,
-    /// When and why the hold ended.
+    per_source: Vec<ShareCounts>,
+    /// Per target, when there are several (`--spread`).
+    per_target: Vec<TargetShare>,
     /// When the hold ended, why, and how many connections were open then.
     hold_end: Option<(u64, HoldEnd, u64)>,
     probe: Option<Probe>,
@@ -184,7 +185,19 @@ impl Engine {
             retransmitted: 0,
             per_source: match plan.local.sources().len() {
                 0 | 1 => Vec::new(),
-                n => vec![SourceCounts::default(); n],
+                n => vec![ShareCounts::default(); n],
+            },
+            per_target: match plan.targets.len() {
+                0 | 1 => Vec::new(),
+                _ => plan
+                    .targets
+                    .iter()
+                    .map(|&addr| TargetShare {
+                        addr,
+                        counts: ShareCounts::default(),
+                        connect: LatencyStats::default(),
+                    })
+                    .collect(),
             },
             hold_end: None,
             probe: None,
@@ -470,9 +483,7 @@ impl Engine {
         self.counts
             .shift(ConnState::NotInitiated, ConnState::LocalError);
         self.local_errors.add(errno);
-        if let Some(s) = self.source_counts(i) {
-            s.local_errors += 1;
-        }
+        self.tally(i, |s| s.local_errors += 1);
         self.last_settle_ns = Some(now);
         self.emit(observer, i, now, EventKind::LocalError { errno, source });
     }
@@ -484,9 +495,7 @@ impl Engine {
         let after = Duration::from_nanos(now.saturating_sub(t0));
         self.time_to_error.record(after);
         self.errors.add(errno);
-        if let Some(s) = self.source_counts(i) {
-            s.errors += 1;
-        }
+        self.tally(i, |s| s.errors += 1);
         self.last_settle_ns = Some(now);
         self.emit(observer, i, now, EventKind::Error { after, errno });
     }
@@ -604,8 +613,12 @@ impl Engine {
             .shift(ConnState::Dialing, ConnState::Established);
         self.last_settle_ns = Some(now);
         self.peak.established(self.counts.established);
-        if let Some(s) = self.source_counts(index) {
-            s.established += 1;
+        self.tally(index, |s| s.established += 1);
+        if let Some(t) = self
+            .per_target
+            .get_mut(round_robin(index, self.plan.targets.len()))
+        {
+            t.connect.record(connect_time);
         }
         self.emit(
             observer,
@@ -618,10 +631,17 @@ impl Engine {
         }
     }
 
-    /// The counts of connection `i`'s source address, when there are several.
-    fn source_counts(&mut self, i: u64) -> Option<&mut SourceCounts> {
+    /// Counts connection `i`'s news in the share of its source address and of its target,
+    /// when there are several.
+    fn tally(&mut self, i: u64, count: impl Fn(&mut ShareCounts)) {
         let n = self.per_source.len();
-        self.per_source.get_mut(round_robin(i, n))
+        if let Some(s) = self.per_source.get_mut(round_robin(i, n)) {
+            count(s);
+        }
+        let n = self.per_target.len();
+        if let Some(t) = self.per_target.get_mut(round_robin(i, n)) {
+            count(&mut t.counts);
+        }
     }
 
     /// True while `--send` has bytes left to write on this connection.
@@ -660,9 +680,7 @@ impl Engine {
         self.counts.shift(ConnState::Dialing, ConnState::Error);
         self.last_settle_ns = Some(now);
         let index = u64::from(conn.index);
-        if let Some(s) = self.source_counts(index) {
-            s.errors += 1;
-        }
+        self.tally(index, |s| s.errors += 1);
         self.emit(observer, index, now, EventKind::Error { after, errno });
     }
 
@@ -730,9 +748,7 @@ impl Engine {
             if ok {
                 self.verification.verified += 1;
                 let index = u64::from(conn.index);
-                if let Some(s) = self.source_counts(index) {
-                    s.verified += 1;
-                }
+                self.tally(index, |s| s.verified += 1);
             } else {
                 self.verification.mismatched += 1;
             }
@@ -769,12 +785,12 @@ impl Engine {
             }
         } else {
             self.closures.record(cause, lifetime);
-            if let Some(s) = self.source_counts(index) {
+            self.tally(index, |s| {
                 s.closed += 1;
                 if lifetime < CLOSED_AT_ONCE {
                     s.closed_at_once += 1;
                 }
-            }
+            });
         }
         self.emit(observer, index, now, EventKind::Closed { lifetime, cause });
     }
@@ -1018,8 +1034,9 @@ impl Engine {
                 .iter()
                 .copied()
                 .zip(self.per_source)
-                .filter(|(_, c)| *c != SourceCounts::default())
+                .filter(|(_, c)| *c != ShareCounts::default())
                 .collect(),
+            per_target: self.per_target,
             ramp: self.ramp,
             stop: self.stop,
             timeline: self.timeline,

@@ -72,7 +72,7 @@ pub fn render(result: &RunResult, verdict: &Verdict, command_line: &[String]) ->
     let r = result;
     let name = &r.identity.target;
     let mut out = String::new();
-    let title = format!("tcpgoon: {}:{}", name.display, name.port);
+    let title = format!("tcpgoon: {}", name.label());
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -101,6 +101,9 @@ pub fn render(result: &RunResult, verdict: &Verdict, command_line: &[String]) ->
         section(&mut out, "sources", "Per source address", |o| {
             sources_table(o, r)
         });
+    }
+    if !r.per_target.is_empty() {
+        section(&mut out, "targets", "Per target", |o| targets_table(o, r));
     }
     section(&mut out, "text", "Text report", |o| {
         let _ = writeln!(o, "<pre>{}</pre>", escape(&report::text(r, verdict)));
@@ -139,20 +142,24 @@ fn header(out: &mut String, r: &RunResult, command_line: &[String]) {
     let name = &id.target;
     let _ = writeln!(
         out,
-        "<header>\n<h1>tcpgoon report: {}:{}</h1>\n<table class=\"meta\">",
-        escape(&name.display),
-        name.port
+        "<header>\n<h1>tcpgoon report: {}</h1>\n<table class=\"meta\">",
+        escape(&name.label())
     );
     let addrs: Vec<String> = id.targets.iter().map(ToString::to_string).collect();
     let rows = [
         (
             "Target",
-            format!(
-                "{} port {} ({})",
-                escape(&name.host),
-                name.port,
-                escape(&addrs.join(", "))
-            ),
+            if name.port == 0 {
+                // Spread over several targets: the host is their list.
+                format!("{} ({})", escape(&name.display), escape(&addrs.join(", ")))
+            } else {
+                format!(
+                    "{} port {} ({})",
+                    escape(&name.host),
+                    name.port,
+                    escape(&addrs.join(", "))
+                )
+            },
         ),
         (
             "Started",
@@ -999,6 +1006,41 @@ fn first_byte_chart(out: &mut String, r: &RunResult) {
         "time from the handshake to the first byte received (log scale)",
         &[("received data", DIALING, fb)],
     );
+}
+
+fn targets_table(out: &mut String, r: &RunResult) {
+    out.push_str(
+        "<table class=\"sources\">\n<tr><th>target</th><th>held</th><th>established</th>\
+         <th>verified</th><th>closed</th><th>closed at once</th><th>errors</th>\
+         <th>local errors</th><th>connect p99</th></tr>\n",
+    );
+    for (i, t) in r.per_target.iter().enumerate() {
+        let name = r.identity.names.get(i).map_or_else(
+            || t.addr.to_string(),
+            |n| format!("{} ({})", n.label(), t.addr),
+        );
+        let c = &t.counts;
+        let p99 = t
+            .connect
+            .quantile(0.99)
+            .map_or("-".to_string(), go_duration);
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td></tr>",
+            escape(&name),
+            t.held(),
+            c.established,
+            c.verified,
+            c.closed,
+            c.closed_at_once,
+            c.errors,
+            c.local_errors,
+            escape(&p99)
+        );
+    }
+    out.push_str("</table>\n");
 }
 
 fn sources_table(out: &mut String, r: &RunResult) {

@@ -25,7 +25,8 @@ use crate::config::{
 use crate::results::stats::{ErrorTally, LatencyStats};
 use crate::results::{
     Closures, Counts, HoldEnd, HoldOutcome, Mismatch, ProbeOutcome, Ramp, RunIdentity, RunResult,
-    Snapshot, SourceCounts, StopReason, TargetName, Timeline, Verification, CLOSED_AT_ONCE,
+    ShareCounts, Snapshot, StopReason, TargetName, TargetShare, Timeline, Verification,
+    CLOSED_AT_ONCE,
 };
 use crate::units::escape_bytes;
 use crate::verdict::{Base, Judged, Measured, Verdict};
@@ -78,6 +79,9 @@ pub struct Report {
     pub probe: Option<ProbeData>,
     /// Per source address, when `--source` gave several.
     pub per_source: Vec<SourceData>,
+    /// Per target, when the connections were spread over several (`--spread`).
+    #[serde(default)]
+    pub per_target: Vec<TargetData>,
     /// Connections by state over the run.
     pub timeline: TimelineData,
     /// Every threshold, judged: the written ones first, then the implicit ones.
@@ -341,6 +345,29 @@ pub struct SourceData {
     pub errors: u64,
     /// Could not be opened on this machine.
     pub local_errors: u64,
+}
+
+/// One target of a `--spread` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TargetData {
+    /// The address dialed (`ip:port`).
+    pub address: String,
+    /// Established.
+    pub established: u64,
+    /// Verified (with `--expect*`).
+    pub verified: u64,
+    /// Closed by the far side.
+    pub closed: u64,
+    /// Of those, at once.
+    pub closed_at_once: u64,
+    /// Still open at the end: established and not closed by the far side.
+    pub held: u64,
+    /// Dials that failed.
+    pub errors: u64,
+    /// Could not be opened on this machine.
+    pub local_errors: u64,
+    /// Its connect times.
+    pub connect_time: Distribution,
 }
 
 /// Connections by state over the run.
@@ -654,12 +681,25 @@ impl Report {
             started_at: humantime::format_rfc3339_micros(id.started_at).to_string(),
             command_line: command_line.to_vec(),
             config,
-            targets: vec![Target {
-                host: id.target.host.clone(),
-                display: id.target.display.clone(),
-                port: id.target.port,
-                addresses: id.targets.iter().map(|a| a.to_string()).collect(),
-            }],
+            targets: if id.names.len() == id.targets.len() && id.targets.len() > 1 {
+                id.names
+                    .iter()
+                    .zip(&id.targets)
+                    .map(|(name, addr)| Target {
+                        host: name.host.clone(),
+                        display: name.display.clone(),
+                        port: name.port,
+                        addresses: vec![addr.to_string()],
+                    })
+                    .collect()
+            } else {
+                vec![Target {
+                    host: id.target.host.clone(),
+                    display: id.target.display.clone(),
+                    port: id.target.port,
+                    addresses: id.targets.iter().map(|a| a.to_string()).collect(),
+                }]
+            },
             counts: counts(&r.counts),
             max_concurrent: r.max_established,
             held: r.hold.map_or(r.counts.established, |h| h.open_at_end),
@@ -737,6 +777,21 @@ impl Report {
                     closed_at_once: s.closed_at_once,
                     errors: s.errors,
                     local_errors: s.local_errors,
+                })
+                .collect(),
+            per_target: r
+                .per_target
+                .iter()
+                .map(|t| TargetData {
+                    address: t.addr.to_string(),
+                    established: t.counts.established,
+                    verified: t.counts.verified,
+                    closed: t.counts.closed,
+                    closed_at_once: t.counts.closed_at_once,
+                    held: t.held(),
+                    errors: t.counts.errors,
+                    local_errors: t.counts.local_errors,
+                    connect_time: Distribution::of(&t.connect),
                 })
                 .collect(),
             timeline: TimelineData {
@@ -880,16 +935,30 @@ impl Report {
                 probe_at_end: opt_from_us("config.probe_timeout_us", cfg.probe_timeout_us)?,
             },
         };
-        let target = self
-            .targets
-            .first()
-            .ok_or_else(|| ReadError::Field("targets", "empty".to_string()))?;
-        let addresses = target
-            .addresses
-            .iter()
-            .map(|a| a.parse::<SocketAddr>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ReadError::Field("targets.addresses", e.to_string()))?;
+        let parse_addrs = |t: &Target| {
+            t.addresses
+                .iter()
+                .map(|a| a.parse::<SocketAddr>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ReadError::Field("targets.addresses", e.to_string()))
+        };
+        let name = |t: &Target| TargetName {
+            host: t.host.clone(),
+            display: t.display.clone(),
+            port: t.port,
+        };
+        let (target, addresses, names) = match self.targets.as_slice() {
+            [] => return Err(ReadError::Field("targets", "empty".to_string())),
+            [one] => (name(one), parse_addrs(one)?, Vec::new()),
+            several => {
+                let names: Vec<TargetName> = several.iter().map(name).collect();
+                let mut addresses = Vec::new();
+                for t in several {
+                    addresses.extend(parse_addrs(t)?);
+                }
+                (TargetName::spread(&names), addresses, names)
+            }
+        };
         let started_at: SystemTime = humantime::parse_rfc3339(&self.started_at)
             .map_err(|e| ReadError::Field("started_at", e.to_string()))?;
         let c = self.counts;
@@ -904,7 +973,7 @@ impl Report {
                     .map_err(|e| ReadError::Field("per_source.address", e.to_string()))?;
                 Ok((
                     ip,
-                    SourceCounts {
+                    ShareCounts {
                         established: s.established,
                         closed: s.closed,
                         closed_at_once: s.closed_at_once,
@@ -920,12 +989,9 @@ impl Report {
             identity: RunIdentity {
                 version: self.tool.version.clone(),
                 started_at,
-                target: TargetName {
-                    host: target.host.clone(),
-                    display: target.display.clone(),
-                    port: target.port,
-                },
+                target,
                 targets: addresses,
+                names,
                 load,
             },
             counts: Counts {
@@ -1007,6 +1073,27 @@ impl Report {
                 interrupted: p.interrupted,
             }),
             per_source,
+            per_target: self
+                .per_target
+                .iter()
+                .map(|t| {
+                    Ok(TargetShare {
+                        addr: t
+                            .address
+                            .parse::<SocketAddr>()
+                            .map_err(|e| ReadError::Field("per_target.address", e.to_string()))?,
+                        counts: ShareCounts {
+                            established: t.established,
+                            closed: t.closed,
+                            closed_at_once: t.closed_at_once,
+                            errors: t.errors,
+                            local_errors: t.local_errors,
+                            verified: t.verified,
+                        },
+                        connect: t.connect_time.stats("per_target.connect_time")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, ReadError>>()?,
             elapsed: from_us("elapsed_us", self.elapsed_us)?,
             stop: match self.stop_reason.as_str() {
                 "completed" => StopReason::Completed,

@@ -57,7 +57,9 @@ pub fn render_runs(runs: &[(&RunResult, &Verdict)]) -> String {
 /// `host:port`, with an IPv6 literal in brackets.
 fn target(r: &RunResult) -> String {
     let t = &r.identity.target;
-    if t.host.contains(':') {
+    if t.port == 0 {
+        t.display.clone()
+    } else if t.host.contains(':') {
         format!("[{}]:{}", t.host, t.port)
     } else {
         format!("{}:{}", t.host, t.port)

@@ -18,7 +18,7 @@ use std::io;
 use crate::results::stats::{ErrorTally, LatencyStats, Summary};
 use crate::results::{
     CloseCause, ConnEvent, Counts, EventKind, HoldEnd, Interruption, ProbeOutcome, RunResult,
-    CLOSED_AT_ONCE,
+    TargetName, CLOSED_AT_ONCE,
 };
 use crate::units::escape_bytes;
 use crate::verdict::{Base, Judged, Measured, Verdict};
@@ -51,11 +51,7 @@ pub fn final_block(r: &RunResult) -> String {
     let c = &r.counts;
     let name = &r.identity.target;
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "--- {}:{} tcp test statistics ---",
-        name.display, name.port
-    );
+    let _ = writeln!(out, "--- {} tcp test statistics ---", name.label());
     let _ = writeln!(out, "{}", status_line(c));
     let _ = writeln!(out, "--- tcpgoon execution statistics ---");
     let _ = writeln!(
@@ -305,6 +301,31 @@ pub fn checks_block(r: &RunResult) -> String {
                 out,
                 "  ... and {} more source addresses",
                 r.per_source.len() - SHOWN_SOURCES
+            );
+        }
+    }
+    if !r.per_target.is_empty() {
+        let _ = writeln!(out, "Per target:");
+        for (i, t) in r.per_target.iter().enumerate() {
+            let name = r
+                .identity
+                .names
+                .get(i)
+                .map_or_else(|| t.addr.to_string(), TargetName::label);
+            let verified = if v.checked > 0 {
+                format!(", {} verified", t.counts.verified)
+            } else {
+                String::new()
+            };
+            let p99 = t
+                .connect
+                .quantile(0.99)
+                .map_or("-".to_string(), go_duration);
+            let c = &t.counts;
+            let _ = writeln!(
+                out,
+                "  {name}: {} held of {} established{verified}, {} closed ({} at once), {} errors, {} local errors, connect p99 {p99}",
+                t.held(), c.established, c.closed, c.closed_at_once, c.errors, c.local_errors
             );
         }
     }

@@ -320,9 +320,10 @@ pub enum HoldEnd {
     Interrupted,
 }
 
-/// Counts of the connections of one source address (with several `--source` addresses).
+/// Counts of one share of the connections: those of one source address (with several
+/// `--source` addresses), or of one target (with several targets and `--spread`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SourceCounts {
+pub struct ShareCounts {
     /// Established at some point.
     pub established: u64,
     /// Closed by the far side.
@@ -335,6 +336,25 @@ pub struct SourceCounts {
     pub local_errors: u64,
     /// Verified by `--expect*`.
     pub verified: u64,
+}
+
+/// The connections of one target of a `--spread` run.
+#[derive(Debug, Clone)]
+pub struct TargetShare {
+    /// The address dialed.
+    pub addr: SocketAddr,
+    /// Its connections' counts.
+    pub counts: ShareCounts,
+    /// Its connect times.
+    pub connect: LatencyStats,
+}
+
+impl TargetShare {
+    /// Connections of this target still open at the end (established, not closed by the far
+    /// side).
+    pub fn held(&self) -> u64 {
+        self.counts.established.saturating_sub(self.counts.closed)
+    }
 }
 
 /// What happened to one connection.
@@ -481,6 +501,32 @@ pub struct TargetName {
     pub port: u16,
 }
 
+impl TargetName {
+    /// How the report's lines name it: `display:port`, or `display` alone for the name of
+    /// several targets (port 0, see [`TargetName::spread`]).
+    pub fn label(&self) -> String {
+        if self.port == 0 {
+            self.display.clone()
+        } else {
+            format!("{}:{}", self.display, self.port)
+        }
+    }
+
+    /// The name of a run spread over `names`: `N targets`, the hosts as typed listed in
+    /// `host`.
+    pub fn spread(names: &[TargetName]) -> TargetName {
+        TargetName {
+            host: names
+                .iter()
+                .map(TargetName::label)
+                .collect::<Vec<_>>()
+                .join(", "),
+            display: format!("{} targets", names.len()),
+            port: 0,
+        }
+    }
+}
+
 /// What a run measured and how: enough to name and reproduce it in any report, with no
 /// configuration passed beside the result.
 #[derive(Debug, Clone, PartialEq)]
@@ -493,6 +539,9 @@ pub struct RunIdentity {
     pub target: TargetName,
     /// The addresses dialed.
     pub targets: Vec<SocketAddr>,
+    /// The name of each of `targets`, in order, when the run spread its connections over
+    /// several (`--spread`); empty otherwise (`target` names them all).
+    pub names: Vec<TargetName>,
     /// The load asked for.
     pub load: LoadConfig,
 }
@@ -505,6 +554,7 @@ impl Default for RunIdentity {
             started_at: SystemTime::UNIX_EPOCH,
             target: TargetName::default(),
             targets: Vec::new(),
+            names: Vec::new(),
             load: LoadConfig::default(),
         }
     }
@@ -546,7 +596,10 @@ pub struct RunResult {
     pub probe: Option<ProbeOutcome>,
     /// Per source address that took part (a connection dialed or refused locally from it), when
     /// `--source` gave several, in its order.
-    pub per_source: Vec<(std::net::IpAddr, SourceCounts)>,
+    pub per_source: Vec<(std::net::IpAddr, ShareCounts)>,
+    /// Per target, every one, in the plan's order, when the connections were spread over
+    /// several (`--spread`); empty with one.
+    pub per_target: Vec<TargetShare>,
     /// Wall time of the run, from the first status to the final close.
     pub elapsed: Duration,
     /// Why the run ended.
