@@ -50,6 +50,15 @@ pub struct TargetsConfig {
     /// `--spread`: one run whose connections go round-robin over every target; otherwise each
     /// target gets its own run of `-c` connections.
     pub spread: bool,
+    /// `--targets-file`: read (by `app`, before the run) into more specs.
+    pub targets_file: Option<std::path::PathBuf>,
+}
+
+impl TargetsConfig {
+    /// True when targets come from anywhere but `HOST PORT`.
+    pub fn any(&self) -> bool {
+        !self.specs.is_empty() || self.targets_file.is_some() || self.eureka.is_some()
+    }
 }
 
 /// A target as typed (`--target HOST:PORT` or a line of `--targets-file`).
@@ -119,6 +128,15 @@ pub enum EurekaPort {
     Port,
     /// `securePort`.
     Secure,
+}
+
+/// A validated `discover` command: list the targets a run would test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscoverConfig {
+    /// Where the targets come from.
+    pub targets: TargetsConfig,
+    /// One JSON document on standard output instead of the text.
+    pub json: bool,
 }
 
 /// A validated `report` command: render a saved JSON report again.

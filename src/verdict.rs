@@ -222,6 +222,21 @@ fn holds(measured: &Measured, metric: Metric, op: Op, value: Bound) -> bool {
     }
 }
 
+/// The exit code of several runs (one per target): the worst of them, by the same precedence
+/// as one run's (1 did not complete, before 2 errors, before 3 a threshold failed, before 0).
+pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
+    let rank = |c: i32| match c {
+        EXIT_INCOMPLETE => 3,
+        EXIT_ERRORS => 2,
+        EXIT_THRESHOLD => 1,
+        _ => 0,
+    };
+    codes
+        .into_iter()
+        .max_by_key(|&c| rank(c))
+        .unwrap_or(EXIT_OK)
+}
+
 /// The process exit code the Go tool used for a run that ended with `counts`: 1 when some
 /// connection was never dialed (not started, or not openable on this machine) or was still
 /// dialing, else 2 when some failed, else 0.
@@ -238,6 +253,18 @@ pub fn exit_code(counts: &Counts) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_worst_of_several_runs_follows_one_runs_precedence() {
+        assert_eq!(worst([EXIT_OK, EXIT_THRESHOLD, EXIT_OK]), EXIT_THRESHOLD);
+        assert_eq!(worst([EXIT_THRESHOLD, EXIT_ERRORS]), EXIT_ERRORS);
+        assert_eq!(
+            worst([EXIT_ERRORS, EXIT_INCOMPLETE, EXIT_OK]),
+            EXIT_INCOMPLETE
+        );
+        assert_eq!(worst([EXIT_OK, EXIT_OK]), EXIT_OK);
+        assert_eq!(worst([]), EXIT_OK);
+    }
     use crate::config::Checks;
     use crate::results::{ConnState, ProbeOutcome};
 

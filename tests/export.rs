@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::util::*;
 
-fn schema() -> jsonschema::Validator {
+pub fn schema() -> jsonschema::Validator {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/docs/report.schema.json"
@@ -19,7 +19,7 @@ fn schema() -> jsonschema::Validator {
 }
 
 /// Checks `doc` against the schema, listing every violation.
-fn validate(doc: &Value) {
+pub fn validate(doc: &Value) {
     let errors: Vec<String> = schema()
         .iter_errors(doc)
         .map(|e| format!("{} at {}", e, e.instance_path()))

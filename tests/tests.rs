@@ -22,4 +22,5 @@ mod prompt;
 mod run;
 mod scale;
 mod server;
+mod targets;
 mod verdict;

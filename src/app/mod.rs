@@ -8,9 +8,11 @@
 //! one `AppError`, which becomes one line on stderr and exit code 1.
 
 mod demo;
+mod many;
 mod prompt;
 mod run;
 mod saved;
+mod targets;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -75,6 +77,17 @@ enum AppError {
     /// Two outputs that would overwrite each other.
     #[error("{0}")]
     Conflict(String),
+    /// `--targets-file` cannot be read or has a line that is no target.
+    #[error("--targets-file {}: {why}", path.display())]
+    TargetsFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// The Eureka registry could not be asked, or lists nothing to test.
+    #[error("{0}")]
+    Eureka(String),
     /// A saved report cannot be read.
     #[error("{}: {error}", path.display())]
     ReadReport {
@@ -140,6 +153,10 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
         Ok(Command::Run { config, typo }) => run::run(config, typo.as_ref()),
         Ok(Command::Demo(config)) => demo::demo(config),
+        Ok(Command::Discover(config)) => match targets::discover(&config) {
+            Ok(code) => code,
+            Err(e) => fail(e),
+        },
         Ok(Command::Report(config)) => match saved::render(&config) {
             Ok(()) => EXIT_OK,
             Err(e) => fail(e),
@@ -202,7 +219,7 @@ mod tests {
         assert_eq!(typo_or_usage(usage.to_string(), &typo, |_| true), usage);
         assert_eq!(
             typo_or_usage(usage.to_string(), &typo, |_| false),
-            "error: 'demo1' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, report, version, completions, man; see `tcpgoon --help`\n"
+            "error: 'demo1' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, discover, report, version, completions, man; see `tcpgoon --help`\n"
         );
     }
 }

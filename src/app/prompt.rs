@@ -44,6 +44,52 @@ pub fn confirm(
     input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result<Answer, PromptError> {
+    let lines = [
+        format!("Host: {host}"),
+        format!("TCP Port: {port}"),
+        format!("# of concurrent connections: {connections}"),
+    ];
+    confirm_lines(&lines, input, out)
+}
+
+/// [`confirm`] for several targets: a line per target (at most a screenful, then how many
+/// more), and how their connections are used.
+pub fn confirm_many(
+    labels: &[String],
+    connections: u64,
+    spread: bool,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result<Answer, PromptError> {
+    const SHOWN: usize = 20;
+    let mut lines: Vec<String> = labels
+        .iter()
+        .take(SHOWN)
+        .map(|l| format!("Target: {l}"))
+        .collect();
+    if labels.len() > SHOWN {
+        lines.push(format!("... and {} more targets", labels.len() - SHOWN));
+    }
+    lines.push(if spread {
+        format!(
+            "# of concurrent connections: {connections}, spread over {} targets",
+            labels.len()
+        )
+    } else {
+        format!(
+            "# of concurrent connections: {connections} per target, one target after another ({} targets)",
+            labels.len()
+        )
+    });
+    confirm_lines(&lines, input, out)
+}
+
+/// The warning with `lines` in it, then the question until it gets an answer.
+fn confirm_lines(
+    lines: &[String],
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result<Answer, PromptError> {
     let w = PromptError::Write;
     writeln!(
         out,
@@ -55,9 +101,9 @@ pub fn confirm(
         "* You are going to run a TCP stress check with these arguments:"
     )
     .map_err(w)?;
-    writeln!(out, "*\t- Host: {host}").map_err(w)?;
-    writeln!(out, "*\t- TCP Port: {port}").map_err(w)?;
-    writeln!(out, "*\t- # of concurrent connections: {connections}").map_err(w)?;
+    for line in lines {
+        writeln!(out, "*\t- {line}").map_err(w)?;
+    }
     writeln!(
         out,
         "*********************************************************************"

@@ -1,8 +1,10 @@
 //! `tcpgoon run`, in order: resolve the target once, check that the run fits (file
 //! descriptors, local ports, source addresses), ask for confirmation, run the engine with the
-//! text reporter, print the final report, and turn the result into the exit code.
+//! text reporter, print the final report, and turn the result into the exit code. Several
+//! targets go to `many`, which uses the same steps.
 
 use std::io::{self, IsTerminal};
+use std::net::SocketAddr;
 use std::path::Path;
 
 use super::prompt::{self, Answer};
@@ -13,9 +15,10 @@ use crate::discover::Target;
 use crate::engine::signals::Signals;
 use crate::engine::{Engine, PickMechanism, Plan};
 use crate::export::{self, json::Report};
+use crate::local::LocalEndpoints;
 use crate::preflight;
 use crate::report::{self, TextReporter};
-use crate::results::TargetName;
+use crate::results::{RunResult, TargetName};
 use crate::verdict::{judge, EXIT_INCOMPLETE};
 
 pub(super) fn run(config: RunConfig, typo: Option<&CommandTypo>) -> i32 {
@@ -45,13 +48,35 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     // Standard output carries one document when one is asked for there (`--format json`, or
     // an export to `-`): the text goes to stderr then, and the status lines only with -v.
     let stdout_taken = config.output.json || files.iter().any(|(_, p)| p.as_os_str() == "-");
-    let progress = report::progress::enabled(config.no_progress, stdout_taken)
-        .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
-    let mut reporter = TextReporter::with_progress(config.verbose, progress, stdout_taken);
+    if config.targets.any() || config.targets.all_addresses {
+        let found = super::targets::find(&config)?;
+        if found.targets.len() > 1 || found.told() {
+            return super::many::run(&config, found, stdout_taken, &files);
+        }
+        let target = found
+            .targets
+            .into_iter()
+            .next()
+            .expect("find refuses no target");
+        return run_one(&config, target, stdout_taken, &files);
+    }
     let target = Target::resolve(&config.host, config.port).map_err(|e| {
         let typo = typo.map_or(String::new(), |t| format!("; {}", t.not_a_command_either()));
         AppError::Resolve(e, typo)
     })?;
+    run_one(&config, target, stdout_taken, &files)
+}
+
+/// One run against one target: the Go tool's run.
+fn run_one(
+    config: &RunConfig,
+    target: Target,
+    stdout_taken: bool,
+    files: &[(&'static str, &Path)],
+) -> Result<i32, AppError> {
+    let progress = report::progress::enabled(config.no_progress, stdout_taken)
+        .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
+    let mut reporter = TextReporter::with_progress(config.verbose, progress, stdout_taken);
     let addrs: Vec<String> = target.addrs.iter().map(ToString::to_string).collect();
     reporter.debug(&format!(
         "target: {} resolves to {}; dialing {}",
@@ -60,10 +85,60 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
         target.primary()
     ));
     let targets = vec![target.primary()];
+    let local = plan_local(config, &targets, &mut reporter)?;
+    if !config.assume_yes {
+        let answer = ask(stdout_taken, |mut input, mut out| {
+            prompt::confirm(
+                &target.host,
+                target.port,
+                config.load.connections,
+                &mut input,
+                &mut out,
+            )
+        })?;
+        if let Some(code) = declined(answer, stdout_taken, &mut reporter) {
+            return finished(reporter, code);
+        }
+    }
+    let name = TargetName {
+        host: target.host.clone(),
+        display: target.display_name(),
+        port: target.port,
+    };
+    let result = dial(config, targets, local, name, &mut reporter)?;
+    let verdict = judge(&result, &config.thresholds);
+    // The JSON document only when asked for: building it encodes every histogram.
+    let json = (config.output.json || config.output.export_json.is_some())
+        .then(|| Report::new(&result, &verdict, &config.output.command_line).to_json());
+    if let (true, Some(json)) = (config.output.json, &json) {
+        reporter.print(json);
+    } else if stdout_taken {
+        reporter.notice(&report::text(&result, &verdict));
+    } else {
+        reporter.print(&report::text(&result, &verdict));
+    }
+    // After the report is out, so that a file that cannot be written (the disk filled up
+    // since the check) costs the file, not the report; every file that can be written is.
+    let code = finished(reporter, verdict.exit_code)?;
+    write_exports(files, |flag| match flag {
+        "--export-json" => json.clone().unwrap_or_default().into_bytes(),
+        "--export-junit" => export::junit::render(&result, &verdict).into_bytes(),
+        _ => export::html::render(&result, &verdict, &config.output.command_line).into_bytes(),
+    })?;
+    Ok(code)
+}
+
+/// Builds the local plan toward `targets` (source addresses and ports), printing its warnings
+/// and, with -v, what it found.
+pub(super) fn plan_local(
+    config: &RunConfig,
+    targets: &[SocketAddr],
+    reporter: &mut TextReporter,
+) -> Result<LocalEndpoints, AppError> {
     let fd_limit = preflight::check_fds(config.load.connections)?;
     let (local, warnings) = preflight::plan_local(
         config.load.connections,
-        &targets,
+        targets,
         &config.sources,
         config.port_policy,
     )?;
@@ -79,39 +154,61 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
         local.sources().len().max(1),
         local.policy(),
     ));
-    if !config.assume_yes {
-        let stdin = io::stdin();
-        // When standard output belongs to a document, so does not the prompt.
-        let mut prompt_out: Box<dyn io::Write> = if stdout_taken {
-            Box::new(io::stderr())
-        } else {
-            Box::new(io::stdout())
-        };
-        match prompt::confirm(
-            &target.host,
-            config.port,
-            config.load.connections,
-            &mut stdin.lock(),
-            &mut prompt_out,
-        )? {
-            Answer::Yes => {}
-            Answer::No => {
-                let aborted = format!("\n{}\n", prompt::ABORTED);
-                if stdout_taken {
-                    reporter.notice(&aborted);
-                } else {
-                    reporter.print(&aborted);
-                }
-                return finished(reporter, EXIT_INCOMPLETE);
+    Ok(local)
+}
+
+/// Asks the confirmation with `confirm`, on stdout, or on stderr when stdout belongs to a
+/// document.
+pub(super) fn ask(
+    stdout_taken: bool,
+    confirm: impl FnOnce(
+        &mut dyn io::BufRead,
+        &mut dyn io::Write,
+    ) -> Result<Answer, prompt::PromptError>,
+) -> Result<Answer, AppError> {
+    let stdin = io::stdin();
+    let mut prompt_out: Box<dyn io::Write> = if stdout_taken {
+        Box::new(io::stderr())
+    } else {
+        Box::new(io::stdout())
+    };
+    Ok(confirm(&mut stdin.lock(), &mut prompt_out)?)
+}
+
+/// What a declined prompt ends with: `None` to go on, or the exit code, having said why.
+pub(super) fn declined(
+    answer: Answer,
+    stdout_taken: bool,
+    reporter: &mut TextReporter,
+) -> Option<i32> {
+    match answer {
+        Answer::Yes => None,
+        Answer::No => {
+            let aborted = format!("\n{}\n", prompt::ABORTED);
+            if stdout_taken {
+                reporter.notice(&aborted);
+            } else {
+                reporter.print(&aborted);
             }
-            Answer::NoInput => {
-                if !stdin.is_terminal() {
-                    reporter.notice("hint: standard input is not a terminal: pass -y/--assume-yes to run without the prompt\n");
-                }
-                return finished(reporter, EXIT_INCOMPLETE);
+            Some(EXIT_INCOMPLETE)
+        }
+        Answer::NoInput => {
+            if !io::stdin().is_terminal() {
+                reporter.notice("hint: standard input is not a terminal: pass -y/--assume-yes to run without the prompt\n");
             }
+            Some(EXIT_INCOMPLETE)
         }
     }
+}
+
+/// The engine's run toward `targets` from `local`, with SIGINT/SIGTERM ending it cleanly.
+pub(super) fn dial(
+    config: &RunConfig,
+    targets: Vec<SocketAddr>,
+    local: LocalEndpoints,
+    name: TargetName,
+    reporter: &mut TextReporter,
+) -> Result<RunResult, AppError> {
     let signals = match Signals::for_process() {
         Ok(s) => Some(s),
         Err(e) => {
@@ -123,43 +220,27 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     };
     let plan = Plan {
         targets,
-        load: config.load,
+        load: config.load.clone(),
         local,
-        name: TargetName {
-            host: target.host.clone(),
-            display: target.display_name(),
-            port: config.port,
-        },
+        name,
     };
     let result = Engine::new(plan, signals)
-        .and_then(|engine| engine.run(&mut reporter))
+        .and_then(|engine| engine.run(reporter))
         .map_err(AppError::Poll)?;
     reporter.end_progress();
-    let verdict = judge(&result, &config.thresholds);
-    // The JSON document only when asked for: building it encodes every histogram.
-    let json = (config.output.json || config.output.export_json.is_some())
-        .then(|| Report::new(&result, &verdict, &config.output.command_line).to_json());
-    if let (true, Some(json)) = (config.output.json, &json) {
-        reporter.print(json);
-    } else if stdout_taken {
-        reporter.notice(&report::text(&result, &verdict));
-    } else {
-        reporter.print(&report::text(&result, &verdict));
-    }
-    // After the report is out, so that a file that cannot be written (the disk filled up
-    // since the check) costs the file, not the report; every file that can be written is.
-    let code = finished(reporter, verdict.exit_code)?;
+    Ok(result)
+}
+
+/// Writes every report file asked for, each with the bytes `render` gives for its flag; a file
+/// that cannot be written costs only itself (the last failure is the error, the others are
+/// said first).
+pub(super) fn write_exports(
+    files: &[(&'static str, &Path)],
+    render: impl Fn(&str) -> Vec<u8>,
+) -> Result<(), AppError> {
     let mut failed = Vec::new();
-    for (flag, path) in &files {
-        let bytes = match *flag {
-            "--export-json" => json.clone().unwrap_or_default().into_bytes(),
-            "--export-junit" => export::junit::render(&result, &verdict).into_bytes(),
-            "--export-html" => {
-                export::html::render(&result, &verdict, &config.output.command_line).into_bytes()
-            }
-            _ => continue,
-        };
-        if let Err(error) = export::write_atomically(path, &bytes) {
+    for (flag, path) in files {
+        if let Err(error) = export::write_atomically(path, &render(flag)) {
             failed.push(AppError::Export {
                 flag,
                 path: path.to_path_buf(),
@@ -168,7 +249,7 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
         }
     }
     match failed.pop() {
-        None => Ok(code),
+        None => Ok(()),
         Some(last) => {
             for e in failed {
                 super::complain(&format!("error: {e}\n"));
@@ -181,7 +262,7 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
 /// Refuses, before the run, report files that could not be written or would overwrite each
 /// other: two exports to one file, or an export to the file standard output already is
 /// (`/dev/stdout` beside `--format json`).
-fn check_exports(files: &[(&'static str, &Path)], json: bool) -> Result<(), AppError> {
+pub(super) fn check_exports(files: &[(&'static str, &Path)], json: bool) -> Result<(), AppError> {
     let stdout = Path::new("/proc/self/fd/1");
     let mut on_stdout: Vec<&str> = if json {
         vec!["--format json"]
@@ -214,7 +295,7 @@ fn check_exports(files: &[(&'static str, &Path)], json: bool) -> Result<(), AppE
 }
 
 /// The report files asked for, with the flag that named each.
-fn exports(output: &Output) -> Vec<(&'static str, &Path)> {
+pub(super) fn exports(output: &Output) -> Vec<(&'static str, &Path)> {
     let mut out = Vec::new();
     if let Some(p) = &output.export_json {
         out.push(("--export-json", p.as_path()));
@@ -264,7 +345,7 @@ pub(super) fn check_writable(flag: &'static str, path: &Path) -> Result<(), AppE
 }
 
 /// Waits for the reporter's output to be written: `code`, or the loss of the report.
-fn finished(reporter: TextReporter, code: i32) -> Result<i32, AppError> {
+pub(super) fn finished(reporter: TextReporter, code: i32) -> Result<i32, AppError> {
     match reporter.finish() {
         Some(e) => Err(AppError::LostOutput(e)),
         None => Ok(code),

@@ -7,8 +7,11 @@
 
 use super::AppError;
 use crate::config::{ReportConfig, ReportFormat};
-use crate::export::{self, json::Report};
+use crate::export::json::{Document, Report, Suite};
+use crate::export::{self};
 use crate::report;
+use crate::results::RunResult;
+use crate::verdict::Verdict;
 
 /// Renders the saved report `config.file` as asked; the output goes to `config.output` (written
 /// atomically) or to standard output.
@@ -23,13 +26,22 @@ pub(super) fn render(config: &ReportConfig) -> Result<(), AppError> {
             None => format!("cannot read it: {e}"),
         })
     })?;
-    let document = Report::from_json(&text).map_err(|e| read(e.to_string()))?;
-    let (result, verdict) = document.to_result().map_err(|e| read(e.to_string()))?;
-    let rendered = match config.format {
-        ReportFormat::Text => report::text(&result, &verdict),
-        ReportFormat::Json => Report::new(&result, &verdict, &document.command_line).to_json(),
-        ReportFormat::Junit => export::junit::render(&result, &verdict),
-        ReportFormat::Html => export::html::render(&result, &verdict, &document.command_line),
+    let document = Document::from_json(&text).map_err(|e| read(e.to_string()))?;
+    let rendered = match document {
+        Document::Run(document) => {
+            let (result, verdict) = document.to_result().map_err(|e| read(e.to_string()))?;
+            match config.format {
+                ReportFormat::Text => report::text(&result, &verdict),
+                ReportFormat::Json => {
+                    Report::new(&result, &verdict, &document.command_line).to_json()
+                }
+                ReportFormat::Junit => export::junit::render(&result, &verdict),
+                ReportFormat::Html => {
+                    export::html::render(&result, &verdict, &document.command_line)
+                }
+            }
+        }
+        Document::Suite(suite) => render_suite(&suite, config.format).map_err(read)?,
     };
     let out = config
         .output
@@ -54,5 +66,51 @@ pub(super) fn render(config: &ReportConfig) -> Result<(), AppError> {
                 error,
             }
         }
+    })
+}
+
+/// A suite of runs (one per target) rendered again: the text as the runs printed it (where
+/// the targets came from, each run's heading and report, the summary), or the files.
+fn render_suite(suite: &Suite, format: ReportFormat) -> Result<String, String> {
+    let runs = suite
+        .runs
+        .iter()
+        .map(|r| r.to_result().map_err(|e| e.to_string()))
+        .collect::<Result<Vec<(RunResult, Verdict)>, String>>()?;
+    let n = suite.targets.len();
+    if runs.len() > n {
+        return Err(format!(
+            "the suite has {} runs but {n} targets: it does not hold together",
+            runs.len()
+        ));
+    }
+    let rows: Vec<(String, Option<(&RunResult, &Verdict)>)> = suite
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, label)| (label.clone(), runs.get(i).map(|(r, v)| (r, v))))
+        .collect();
+    let mut discovery = suite.discovery.join("\n");
+    if !discovery.is_empty() {
+        discovery.push('\n');
+    }
+    Ok(match format {
+        ReportFormat::Text => {
+            let mut out = discovery;
+            for (i, (label, run)) in rows.iter().enumerate() {
+                if let Some((r, v)) = run {
+                    out.push_str(&report::run_heading(i + 1, n, label));
+                    out.push_str(&report::text(r, v));
+                }
+            }
+            out.push_str(&report::summary_table(&rows));
+            out
+        }
+        ReportFormat::Json => suite.to_json(),
+        ReportFormat::Junit => {
+            let pairs: Vec<(&RunResult, &Verdict)> = runs.iter().map(|(r, v)| (r, v)).collect();
+            export::junit::render_runs(&pairs)
+        }
+        ReportFormat::Html => export::html::render_many(&discovery, &rows, &suite.command_line),
     })
 }

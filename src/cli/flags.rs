@@ -60,7 +60,14 @@ pub(super) enum RawCommand {
     #[command(after_help = concat!(
         units_help!(),
         exit_codes_help!(),
-        "\n\nExample: tcpgoon run -y -c 10k --rate 500 --hold 60s my-lb.example.com 443"
+        "\n\nSeveral targets (--target, --targets-file, --all-addresses, --eureka): by default \
+         each target gets its own run of -c connections, one after another, with its own report \
+         block and verdict, then a summary table (target, held, verified, errors, p99, \
+         verdict); the exit code is the worst of them (1 before 2 before 3). With --spread, one \
+         run spreads its connections round-robin over all of them and adds a per-target \
+         breakdown. `tcpgoon discover` lists the targets without dialing.",
+        "\n\nExample: tcpgoon run -y -c 10k --rate 500 --hold 60s my-lb.example.com 443",
+        "\nExample: tcpgoon run -y -c 1000 --hold 30s --eureka http://registry:8761/eureka --app orders"
     ))]
     Run(RawRun),
     /// Simple TCP server (the built-in target): accepts and holds connections
@@ -89,6 +96,15 @@ pub(super) enum RawCommand {
             .long_help(None::<&str>))
     )]
     Demo(RawDemo),
+    /// List the targets a run would test: Eureka instances, addresses of names, lists
+    #[command(after_help = "Takes run's target flags (--target, --targets-file, \
+        --all-addresses, --eureka with --app and the --eureka-* flags), asks the registry and \
+        the resolver once, and prints each target that would be tested, then each instance that \
+        would be skipped and why. Nothing is dialed.\n\n\
+        Example: tcpgoon discover --eureka http://registry:8761/eureka --app orders\n\n\
+        Exit codes: 0 listed; 1 bad arguments, or the registry or a name could not be asked, or \
+        nothing is left to test.")]
+    Discover(RawDiscover),
     /// Render a saved JSON report again (from --export-json or --format json)
     #[command(
         after_help = "The text is what the run printed at its end, byte for byte; json \
@@ -191,15 +207,122 @@ pub(super) enum Close {
 #[derive(Debug, Args)]
 pub(super) struct RawRun {
     /// The target's host name or IP address (IPv6 with or without brackets), resolved once
-    /// before the run
-    pub(super) host: String,
+    /// before the run; may be left out when --target, --targets-file or --eureka name the
+    /// targets
+    pub(super) host: Option<String>,
     /// The target's TCP port: 1 to 65535
-    pub(super) port: String,
+    pub(super) port: Option<String>,
     /// Anything more: an error, reported with the Go tool's message
     #[arg(hide = true)]
     pub(super) extra: Vec<String>,
     #[command(flatten)]
+    pub(super) targets: TargetFlags,
+    /// With several targets: one run whose connections go round-robin over all of them (one
+    /// service behind several addresses), with a per-target breakdown
+    ///
+    /// Without it, each target gets its own run of -c connections, one after another, with its
+    /// own report block and verdict (every instance must hold N), and a summary table at the
+    /// end; the exit code is the worst of them.
+    #[arg(long, help_heading = "Targets")]
+    pub(super) spread: bool,
+    #[command(flatten)]
     pub(super) flags: RunFlags,
+}
+
+/// Where targets come from besides `HOST PORT`: shared by `run` and `discover`.
+#[derive(Debug, Args)]
+pub(super) struct TargetFlags {
+    /// A target HOST:PORT ([v6]:PORT for IPv6), repeatable; HOST PORT, when given, is the first
+    #[arg(long = "target", value_name = "HOST:PORT", help_heading = "Targets")]
+    pub(super) target: Vec<String>,
+    /// Targets read from FILE: one HOST:PORT (or HOST PORT) per line; # starts a comment
+    #[arg(long = "targets-file", value_name = "FILE", help_heading = "Targets")]
+    pub(super) targets_file: Option<std::path::PathBuf>,
+    /// Every address a name resolves to (A and AAAA records) is a target of its own, instead
+    /// of the first one (IPv4 first)
+    #[arg(long = "all-addresses", help_heading = "Targets")]
+    pub(super) all_addresses: bool,
+    /// A Eureka registry's base URL (http://host:8761/eureka for Spring Cloud,
+    /// .../eureka/v2 for Netflix's server; user:password@ for basic auth, never printed):
+    /// every instance of --app is a target
+    #[arg(long, value_name = "URL", requires = "app", help_heading = "Eureka")]
+    pub(super) eureka: Option<String>,
+    /// The Eureka application whose instances are tested (the registry upper-cases it)
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "eureka",
+        help_heading = "Eureka"
+    )]
+    pub(super) app: Option<String>,
+    /// The instance statuses that are tested, comma-separated: UP, DOWN, STARTING,
+    /// OUT_OF_SERVICE, UNKNOWN; the others are listed as skipped
+    #[arg(
+        long = "eureka-status",
+        value_name = "LIST",
+        default_value = "UP",
+        requires = "eureka",
+        help_heading = "Eureka"
+    )]
+    pub(super) eureka_status: String,
+    /// Which address of an instance is dialed: its ipAddr or its hostName (resolved once)
+    #[arg(
+        long = "eureka-address",
+        value_enum,
+        default_value = "ip",
+        requires = "eureka",
+        help_heading = "Eureka"
+    )]
+    pub(super) eureka_address: EurekaAddressFlag,
+    /// Which port of an instance is dialed: port or securePort (it must be enabled)
+    #[arg(
+        long = "eureka-port",
+        value_enum,
+        default_value = "port",
+        requires = "eureka",
+        help_heading = "Eureka"
+    )]
+    pub(super) eureka_port: EurekaPortFlag,
+    /// The longest the registry may take to answer (the whole request)
+    #[arg(
+        long = "eureka-timeout",
+        value_name = "DURATION",
+        default_value = "10s",
+        requires = "eureka",
+        allow_hyphen_values = true,
+        help_heading = "Eureka"
+    )]
+    pub(super) eureka_timeout: String,
+    /// Do not verify the registry's TLS certificate (a test registry with a self-signed one)
+    #[arg(long = "eureka-insecure", requires = "eureka", help_heading = "Eureka")]
+    pub(super) eureka_insecure: bool,
+}
+
+/// `--eureka-address`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum EurekaAddressFlag {
+    /// the instance's ipAddr
+    Ip,
+    /// the instance's hostName, resolved once before the run
+    Hostname,
+}
+
+/// `--eureka-port`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum EurekaPortFlag {
+    /// the instance's port
+    Port,
+    /// the instance's securePort
+    Secure,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct RawDiscover {
+    #[command(flatten)]
+    pub(super) targets: TargetFlags,
+    /// What standard output carries: text (a line per target and per skipped instance) or json
+    #[arg(long, value_enum, default_value = "text")]
+    pub(super) format: Format,
 }
 
 #[derive(Debug, Args)]

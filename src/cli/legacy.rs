@@ -8,10 +8,11 @@ use std::ffi::OsString;
 use std::net::IpAddr;
 
 /// The subcommands, as typed.
-pub(super) const COMMANDS: [&str; 7] = [
+pub(super) const COMMANDS: [&str; 8] = [
     "run",
     "server",
     "demo",
+    "discover",
     "report",
     "version",
     "completions",

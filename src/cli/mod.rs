@@ -18,11 +18,12 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::config::{ReportConfig, ReportFormat, RunConfig, ServerConfig};
+use crate::config::{DiscoverConfig, ReportConfig, ReportFormat, RunConfig, ServerConfig};
 pub use docs::{completion_script, man_page, Shell};
 use flags::{Cli, RawCommand};
 pub use legacy::CommandTypo;
 use legacy::{command_typo, normalize, COMMANDS};
+pub use validate::targets_file;
 
 use validate::{arity, validate_flags, validate_run, validate_server};
 
@@ -42,6 +43,8 @@ pub enum Command {
     Demo(RunConfig),
     /// Render a saved JSON report.
     Report(ReportConfig),
+    /// List the targets a run would test.
+    Discover(DiscoverConfig),
     /// Print version details.
     Version,
     /// Print a shell completion script ([`completion_script`]).
@@ -79,6 +82,15 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliExi
     }
 }
 
+/// True when what clap misses is a flag (`--app` needs `--eureka`), not a positional.
+fn missing_flag(e: &clap::Error) -> bool {
+    use clap::error::{ContextKind, ContextValue};
+    match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::Strings(names)) => names.iter().any(|n| n.starts_with('-')),
+        _ => false,
+    }
+}
+
 /// [`parse`] once the older form has been turned into `run`.
 fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
     let command = subcommand(&argv);
@@ -94,7 +106,7 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
             }
             // Only `run` has required arguments, host then port: what is missing tells what was
             // given, for the Go tool's message.
-            ErrorKind::MissingRequiredArgument if command == Some("run") => {
+            ErrorKind::MissingRequiredArgument if command == Some("run") && !missing_flag(&e) => {
                 use clap::error::{ContextKind, ContextValue};
                 let missing = match e.get(ContextKind::InvalidArg) {
                     Some(ContextValue::Strings(names)) => names.len(),
@@ -122,6 +134,18 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
             })
             .map_err(usage),
         RawCommand::Server(raw) => validate_server(raw).map(Command::Server).map_err(usage),
+        RawCommand::Discover(raw) => validate::target_flags(&raw.targets)
+            .and_then(|targets| {
+                if targets.any() {
+                    Ok(Command::Discover(DiscoverConfig {
+                        targets,
+                        json: raw.format == flags::Format::Json,
+                    }))
+                } else {
+                    Err("discover needs targets: --eureka URL --app NAME, --target HOST:PORT or --targets-file FILE (see `tcpgoon discover --help`)".to_string())
+                }
+            })
+            .map_err(usage),
         RawCommand::Report(raw) => Ok(Command::Report(ReportConfig {
             file: raw.file,
             format: match raw.format {
@@ -754,7 +778,7 @@ mod tests {
         );
         assert_eq!(
             typo.message(),
-            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, report, version, completions, man; see `tcpgoon --help`"
+            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, discover, report, version, completions, man; see `tcpgoon --help`"
         );
     }
 

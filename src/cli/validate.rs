@@ -4,10 +4,13 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::flags::{Close, Format, RawRun, RawServer, RunFlags, SourcePorts};
+use super::flags::{
+    Close, EurekaAddressFlag, EurekaPortFlag, Format, RawRun, RawServer, RunFlags, SourcePorts,
+    TargetFlags,
+};
 use crate::config::{
-    CloseMode, LoadConfig, Output, Pacing, PortPolicy, RunConfig, ServerConfig, SourceList,
-    TargetsConfig,
+    redact_url, CloseMode, EurekaAddress, EurekaConfig, EurekaPort, LoadConfig, Output, Pacing,
+    PortPolicy, RunConfig, ServerConfig, SourceList, TargetSpec, TargetsConfig,
 };
 use crate::local::parse_sources;
 use crate::units::{parse_count, parse_duration, quoted, Unit, UnitError};
@@ -93,8 +96,172 @@ pub(super) fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
     if !raw.extra.is_empty() {
         return Err(arity(2 + raw.extra.len()));
     }
-    let port = target_port(&raw.port)?;
-    validate_flags(raw.host, port, raw.flags)
+    let mut targets = target_flags(&raw.targets)?;
+    targets.spread = raw.spread;
+    let (host, port) = match (raw.host, raw.port) {
+        (Some(host), Some(port)) => (host, target_port(&port)?),
+        (None, _) if targets.any() => (String::new(), 0),
+        (host, _) => return Err(arity(usize::from(host.is_some()))),
+    };
+    let mut config = validate_flags(host, port, raw.flags)?;
+    config.targets = targets;
+    Ok(config)
+}
+
+/// The target flags (`--target`, `--targets-file`, `--all-addresses`, `--eureka*`) of `run`
+/// and `discover`; `--spread` is `run`'s own.
+pub(super) fn target_flags(raw: &TargetFlags) -> Result<TargetsConfig, String> {
+    let specs = raw
+        .target
+        .iter()
+        .map(|t| target_spec(t).map_err(|why| format!("--target {why}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let eureka = match (&raw.eureka, &raw.app) {
+        (Some(url), Some(app)) => Some(eureka(raw, url, app)?),
+        _ => None,
+    };
+    Ok(TargetsConfig {
+        specs,
+        all_addresses: raw.all_addresses,
+        eureka,
+        spread: false,
+        targets_file: raw.targets_file.clone(),
+    })
+}
+
+/// The statuses an instance may have in Eureka (`InstanceInfo.InstanceStatus`).
+const EUREKA_STATUSES: [&str; 5] = ["UP", "DOWN", "STARTING", "OUT_OF_SERVICE", "UNKNOWN"];
+
+fn eureka(raw: &TargetFlags, url: &str, app: &str) -> Result<EurekaConfig, String> {
+    let lower = url.trim().to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) || lower.len() < 10 {
+        return Err(format!(
+            "--eureka must be the registry's http:// or https:// base URL, e.g. http://registry:8761/eureka (got {})",
+            quoted(&redact_url(url.trim()))
+        ));
+    }
+    let app = app.trim();
+    if app.is_empty() || app.contains(['/', '?', '#']) || app.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "--app must be an application name as registered in Eureka, e.g. orders (got {})",
+            quoted(app)
+        ));
+    }
+    let mut statuses = Vec::new();
+    for part in raw.eureka_status.split(',') {
+        let status = part.trim().to_ascii_uppercase();
+        if !EUREKA_STATUSES.contains(&status.as_str()) {
+            return Err(format!(
+                "--eureka-status takes a comma-separated list of {} (got {})",
+                EUREKA_STATUSES.join(", "),
+                quoted(part.trim())
+            ));
+        }
+        if !statuses.contains(&status) {
+            statuses.push(status);
+        }
+    }
+    let timeout = duration(
+        "--eureka-timeout",
+        &raw.eureka_timeout,
+        Unit::Seconds,
+        AT_LEAST_1MS,
+    )?;
+    if timeout < Duration::from_millis(1) {
+        return Err(format!(
+            "--eureka-timeout must be at least 1ms (got {})",
+            raw.eureka_timeout.trim()
+        ));
+    }
+    Ok(EurekaConfig {
+        url: url.trim().to_string(),
+        app: app.to_string(),
+        statuses,
+        address: match raw.eureka_address {
+            EurekaAddressFlag::Ip => EurekaAddress::Ip,
+            EurekaAddressFlag::Hostname => EurekaAddress::Hostname,
+        },
+        port: match raw.eureka_port {
+            EurekaPortFlag::Port => EurekaPort::Port,
+            EurekaPortFlag::Secure => EurekaPort::Secure,
+        },
+        timeout,
+        insecure: raw.eureka_insecure,
+    })
+}
+
+/// What a target is written as, for messages.
+const TARGET_FORM: &str =
+    "HOST:PORT, or [ADDRESS]:PORT for IPv6 (127.0.0.1:8080, lb.example.com:443, [::1]:8080)";
+
+/// One target as typed: `HOST:PORT` or `[v6]:PORT`. The error says what is wrong, without the
+/// flag's name (the caller adds it).
+pub fn target_spec(text: &str) -> Result<TargetSpec, String> {
+    let t = text.trim();
+    let bad = |why: &str| format!("takes {TARGET_FORM}: {why} (got {})", quoted(t));
+    let (host, port) = if let Some(rest) = t.strip_prefix('[') {
+        let (addr, after) = rest
+            .split_once(']')
+            .ok_or_else(|| bad("the IPv6 address has no closing ]"))?;
+        let port = after
+            .strip_prefix(':')
+            .ok_or_else(|| bad("the port is missing after ]"))?;
+        if addr.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(bad("what is in brackets is no IPv6 address"));
+        }
+        (addr, port)
+    } else {
+        let (host, port) = t
+            .rsplit_once(':')
+            .ok_or_else(|| bad("the port is missing"))?;
+        if host.contains(':') {
+            return Err(bad("an IPv6 address goes in brackets"));
+        }
+        (host, port)
+    };
+    if host.is_empty() {
+        return Err(bad("the host is empty"));
+    }
+    let port = target_port(port).map_err(|_| bad("the port must be a number from 1 to 65535"))?;
+    Ok(TargetSpec {
+        host: host.to_string(),
+        port,
+    })
+}
+
+/// The targets of a `--targets-file`: one `HOST:PORT` or `HOST PORT` per line; blank lines and
+/// `#` comments (a whole line, or after a space) are ignored. The error names the line.
+pub fn targets_file(text: &str) -> Result<Vec<TargetSpec>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = match line.find('#') {
+            Some(0) => "",
+            Some(i) if line[..i].ends_with(char::is_whitespace) => &line[..i],
+            _ => line,
+        }
+        .trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let spec = match fields.as_slice() {
+            [one] => target_spec(one),
+            [host, port] => target_spec(&if host.contains(':') && !host.starts_with('[') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            }),
+            _ => Err(format!(
+                "takes {TARGET_FORM} or HOST PORT, one per line (got {})",
+                quoted(line)
+            )),
+        };
+        out.push(spec.map_err(|why| format!("line {}: {why}", n + 1))?);
+    }
+    if out.is_empty() {
+        return Err("no target in it: write one HOST:PORT per line".to_string());
+    }
+    Ok(out)
 }
 
 /// The Go tool's message for a `run` without exactly a host and a port (`given` positionals).

@@ -1,4 +1,5 @@
-//! The target: a host as the user typed it, resolved once, before the run.
+//! The targets: hosts as the user typed them, resolved once, and the instances a Eureka
+//! registry lists, all before the run.
 //!
 //! Resolution is the only step that may block on the network, so it happens before the engine
 //! starts, and the measured connect times never include DNS (the Go tool resolved again for every
@@ -9,6 +10,8 @@ pub mod eureka;
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
+use crate::config::TargetSpec;
+
 /// A resolved destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -16,8 +19,11 @@ pub struct Target {
     pub host: String,
     /// The TCP port.
     pub port: u16,
-    /// Every address the host resolved to, IPv4 first, in resolver order otherwise.
+    /// Every address the host resolved to, IPv4 first, in resolver order otherwise (with
+    /// `--all-addresses`, each address is a target of its own and this holds just it).
     pub addrs: Vec<IpAddr>,
+    /// The Eureka instance it stands for, when a registry listed it.
+    pub instance: Option<String>,
 }
 
 /// Why a host could not be resolved.
@@ -40,6 +46,7 @@ impl Target {
                 host: bare.to_string(),
                 port,
                 addrs: vec![ip],
+                instance: None,
             });
         }
         let fail = |detail: String| ResolveError {
@@ -67,7 +74,19 @@ impl Target {
             host: bare.to_string(),
             port,
             addrs,
+            instance: None,
         })
+    }
+
+    /// Each address as a target of its own (`--all-addresses`).
+    pub fn each_address(&self) -> Vec<Target> {
+        self.addrs
+            .iter()
+            .map(|&ip| Target {
+                addrs: vec![ip],
+                ..self.clone()
+            })
+            .collect()
     }
 
     /// The address the run dials: the first one, as the Go tool did.
@@ -90,6 +109,40 @@ impl Target {
     }
 }
 
+/// Targets from specs, in order: each resolved once; with `all_addresses` every address of a
+/// name is a target of its own, otherwise the first (IPv4 first). A target listed twice (the
+/// same address and port) is kept once; the second return lists those dropped, as typed.
+pub fn resolve_all(
+    specs: &[TargetSpec],
+    all_addresses: bool,
+) -> Result<(Vec<Target>, Vec<String>), ResolveError> {
+    let mut targets = Vec::new();
+    for spec in specs {
+        let t = Target::resolve(&spec.host, spec.port)?;
+        if all_addresses {
+            targets.extend(t.each_address());
+        } else {
+            targets.push(t);
+        }
+    }
+    Ok(dedup(targets))
+}
+
+/// `targets` without the second and later of any address and port, and their names.
+pub fn dedup(targets: Vec<Target>) -> (Vec<Target>, Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    for t in targets {
+        if seen.insert(t.primary()) {
+            kept.push(t);
+        } else {
+            dropped.push(format!("{}:{}", t.display_name(), t.port));
+        }
+    }
+    (kept, dropped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +163,36 @@ mod tests {
         let t = Target::resolve("localhost", 80).unwrap();
         assert!(t.addrs[0].is_loopback());
         assert_eq!(t.display_name(), format!("localhost({})", t.addrs[0]));
+    }
+
+    #[test]
+    fn all_addresses_makes_a_target_of_each_and_duplicates_go() {
+        let spec = |h: &str, p| TargetSpec {
+            host: h.to_string(),
+            port: p,
+        };
+        let t = Target::resolve("localhost", 80).unwrap();
+        let (all, dropped) = resolve_all(&[spec("localhost", 80)], true).unwrap();
+        assert_eq!(all.len(), t.addrs.len());
+        assert!(dropped.is_empty());
+        for (one, ip) in all.iter().zip(&t.addrs) {
+            assert_eq!(one.addrs, vec![*ip]);
+            assert_eq!(one.host, "localhost");
+        }
+        let (first, _) = resolve_all(&[spec("localhost", 80)], false).unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].primary(), t.primary());
+        let (kept, dropped) = resolve_all(
+            &[
+                spec("127.0.0.1", 80),
+                spec("127.0.0.1", 81),
+                spec("127.0.0.1", 80),
+            ],
+            false,
+        )
+        .unwrap();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(dropped, vec!["127.0.0.1:80".to_string()]);
     }
 
     #[test]

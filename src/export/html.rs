@@ -69,47 +69,114 @@ pub fn escape(text: &str) -> String {
 
 /// The whole page for one run.
 pub fn render(result: &RunResult, verdict: &Verdict, command_line: &[String]) -> String {
-    let r = result;
-    let name = &r.identity.target;
     let mut out = String::new();
-    let title = format!("tcpgoon: {}", name.label());
+    page_head(
+        &mut out,
+        &format!("tcpgoon: {}", result.identity.target.label()),
+    );
+    body(&mut out, result, verdict, command_line, "");
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// The page of several runs, one target each: the summary table (each row links to its run),
+/// then every run as its own page would show it.
+pub fn render_many(
+    discovery: &str,
+    rows: &[(String, Option<(&RunResult, &Verdict)>)],
+    command_line: &[String],
+) -> String {
+    let mut out = String::new();
+    let title = format!("tcpgoon: {} targets", rows.len());
+    page_head(&mut out, &title);
+    let _ = writeln!(
+        out,
+        "<header>\n<h1>tcpgoon report: {} targets, one run each</h1>\n<p><code>{}</code></p>",
+        rows.len(),
+        escape(&shell_words(command_line))
+    );
+    if !discovery.is_empty() {
+        let _ = writeln!(out, "<pre>{}</pre>", escape(discovery));
+    }
+    out.push_str("</header>\n");
+    section(&mut out, "summary", "Summary", |o| {
+        o.push_str(
+            "<table class=\"sources\">\n<tr><th>target</th><th>held</th><th>verified</th>\
+             <th>errors</th><th>connect p99</th><th>verdict</th></tr>\n",
+        );
+        for (i, (label, run)) in rows.iter().enumerate() {
+            let cells = report::summary_cells(*run);
+            let name = if run.is_some() {
+                format!("<a href=\"#run-{}\">{}</a>", i + 1, escape(label))
+            } else {
+                escape(label)
+            };
+            let _ = write!(o, "<tr><td>{name}</td>");
+            for (j, cell) in cells.iter().enumerate() {
+                let class = if j == 4 { "" } else { " class=\"n\"" };
+                let _ = write!(o, "<td{class}>{}</td>", escape(cell));
+            }
+            o.push_str("</tr>\n");
+        }
+        o.push_str("</table>\n");
+    });
+    for (i, (label, run)) in rows.iter().enumerate() {
+        if let Some((r, v)) = run {
+            let _ = writeln!(
+                out,
+                "<article id=\"run-{}\">\n<h2 class=\"run\">{}</h2>",
+                i + 1,
+                escape(label)
+            );
+            body(&mut out, r, v, command_line, &format!("run-{}-", i + 1));
+            out.push_str("</article>\n");
+        }
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+fn page_head(out: &mut String, title: &str) {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        escape(&title)
+        escape(title)
     );
-    header(&mut out, r, command_line);
-    summary(&mut out, r, verdict);
+}
+
+/// One run's header, verdict, charts and text; section ids start with `prefix`.
+fn body(out: &mut String, r: &RunResult, verdict: &Verdict, command_line: &[String], prefix: &str) {
+    let id = |name: &str| format!("{prefix}{name}");
+    header(out, r, command_line);
+    summary(out, r, verdict);
     section(
-        &mut out,
-        "timeline",
+        out,
+        &id("timeline"),
         "Connections by state over time",
         |o| timeline_chart(o, r),
     );
-    section(&mut out, "connect", "Connect time", |o| {
+    section(out, &id("connect"), "Connect time", |o| {
         connect_charts(o, r)
     });
-    section(&mut out, "closures", "Closures by the far side", |o| {
+    section(out, &id("closures"), "Closures by the far side", |o| {
         closure_chart(o, r)
     });
-    section(&mut out, "first-byte", "Time to first byte", |o| {
+    section(out, &id("first-byte"), "Time to first byte", |o| {
         first_byte_chart(o, r)
     });
     if r.per_source.len() > 1 {
-        section(&mut out, "sources", "Per source address", |o| {
+        section(out, &id("sources"), "Per source address", |o| {
             sources_table(o, r)
         });
     }
     if !r.per_target.is_empty() {
-        section(&mut out, "targets", "Per target", |o| targets_table(o, r));
+        section(out, &id("targets"), "Per target", |o| targets_table(o, r));
     }
-    section(&mut out, "text", "Text report", |o| {
+    section(out, &id("text"), "Text report", |o| {
         let _ = writeln!(o, "<pre>{}</pre>", escape(&report::text(r, verdict)));
     });
-    out.push_str("</body>\n</html>\n");
-    out
 }
 
 fn section(out: &mut String, id: &str, heading: &str, body: impl FnOnce(&mut String)) {

@@ -92,6 +92,73 @@ pub struct Report {
     pub stop_reason: String,
 }
 
+/// Several runs, one per target, one after another (several targets without `--spread`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Suite {
+    /// The version of this document's shape ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// The program that wrote it.
+    pub tool: Tool,
+    /// `each`: every target got its own run of the connections asked for.
+    pub mode: String,
+    /// When the first run started, RFC 3339 in UTC.
+    pub started_at: String,
+    /// The command line, as given (credentials in URLs hidden).
+    pub command_line: Vec<String>,
+    /// Where the targets came from, as the text report says it: the Eureka registry's
+    /// instances and those skipped, targets listed twice.
+    pub discovery: Vec<String>,
+    /// Every target, as the text names it, in order: the first `runs.len()` were run.
+    pub targets: Vec<String>,
+    /// The runs, in order, each a whole report.
+    pub runs: Vec<Report>,
+    /// Targets not run: a signal ended the runs before them.
+    pub not_run: Vec<String>,
+    /// The process exit code: the worst of the runs' (1 when some target was not run).
+    pub exit_code: i32,
+}
+
+/// A saved document: one run, or a suite of runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Document {
+    /// Several runs, one per target.
+    Suite(Suite),
+    /// One run.
+    Run(Box<Report>),
+}
+
+impl Suite {
+    /// The document as pretty JSON, with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a suite always serializes");
+        text.push('\n');
+        text
+    }
+}
+
+impl Document {
+    /// Reads a saved document: a suite when it has `runs`, one run otherwise.
+    pub fn from_json(text: &str) -> Result<Document, ReadError> {
+        let value: serde_json::Value = serde_json::from_str(text)?;
+        let runs = value.as_object().and_then(|o| o.get("runs")).cloned();
+        let Some(serde_json::Value::Array(runs)) = runs else {
+            return Report::from_json(text).map(|r| Document::Run(Box::new(r)));
+        };
+        // Each run is checked as a saved report of its own.
+        let runs = runs
+            .iter()
+            .map(|r| Report::from_json(&r.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut suite: Suite = serde_json::from_value(value)?;
+        if suite.schema_version != SCHEMA_VERSION {
+            return Err(ReadError::Version(u64::from(suite.schema_version)));
+        }
+        suite.runs = runs;
+        Ok(Document::Suite(suite))
+    }
+}
+
 /// The program.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Tool {
@@ -626,6 +693,19 @@ fn text_and_base64(bytes: &Option<Vec<u8>>) -> (Option<String>, Option<String>) 
 }
 
 impl Report {
+    /// This program, as documents name it.
+    pub fn tool() -> Tool {
+        Tool {
+            name: "tcpgoon".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// A wall-clock time as documents write it: RFC 3339, UTC, microseconds.
+    pub fn timestamp(at: SystemTime) -> String {
+        humantime::format_rfc3339_micros(at).to_string()
+    }
+
     /// The document for a finished run.
     pub fn new(r: &RunResult, verdict: &Verdict, command_line: &[String]) -> Report {
         let id = &r.identity;
@@ -678,7 +758,7 @@ impl Report {
                 name: "tcpgoon".to_string(),
                 version: id.version.clone(),
             },
-            started_at: humantime::format_rfc3339_micros(id.started_at).to_string(),
+            started_at: Report::timestamp(id.started_at),
             command_line: command_line.to_vec(),
             config,
             targets: if id.names.len() == id.targets.len() && id.targets.len() > 1 {
@@ -1235,7 +1315,7 @@ fn judged(t: &ThresholdData) -> Result<Judged, ReadError> {
 
 /// The JSON Schema of the document, as committed in `docs/report.schema.json`.
 pub fn schema() -> String {
-    let schema = schemars::schema_for!(Report);
+    let schema = schemars::schema_for!(Document);
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
     text.push('\n');
     text

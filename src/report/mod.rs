@@ -107,6 +107,76 @@ pub fn text(r: &RunResult, v: &Verdict) -> String {
     )
 }
 
+/// The heading of run `i` of `n`, one target each, before its status lines.
+pub fn run_heading(i: usize, n: usize, label: &str) -> String {
+    format!("=== target {i}/{n}: {label} ===\n")
+}
+
+/// The cells of one target's row in the summary of several runs: held, verified, errors,
+/// connect p99 and the verdict; `None` for a target that was not run (a signal ended the
+/// runs before it).
+pub fn summary_cells(run: Option<(&RunResult, &Verdict)>) -> [String; 5] {
+    let Some((r, v)) = run else {
+        return ["-", "-", "-", "-", "not run"].map(str::to_string);
+    };
+    let held = r.hold.map_or(r.counts.established, |h| h.open_at_end);
+    let checks = &r.verification;
+    let verified = if checks.checked > 0 {
+        format!("{}/{}", checks.verified, checks.checked)
+    } else {
+        "-".to_string()
+    };
+    let p99 = r
+        .connect
+        .quantile(0.99)
+        .map_or("-".to_string(), go_duration);
+    let verdict = match v.exit_code {
+        crate::verdict::EXIT_OK => "✓ pass (0)",
+        crate::verdict::EXIT_ERRORS => "✗ errors (2)",
+        crate::verdict::EXIT_THRESHOLD => "✗ threshold failed (3)",
+        _ => "✗ incomplete (1)",
+    };
+    [
+        format!("{held}/{}", r.counts.total),
+        verified,
+        r.counts.error.to_string(),
+        p99,
+        verdict.to_string(),
+    ]
+}
+
+/// The summary table after several runs, one target each: a row per target (`None`: not
+/// run), columns aligned.
+pub fn summary_table(rows: &[(String, Option<(&RunResult, &Verdict)>)]) -> String {
+    let header = ["target", "held", "verified", "errors", "p99", "verdict"].map(str::to_string);
+    let mut table = vec![header];
+    for (name, run) in rows {
+        let [held, verified, errors, p99, verdict] = summary_cells(*run);
+        table.push([name.clone(), held, verified, errors, p99, verdict]);
+    }
+    let mut widths = [0usize; 6];
+    for row in &table {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = format!("--- summary of {} targets ---\n", rows.len());
+    for row in &table {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            let pad = w - cell.chars().count();
+            match i {
+                0 => line.push_str(&format!("{cell}{}", " ".repeat(pad))),
+                5 => line.push_str(&format!("  {cell}")),
+                _ => line.push_str(&format!("  {}{cell}", " ".repeat(pad))),
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// What the tool adds after the Go block: the ramp, percentiles and error reasons.
 pub fn extended_block(r: &RunResult) -> String {
     let mut out = String::new();

@@ -1,0 +1,310 @@
+//! Many targets (issue 9): `--target`, `--targets-file`, `--all-addresses`; each target its
+//! own run, block and verdict with the worst exit code, or `--spread` with a per-target
+//! breakdown; every report carries every target.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// Three targets: one that holds, one that closes after 100 ms, one that refuses.
+fn three() -> (TestServer, TestServer, u16) {
+    (
+        TestServer::start("127.0.0.2", Behaviour::Hold),
+        TestServer::start(
+            "127.0.0.3",
+            Behaviour::CloseAfter(Duration::from_millis(100)),
+        ),
+        closed_port(),
+    )
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("tcpgoon-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn each_target_gets_its_run_block_and_verdict_and_the_worst_exit_code() {
+    let (hold, close, refused) = three();
+    let json = temp("each.json");
+    let junit = temp("each.xml");
+    let html = temp("each.html");
+    let o = tg(&format!(
+        "run -y -c 12 -s 0 -i 0 --hold 1s --target 127.0.0.2:{} --target 127.0.0.3:{} \
+         --target 127.0.0.4:{refused} --export-json {} --export-junit {} --export-html {}",
+        hold.port(),
+        close.port(),
+        json.display(),
+        junit.display(),
+        html.display()
+    ));
+    let out = stdout(&o);
+    assert_eq!(
+        code(&o),
+        2,
+        "errors (2) is worse than a failed threshold (3): {out}"
+    );
+    for (i, port) in [hold.port(), close.port(), refused.to_string()]
+        .iter()
+        .enumerate()
+    {
+        let ip = format!("127.0.0.{}", i + 2);
+        assert!(
+            out.contains(&format!("=== target {}/3: {ip}:{port} ===\n", i + 1)),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("--- {ip}:{port} tcp test statistics ---")),
+            "{out}"
+        );
+    }
+    // Each server saw exactly its own run.
+    assert_eq!(hold.accepted(), 12);
+    assert_eq!(close.accepted(), 12);
+    let summary = &out[out.find("--- summary of 3 targets ---").expect(&out)..];
+    let rows: Vec<&str> = summary.lines().skip(2).collect();
+    assert!(
+        rows[0].contains("12/12") && rows[0].ends_with("✓ pass (0)"),
+        "{summary}"
+    );
+    assert!(
+        rows[1].contains("0/12") && rows[1].ends_with("✗ threshold failed (3)"),
+        "{summary}"
+    );
+    assert!(
+        rows[2].contains(" 12 ") && rows[2].ends_with("✗ errors (2)"),
+        "{summary}"
+    );
+    // The JSON suite: every run, valid against the schema, and it renders the text again.
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    crate::export::validate(&doc);
+    assert_eq!(doc["mode"], "each");
+    assert_eq!(doc["exit_code"], 2);
+    let runs = doc["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[2]["counts"]["error"], 12);
+    assert_eq!(runs[1]["closures"]["total"], 12, "{}", runs[1]["closures"]);
+    let again = tg(&format!("report {}", json.display()));
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    // What the run printed, less the status line each run starts with.
+    let mut printed = Vec::new();
+    let mut after_heading = false;
+    for l in out.lines() {
+        if !(after_heading && l.starts_with("Total: ")) {
+            printed.push(l);
+        }
+        after_heading = l.starts_with("=== target ");
+    }
+    assert_eq!(stdout(&again), printed.join("\n") + "\n");
+    // JUnit: a test suite per target.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), 3, "{xml}");
+    let again = tg(&format!("report --format junit {}", json.display()));
+    assert_eq!(stdout(&again), xml);
+    // HTML: the summary links to each run's section.
+    let page = std::fs::read_to_string(&html).unwrap();
+    for i in 1..=3 {
+        assert!(
+            page.contains(&format!("<article id=\"run-{i}\">")),
+            "run {i}"
+        );
+        assert!(page.contains(&format!("href=\"#run-{i}\"")), "link {i}");
+    }
+    for f in [json, junit, html] {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+#[test]
+fn spread_shares_one_run_over_the_targets_with_a_breakdown() {
+    let (hold, close, refused) = three();
+    let json = temp("spread.json");
+    let o = tg(&format!(
+        "run -y -c 30 -s 0 -i 0 --spread --target 127.0.0.2:{} --target 127.0.0.3:{} \
+         --target 127.0.0.4:{refused} --export-json {}",
+        hold.port(),
+        close.port(),
+        json.display()
+    ));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 2, "{out}");
+    assert!(
+        out.contains("--- 3 targets tcp test statistics ---"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Total: 30, Dialing: 0, Established: "),
+        "{out}"
+    );
+    assert_eq!(hold.accepted(), 10);
+    assert_eq!(close.accepted(), 10);
+    let table = &out[out.find("Per target:\n").expect(&out)..];
+    assert!(
+        table.contains(&format!(
+            "  127.0.0.2:{}: 10 held of 10 established",
+            hold.port()
+        )),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!(
+            "  127.0.0.4:{refused}: 0 held of 0 established, 0 closed (0 at once), 10 errors"
+        )),
+        "{table}"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    crate::export::validate(&doc);
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 3);
+    assert_eq!(doc["per_target"][2]["errors"], 10);
+    assert_eq!(doc["per_target"][0]["established"], 10);
+    let again = tg(&format!("report {}", json.display()));
+    assert!(
+        stdout(&again).contains("Per target:\n"),
+        "{}",
+        stdout(&again)
+    );
+    assert!(
+        out.ends_with(&stdout(&again)),
+        "rendered again:\n{}",
+        stdout(&again)
+    );
+    let _ = std::fs::remove_file(json);
+}
+
+#[test]
+fn a_targets_file_takes_comments_and_names_a_bad_line() {
+    let hold = TestServer::start("127.0.0.2", Behaviour::Hold);
+    let file = temp("targets.txt");
+    std::fs::write(
+        &file,
+        format!(
+            "# the pool\n127.0.0.2:{p}   # first\n\n127.0.0.2 {p}\n",
+            p = hold.port()
+        ),
+    )
+    .unwrap();
+    let o = tg(&format!(
+        "run -y -c 3 -s 0 -i 0 --targets-file {}",
+        file.display()
+    ));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    // Listed twice: tested once, and said so.
+    assert!(
+        out.starts_with(&format!(
+            "Note: 127.0.0.2:{} is listed more than once; tested once\n",
+            hold.port()
+        )),
+        "{out}"
+    );
+    assert_eq!(hold.accepted(), 3);
+    std::fs::write(&file, "127.0.0.2:80\n\n10.0.0.1:http\n").unwrap();
+    let o = tg(&format!(
+        "run -y -c 3 -s 0 -i 0 --targets-file {}",
+        file.display()
+    ));
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--targets-file") && err.contains("line 3:") && err.contains("10.0.0.1:http"),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn bad_targets_are_one_line_each() {
+    for (args, want) in [
+        ("--target 127.0.0.1", "the port is missing"),
+        ("--target ::1:80", "an IPv6 address goes in brackets"),
+        ("--target [::1:80", "no closing ]"),
+        ("--target 127.0.0.1:0", "from 1 to 65535"),
+        ("--target :80", "the host is empty"),
+        ("--targets-file /nonexistent/t.txt", "cannot read it"),
+        ("--eureka ftp://x/eureka --app a", "http:// or https://"),
+        (
+            "--eureka http://u:secret@h/eureka --app a --eureka-status UPP",
+            "--eureka-status",
+        ),
+        ("--app orders", "--eureka"),
+    ] {
+        let o = tg(&format!("run -y -c 1 {args}"));
+        let err = stderr(&o);
+        assert_eq!(code(&o), 1, "{args}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args}: {err}");
+        assert!(err.contains(want), "{args}: {err}");
+        assert!(!err.contains("secret"), "{args}: {err}");
+    }
+    // Without any target, the Go tool's message.
+    let o = tg("run -y -c 1");
+    assert!(
+        stderr(&o).contains("expected <host> <port>, got 0 arguments"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn all_addresses_dials_every_address_of_localhost() {
+    let Some(ns) = Netns::create("alladdr") else {
+        return;
+    };
+    // `ip netns exec` puts /etc/netns/NAME/hosts over /etc/hosts: localhost is both.
+    let dir = std::path::PathBuf::from(format!("/etc/netns/{}", ns.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hosts"), "127.0.0.1 localhost\n::1 localhost\n").unwrap();
+    struct Cleanup(std::path::PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = Cleanup(dir);
+    let v4 = BuiltinServer::start_with(
+        ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
+        "127.0.0.1",
+        17001,
+        &["-m", "0", "-d", "30", "-q"],
+    );
+    let v6 = BuiltinServer::start_with(
+        ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
+        "::1",
+        17001,
+        &["-m", "0", "-d", "30", "-q"],
+    );
+    let o = ns
+        .command(env!("CARGO_BIN_EXE_tcpgoon"))
+        .args("run -y -c 4 -s 0 -i 0 --all-addresses localhost 17001".split(' '))
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    assert!(
+        out.contains("=== target 1/2: localhost(127.0.0.1):17001 ===\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("=== target 2/2: localhost(::1):17001 ===\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("--- localhost(::1):17001 tcp test statistics ---"),
+        "{out}"
+    );
+    // Without it: the first address only, IPv4 first, as before.
+    let o = ns
+        .command(env!("CARGO_BIN_EXE_tcpgoon"))
+        .args("run -y -c 4 -s 0 -i 0 localhost 17001".split(' '))
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert!(
+        out.contains("--- localhost(127.0.0.1):17001 tcp test statistics ---"),
+        "{out}"
+    );
+    assert!(!out.contains("=== target"), "{out}");
+    drop((v4, v6));
+}
