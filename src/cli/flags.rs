@@ -57,7 +57,9 @@ pub(super) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(super) enum RawCommand {
     /// Run tcpgoon test
-    #[command(after_help = concat!(
+    #[command(override_usage = "tcpgoon run [OPTIONS] <HOST> <PORT>\n       \
+        tcpgoon run [OPTIONS] [<HOST> <PORT>] (--target HOST:PORT... | --targets-file FILE | --eureka URL --app NAME)",
+        after_help = concat!(
         units_help!(),
         exit_codes_help!(),
         "\n\nSeveral targets (--target, --targets-file, --all-addresses, --eureka): by default \
@@ -269,6 +271,7 @@ pub(super) struct TargetFlags {
     #[arg(
         long = "eureka-address",
         value_enum,
+        value_name = "ip|hostname",
         default_value = "ip",
         requires = "eureka",
         help_heading = "Eureka"
@@ -278,6 +281,7 @@ pub(super) struct TargetFlags {
     #[arg(
         long = "eureka-port",
         value_enum,
+        value_name = "port|secure",
         default_value = "port",
         requires = "eureka",
         help_heading = "Eureka"

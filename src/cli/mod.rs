@@ -813,9 +813,10 @@ mod tests {
             "{help}"
         );
         assert!(
-            help.contains("\n  <HOST>\n") && help.contains("\n  <PORT>\n"),
+            help.contains("\n  [HOST]\n") && help.contains("\n  [PORT]\n"),
             "{help}"
         );
+        assert!(help.contains("--target HOST:PORT..."), "{help}");
         for (args, given) in [
             ("run", 0),
             ("run -y -c 5", 0),

@@ -356,8 +356,16 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
             export_json: raw.export_json.clone(),
             export_junit: raw.export_junit.clone(),
             export_html: raw.export_html.clone(),
+            // Credentials in a URL (--eureka) never reach a report.
             command_line: std::env::args_os()
-                .map(|a| a.to_string_lossy().into_owned())
+                .map(|a| {
+                    let a = a.to_string_lossy();
+                    if a.contains("://") {
+                        redact_url(&a)
+                    } else {
+                        a.into_owned()
+                    }
+                })
                 .collect(),
         },
         no_progress: raw.no_progress,
