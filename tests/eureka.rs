@@ -1,2 +1,171 @@
 //! Eureka discovery against a fixture registry that behaves as the real servers do (its
 //! fidelity checked with real Eureka clients), and runs against the instances it lists.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::eureka_fixture::{EurekaFixture, Flavour, Mode};
+use crate::util::*;
+
+/// A registry listing app `orders`: a holding instance, a closing one, a refusing one (all UP),
+/// and one DOWN.
+fn registry(flavour: Flavour) -> (EurekaFixture, TestServer, TestServer, u16) {
+    let fixture = EurekaFixture::start(flavour);
+    let hold = TestServer::start("127.0.0.2", Behaviour::Hold);
+    let close = TestServer::start(
+        "127.0.0.3",
+        Behaviour::CloseAfter(Duration::from_millis(100)),
+    );
+    let refused = closed_port();
+    fixture.add_instance("orders", "127.0.0.2", hold.addr.port(), "UP");
+    fixture.add_instance("orders", "127.0.0.3", close.addr.port(), "UP");
+    fixture.add_instance("orders", "127.0.0.4", refused, "UP");
+    fixture.add_instance("orders", "127.0.0.5", 9, "DOWN");
+    (fixture, hold, close, refused)
+}
+
+#[test]
+fn every_up_instance_gets_its_run_and_the_worst_exit_code() {
+    for flavour in [Flavour::Netflix, Flavour::Spring] {
+        let (fixture, hold, close, refused) = registry(flavour);
+        let url = fixture.base_url_with_credentials("ops", "s3cret-pw");
+        fixture.require_credentials("ops", "s3cret-pw");
+        let json = std::env::temp_dir().join(format!("tcpgoon-{}-eureka.json", std::process::id()));
+        let o = tg(&format!(
+            "run -y -v -c 8 -s 0 -i 0 --hold 1s --eureka {url} --app Orders --export-json {}",
+            json.display()
+        ));
+        let (out, err) = (stdout(&o), stderr(&o));
+        assert_eq!(code(&o), 2, "{out}{err}");
+        assert!(out.starts_with("Eureka: ORDERS at http://***@"), "{out}");
+        assert!(out.contains("4 instances, 3 to test, 1 skipped"), "{out}");
+        assert!(
+            out.contains("skipped: 127.0.0.5:orders:9 (127.0.0.5:9): status DOWN"),
+            "{out}"
+        );
+        assert_eq!(hold.accepted(), 8);
+        assert_eq!(close.accepted(), 8);
+        assert!(
+            out.contains(&format!("=== target 3/3: 127.0.0.4:{refused}")),
+            "{out}"
+        );
+        let summary = &out[out.find("--- summary of 3 targets ---").expect(&out)..];
+        assert!(
+            summary.contains("✓ pass (0)") && summary.contains("✗ errors (2)"),
+            "{summary}"
+        );
+        // The credentials are nowhere: not in the lines, -v, nor the report's command line.
+        let doc = std::fs::read_to_string(&json).unwrap();
+        for text in [&out, &err, &doc] {
+            assert!(!text.contains("s3cret-pw"), "{text}");
+        }
+        let doc: Value = serde_json::from_str(&doc).unwrap();
+        crate::export::validate(&doc);
+        assert_eq!(doc["runs"].as_array().unwrap().len(), 3);
+        // One GET of the application, as the real clients' JSON read: upper-cased, JSON, gzip.
+        let gets: Vec<_> = fixture
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "GET")
+            .collect();
+        assert_eq!(gets.len(), 1, "{gets:?}");
+        assert!(gets[0].path.ends_with("/apps/ORDERS"), "{:?}", gets[0]);
+        assert!(gets[0].header("accept").unwrap_or("").contains("json"));
+        assert!(gets[0]
+            .header("accept-encoding")
+            .unwrap_or("")
+            .contains("gzip"));
+        let _ = std::fs::remove_file(json);
+    }
+}
+
+#[test]
+fn discover_lists_what_would_be_tested_and_dials_nothing() {
+    let (fixture, hold, _close, _refused) = registry(Flavour::Netflix);
+    let o = tg(&format!(
+        "discover --eureka {} --app orders --eureka-status UP,DOWN --format json",
+        fixture.base_url()
+    ));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["targets"].as_array().unwrap().len(), 4, "{doc}");
+    assert_eq!(doc["eureka"]["app"], "ORDERS");
+    assert_eq!(doc["targets"][3]["address"], "127.0.0.5:9");
+    assert_eq!(hold.accepted(), 0);
+    let o = tg(&format!(
+        "discover --eureka {} --app orders",
+        fixture.base_url()
+    ));
+    let out = stdout(&o);
+    assert!(out.contains("Targets: 3\n"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "  127.0.0.2:{} [127.0.0.2:orders:{}]\n",
+            hold.addr.port(),
+            hold.addr.port()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn registry_failures_are_one_line_and_nothing_is_dialed() {
+    let fixture = EurekaFixture::start(Flavour::Netflix);
+    let hold = TestServer::start("127.0.0.2", Behaviour::Hold);
+    fixture.add_instance("orders", "127.0.0.2", hold.addr.port(), "DOWN");
+    let run = |app: &str, extra: &str| {
+        tg(&format!(
+            "run -y -c 3 -s 0 --eureka {} --app {app} {extra}",
+            fixture.base_url()
+        ))
+    };
+    /// What to set up, the app asked for, more flags, what the line must say.
+    type Case<'a> = (Box<dyn Fn() + 'a>, &'a str, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            Box::new(|| {}),
+            "nosuchapp",
+            "",
+            "knows no application NOSUCHAPP",
+        ),
+        (Box::new(|| {}), "orders", "", "DOWN"),
+        (
+            Box::new(|| fixture.set_mode(Mode::NotReady)),
+            "orders",
+            "",
+            "403",
+        ),
+        (
+            Box::new(|| fixture.set_mode(Mode::Malformed)),
+            "orders",
+            "",
+            "JSON",
+        ),
+        (
+            Box::new(|| fixture.set_mode(Mode::Hang)),
+            "orders",
+            "--eureka-timeout 500ms",
+            "500ms",
+        ),
+    ];
+    for (prepare, app, extra, want) in cases {
+        prepare();
+        let start = Instant::now();
+        let o = run(app, extra);
+        let err = stderr(&o);
+        assert_eq!(code(&o), 1, "{app} {extra}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(want), "{want}: {err}");
+        assert!(start.elapsed() < Duration::from_secs(8), "{err}");
+        assert_eq!(hold.accepted(), 0, "{err}");
+        assert_eq!(stdout(&o), "", "{err}");
+    }
+    // Nobody listening: unreachable.
+    let o = tg(&format!(
+        "run -y -c 3 --eureka http://127.0.0.1:{}/eureka --app orders",
+        closed_port()
+    ));
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("cannot reach"), "{}", stderr(&o));
+}

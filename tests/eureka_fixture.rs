@@ -1552,7 +1552,11 @@ fn modes_single_object_malformed_and_hang() {
     assert!(
         matches!(
             err.kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            // Interrupted: a signal meant for a child of another test reached this thread
+            // first; still no answer.
+            std::io::ErrorKind::WouldBlock
+                | std::io::ErrorKind::TimedOut
+                | std::io::ErrorKind::Interrupted
         ),
         "{err}"
     );

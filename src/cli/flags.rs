@@ -71,7 +71,7 @@ pub(super) enum RawCommand {
         "\n\nExample: tcpgoon run -y -c 10k --rate 500 --hold 60s my-lb.example.com 443",
         "\nExample: tcpgoon run -y -c 1000 --hold 30s --eureka http://registry:8761/eureka --app orders"
     ))]
-    Run(RawRun),
+    Run(Box<RawRun>),
     /// Simple TCP server (the built-in target): accepts and holds connections
     #[command(
         after_help = "By default it listens on every interface, port 54321, and stops after \
@@ -97,7 +97,7 @@ pub(super) enum RawCommand {
             .help("Implied: demo never asks for confirmation")
             .long_help(None::<&str>))
     )]
-    Demo(RawDemo),
+    Demo(Box<RawDemo>),
     /// List the targets a run would test: Eureka instances, addresses of names, lists
     #[command(after_help = "Takes run's target flags (--target, --targets-file, \
         --all-addresses, --eureka with --app and the --eureka-* flags), asks the registry and \

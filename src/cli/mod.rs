@@ -122,7 +122,7 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
     })?;
     let usage = |msg: String| CliExit::Usage(format!("error: {msg}\n"));
     match cli.command {
-        RawCommand::Run(raw) => validate_run(raw)
+        RawCommand::Run(raw) => validate_run(*raw)
             .map(|config| Command::Run { config, typo: None })
             .map_err(usage),
         RawCommand::Demo(raw) => validate_flags("127.0.0.1".to_string(), 1, raw.flags)

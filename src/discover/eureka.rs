@@ -465,7 +465,7 @@ fn skipped_summary(skipped: &[Skipped]) -> String {
             None => counts.push((&s.reason, 1)),
         }
     }
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     let reasons: Vec<String> = counts.iter().map(|(r, n)| format!("{n} {r}")).collect();
     let all = match skipped.len() {
         1 => "the only instance listed is skipped".to_string(),

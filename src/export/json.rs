@@ -123,7 +123,7 @@ pub struct Suite {
 #[serde(untagged)]
 pub enum Document {
     /// Several runs, one per target.
-    Suite(Suite),
+    Suite(Box<Suite>),
     /// One run.
     Run(Box<Report>),
 }
@@ -155,7 +155,7 @@ impl Document {
             return Err(ReadError::Version(u64::from(suite.schema_version)));
         }
         suite.runs = runs;
-        Ok(Document::Suite(suite))
+        Ok(Document::Suite(Box::new(suite)))
     }
 }
 
