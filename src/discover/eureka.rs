@@ -465,7 +465,7 @@ fn skipped_summary(skipped: &[Skipped]) -> String {
             None => counts.push((&s.reason, 1)),
         }
     }
-    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+    counts.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
     let reasons: Vec<String> = counts.iter().map(|(r, n)| format!("{n} {r}")).collect();
     let all = match skipped.len() {
         1 => "the only instance listed is skipped".to_string(),
@@ -503,7 +503,7 @@ pub fn fetch(config: &EurekaConfig) -> Result<Application, EurekaError> {
         url: url.clone(),
         timeout: humantime::format_duration(config.timeout).to_string(),
     };
-    let agent = agent(config);
+    let agent = agent(config, base.is_loopback());
     let first = format!("{}/apps/{}", base.clean, percent_encode(&app));
     let origin = origin_of(&first).to_ascii_lowercase();
     let mut target = first;
@@ -576,12 +576,19 @@ pub fn fetch(config: &EurekaConfig) -> Result<Application, EurekaError> {
 }
 
 /// The HTTP client for one fetch: statuses and redirects are ours to handle, TLS verified
-/// unless `--eureka-insecure`.
-fn agent(config: &EurekaConfig) -> ureq::Agent {
+/// unless `--eureka-insecure`, the environment's proxy used unless the registry is on loopback.
+fn agent(config: &EurekaConfig, loopback: bool) -> ureq::Agent {
     let tls = ureq::tls::TlsConfig::builder()
         .disable_verification(config.insecure)
         .build();
-    ureq::Agent::config_builder()
+    let builder = ureq::Agent::config_builder();
+    // A proxy from the environment (HTTP_PROXY, ...) never gets a registry on this machine.
+    let builder = if loopback {
+        builder.proxy(None)
+    } else {
+        builder
+    };
+    builder
         .http_status_as_error(false)
         .max_redirects(0)
         .accept("application/json")
@@ -715,6 +722,21 @@ impl BaseUrl {
         })
     }
 
+    /// True when the host is `localhost` or a loopback address.
+    fn is_loopback(&self) -> bool {
+        let rest = origin_of(&self.clean)
+            .split_once("://")
+            .map_or("", |(_, authority)| authority);
+        let host = match rest.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => rest.split(':').next().unwrap_or(""),
+        };
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// `Basic base64(user:password)`, when the URL carries credentials.
     fn authorization(&self) -> Option<String> {
         use base64::Engine as _;
@@ -846,4 +868,953 @@ fn body_detail(body: &[u8], config: &EurekaConfig, auth: Option<&str>) -> String
         }
     }
     format!(": {}", scrub(&line, config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::thread::JoinHandle;
+    use std::time::Duration;
+
+    /// The research doc's example body (docs/research/eureka.md, section 1).
+    const EXAMPLE: &str = r#"{"application":{"name":"MYAPP","instance":[{"instanceId":"h1:myapp:8080","hostName":"h1","app":"MYAPP",
+ "ipAddr":"10.0.0.5","status":"UP","overriddenStatus":"UNKNOWN","port":{"$":8080,"@enabled":"true"},
+ "securePort":{"$":443,"@enabled":"false"},"countryId":1,"dataCenterInfo":{"@class":
+ "com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo","name":"MyOwn"},"leaseInfo":{"renewalIntervalInSecs":30,
+ "durationInSecs":90,"registrationTimestamp":1,"lastRenewalTimestamp":1,"evictionTimestamp":0,"serviceUpTimestamp":1},
+ "metadata":{"@class":"java.util.Collections$EmptyMap"},"homePageUrl":"http://h1:8080/","vipAddress":"myapp",
+ "isCoordinatingDiscoveryServer":"false","lastUpdatedTimestamp":"1","lastDirtyTimestamp":"1","actionType":"ADDED"}]}}"#;
+
+    fn example_instance() -> Instance {
+        Instance {
+            instance_id: "h1:myapp:8080".into(),
+            app: "MYAPP".into(),
+            host_name: "h1".into(),
+            ip_addr: "10.0.0.5".into(),
+            status: "UP".into(),
+            port: Some(Port {
+                number: 8080,
+                enabled: true,
+            }),
+            secure_port: Some(Port {
+                number: 443,
+                enabled: false,
+            }),
+        }
+    }
+
+    fn parse(text: &str) -> Result<Application, String> {
+        parse_application(text.as_bytes())
+    }
+
+    /// `{"application":{"name":"MYAPP","instance": <instances>}}`.
+    fn app_with(instances: &str) -> String {
+        format!(r#"{{"application":{{"name":"MYAPP","instance":{instances}}}}}"#)
+    }
+
+    fn config(url: &str) -> EurekaConfig {
+        EurekaConfig {
+            url: url.to_string(),
+            app: "myapp".to_string(),
+            statuses: vec!["UP".to_string()],
+            address: EurekaAddress::Ip,
+            port: EurekaPort::Port,
+            timeout: Duration::from_secs(3),
+            insecure: false,
+        }
+    }
+
+    // --- parsing -----------------------------------------------------------------------------
+
+    #[test]
+    fn the_research_example_parses_field_by_field() {
+        let app = parse(EXAMPLE).expect("the example parses");
+        assert_eq!(app.name, "MYAPP");
+        assert_eq!(app.instances, vec![example_instance()]);
+    }
+
+    #[test]
+    fn a_lone_instance_object_is_a_list_of_one() {
+        let legacy = app_with(
+            r#"{"hostName":"h2","app":"MYAPP","ipAddr":"10.0.0.6","status":"DOWN",
+                "port":{"$":"9090","@enabled":"true"}}"#,
+        );
+        let app = parse(&legacy).expect("the legacy form parses");
+        assert_eq!(app.instances.len(), 1);
+        let i = &app.instances[0];
+        assert_eq!(i.ip_addr, "10.0.0.6");
+        assert_eq!(i.status, "DOWN");
+        assert_eq!(
+            i.port,
+            Some(Port {
+                number: 9090,
+                enabled: true
+            })
+        );
+        assert_eq!(i.secure_port, None);
+    }
+
+    #[test]
+    fn no_instance_in_any_form_is_an_empty_list() {
+        for form in [
+            r#"{"application":{"name":"MYAPP"}}"#.to_string(),
+            app_with("[]"),
+            app_with("null"),
+        ] {
+            let app = parse(&form).expect(&form);
+            assert_eq!(app.name, "MYAPP");
+            assert!(app.instances.is_empty(), "{form}");
+        }
+    }
+
+    #[test]
+    fn ports_are_read_in_every_form_servers_and_clients_write() {
+        let body = app_with(
+            r#"[{"ipAddr":"a","port":{"$":"80","@enabled":true},"securePort":{"$":443,"@enabled":false}},
+                {"ipAddr":"b","port":{"$":81},"securePort":{"$":" 444 ","@enabled":"FALSE"}},
+                {"ipAddr":"c","port":8082,"securePort":{"$":8443.0,"@enabled":"True"}},
+                {"ipAddr":"d","port":null,"securePort":{"$":1,"@enabled":null}}]"#,
+        );
+        let app = parse(&body).expect("parses");
+        let ports: Vec<_> = app
+            .instances
+            .iter()
+            .map(|i| (i.port, i.secure_port))
+            .collect();
+        let p = |number, enabled| Some(Port { number, enabled });
+        assert_eq!(
+            ports,
+            vec![
+                (p(80, true), p(443, false)),
+                (p(81, true), p(444, false)),
+                (p(8082, true), p(8443, true)),
+                (None, p(1, true)),
+            ]
+        );
+    }
+
+    #[test]
+    fn absent_fields_get_the_java_clients_defaults() {
+        let app = parse(&app_with(
+            r#"[{"hostName":"h3","port":{"$":7000}},{"instanceId":""}]"#,
+        ))
+        .expect("parses");
+        let i = &app.instances[0];
+        assert_eq!(i.instance_id, "h3:MYAPP:7000");
+        assert_eq!(i.app, "MYAPP");
+        assert_eq!(i.status, "UNKNOWN");
+        assert_eq!(i.ip_addr, "");
+        let j = &app.instances[1];
+        assert_eq!(j.instance_id, ":MYAPP");
+        assert_eq!(j.host_name, "");
+        // A status the enum does not know is kept as listed.
+        let odd = parse(&app_with(r#"[{"status":"warming up"}]"#)).expect("parses");
+        assert_eq!(odd.instances[0].status, "warming up");
+    }
+
+    #[test]
+    fn xml_is_named_as_such() {
+        for xml in [
+            "<application><name>MYAPP</name></application>",
+            "  \n<?xml version=\"1.0\"?><application/>",
+            "\u{FEFF}<application/>",
+        ] {
+            assert_eq!(
+                parse(xml),
+                Err("an XML document, not JSON".to_string()),
+                "{xml:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_json_says_so_with_serdes_reason() {
+        let e = parse(r#"{"application":{"name":"MYAPP","#).unwrap_err();
+        assert!(e.starts_with("not JSON: "), "{e}");
+        assert!(e.contains("EOF"), "{e}");
+        assert_eq!(parse("  "), Err("an empty body, not JSON".to_string()));
+        assert!(parse_application(&[0xff, 0xfe, 0x00])
+            .unwrap_err()
+            .starts_with("not JSON"));
+    }
+
+    #[test]
+    fn wrong_shapes_and_types_are_named_with_the_instance() {
+        let cases = [
+            ("[]", "[], not an object"),
+            (r#"{"apps":1}"#, "no `application` object"),
+            (
+                r#"{"applications":{"application":[]}}"#,
+                "the list of every application (`applications`), not one",
+            ),
+            (
+                r#"{"application":[1]}"#,
+                "`application` is [1], not an object",
+            ),
+            (
+                r#"{"application":{"name":5}}"#,
+                "application `name` is 5, not a string",
+            ),
+            (
+                &app_with(r#""x""#),
+                "`instance` is \"x\", not a list of instances",
+            ),
+            (&app_with("[{}, 7]"), "instance 2: 7, not an object"),
+            (
+                &app_with(r#"[{"port":{"$":1}},{"port":{"$":"x","@enabled":"true"}}]"#),
+                "instance 2: port `$` is \"x\", not a port number",
+            ),
+            (
+                &app_with(r#"[{"securePort":{"$":70000}}]"#),
+                "instance 1: securePort `$` is 70000, not a port number",
+            ),
+            (
+                &app_with(r#"[{"port":{"$":-1}}]"#),
+                "instance 1: port `$` is -1, not a port number",
+            ),
+            (
+                &app_with(r#"[{"port":{"$":80.5}}]"#),
+                "instance 1: port `$` is 80.5, not a port number",
+            ),
+            (
+                &app_with(r#"[{"port":{"@enabled":"true"}}]"#),
+                "instance 1: port has no `$`",
+            ),
+            (
+                &app_with(r#"[{"port":{"$":80,"@enabled":"yes"}}]"#),
+                "instance 1: port `@enabled` is \"yes\", not true or false",
+            ),
+            (
+                &app_with(r#"[{"port":[80]}]"#),
+                "instance 1: `port` is [80], not a port",
+            ),
+            (
+                &app_with(r#"[{"hostName":5}]"#),
+                "instance 1: `hostName` is 5, not a string",
+            ),
+            (
+                &app_with(r#"[{"status":{"a":1}}]"#),
+                "instance 1: `status` is {\"a\":1}, not a string",
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(parse(body), Err(want.to_string()), "{body}");
+        }
+        // A long value is cut short in the message.
+        let long = app_with(&format!(r#"[{{"ipAddr":[{}]}}]"#, "1,".repeat(100) + "1"));
+        let e = parse(&long).unwrap_err();
+        assert!(e.len() < 100 && e.contains('…'), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        assert!(parse(&deep).unwrap_err().starts_with("not JSON"));
+        let deep_instance = app_with(&("[".repeat(50_000) + &"]".repeat(50_000)));
+        assert!(parse(&deep_instance).is_err());
+    }
+
+    // --- selection ---------------------------------------------------------------------------
+
+    fn instance(id: &str, status: &str, ip: &str, host: &str) -> Instance {
+        Instance {
+            instance_id: id.into(),
+            app: "MYAPP".into(),
+            host_name: host.into(),
+            ip_addr: ip.into(),
+            status: status.into(),
+            port: Some(Port {
+                number: 8080,
+                enabled: true,
+            }),
+            secure_port: Some(Port {
+                number: 8443,
+                enabled: true,
+            }),
+        }
+    }
+
+    fn application(instances: Vec<Instance>) -> Application {
+        Application {
+            name: "MYAPP".into(),
+            instances,
+        }
+    }
+
+    fn chosen_ids(s: &Selection) -> Vec<&str> {
+        s.chosen
+            .iter()
+            .map(|c| c.instance.instance_id.as_str())
+            .collect()
+    }
+
+    fn skipped_reasons(s: &Selection) -> Vec<(&str, &str)> {
+        s.skipped
+            .iter()
+            .map(|k| (k.instance.instance_id.as_str(), k.reason.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn only_the_statuses_asked_for_are_tested() {
+        let app = application(vec![
+            instance("a", "UP", "10.0.0.1", "a"),
+            instance("b", "DOWN", "10.0.0.2", "b"),
+            instance("c", "STARTING", "10.0.0.3", "c"),
+            instance("d", "up", "10.0.0.4", "d"),
+        ]);
+        let mut cfg = config("http://r:8761/eureka");
+        let s = select(app.clone(), &cfg).expect("some are UP");
+        assert_eq!(s.app, "MYAPP");
+        assert_eq!(chosen_ids(&s), ["a", "d"]);
+        assert_eq!(
+            skipped_reasons(&s),
+            [("b", "status DOWN"), ("c", "status STARTING")]
+        );
+        assert_eq!(
+            (s.chosen[0].host.as_str(), s.chosen[0].port),
+            ("10.0.0.1", 8080)
+        );
+        cfg.statuses = vec!["UP".into(), "STARTING".into()];
+        assert_eq!(chosen_ids(&select(app, &cfg).unwrap()), ["a", "c", "d"]);
+    }
+
+    #[test]
+    fn the_address_is_ip_or_hostname_as_asked() {
+        let app = application(vec![
+            instance("a", "UP", "10.0.0.1", "host-a"),
+            instance("b", "UP", "", "host-b"),
+            instance("c", "UP", "10.0.0.3", " "),
+        ]);
+        let mut cfg = config("http://r:8761/eureka");
+        let s = select(app.clone(), &cfg).unwrap();
+        assert_eq!(chosen_ids(&s), ["a", "c"]);
+        assert_eq!(skipped_reasons(&s), [("b", "no ipAddr")]);
+        cfg.address = EurekaAddress::Hostname;
+        let s = select(app, &cfg).unwrap();
+        assert_eq!(chosen_ids(&s), ["a", "b"]);
+        assert_eq!(s.chosen[1].host, "host-b");
+        assert_eq!(skipped_reasons(&s), [("c", "no hostName")]);
+    }
+
+    #[test]
+    fn the_port_is_port_or_secure_port_and_must_be_enabled() {
+        let mut off = instance("off", "UP", "10.0.0.1", "h");
+        off.port = Some(Port {
+            number: 8080,
+            enabled: false,
+        });
+        let mut none = instance("none", "UP", "10.0.0.2", "h");
+        none.port = None;
+        none.secure_port = None;
+        let mut zero = instance("zero", "UP", "10.0.0.3", "h");
+        zero.port = Some(Port {
+            number: 0,
+            enabled: true,
+        });
+        let mut secure_off = instance("secure-off", "UP", "10.0.0.4", "h");
+        secure_off.secure_port = Some(Port {
+            number: 8443,
+            enabled: false,
+        });
+        let app = application(vec![off, none, zero, secure_off]);
+        let mut cfg = config("http://r:8761/eureka");
+        let s = select(app.clone(), &cfg).unwrap();
+        assert_eq!(chosen_ids(&s), ["secure-off"]);
+        assert_eq!(s.chosen[0].port, 8080);
+        assert_eq!(
+            skipped_reasons(&s),
+            [
+                ("off", "port not enabled"),
+                ("none", "no port"),
+                ("zero", "port is 0")
+            ]
+        );
+        cfg.port = EurekaPort::Secure;
+        let s = select(app, &cfg).unwrap();
+        assert_eq!(chosen_ids(&s), ["off", "zero"]);
+        assert_eq!(s.chosen[0].port, 8443);
+        assert_eq!(
+            skipped_reasons(&s),
+            [
+                ("none", "no securePort"),
+                ("secure-off", "securePort not enabled")
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_left_is_an_error_that_counts_the_reasons() {
+        let cfg = config("http://alice:s3cret@r:8761/eureka");
+        let app = application(vec![
+            instance("a", "DOWN", "10.0.0.1", "a"),
+            instance("b", "UP", "", "b"),
+            instance("c", "DOWN", "10.0.0.3", "c"),
+        ]);
+        let e = select(app, &cfg).unwrap_err();
+        assert!(matches!(e, EurekaError::NoInstance { .. }));
+        let text = e.to_string();
+        assert!(
+            text.contains("all 3 instances listed are skipped: 2 status DOWN, 1 no ipAddr"),
+            "{text}"
+        );
+        assert!(text.contains("MYAPP") && text.contains("http://***@r:8761/eureka"));
+        assert!(
+            !text.contains("s3cret") && !text.contains("alice"),
+            "{text}"
+        );
+        let one = select(
+            application(vec![instance("a", "OUT_OF_SERVICE", "1", "a")]),
+            &cfg,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            one.contains("the only instance listed is skipped: 1 status OUT_OF_SERVICE"),
+            "{one}"
+        );
+        let empty = select(application(vec![]), &cfg).unwrap_err().to_string();
+        assert!(empty.contains("the registry lists none"), "{empty}");
+    }
+
+    // --- URL handling ------------------------------------------------------------------------
+
+    #[test]
+    fn the_base_url_loses_its_credentials_and_trailing_slash() {
+        let b = BaseUrl::parse("http://alice:s3cr%40t@127.0.0.1:8761/eureka//").unwrap();
+        assert_eq!(b.clean, "http://127.0.0.1:8761/eureka");
+        assert!(!b.https);
+        assert_eq!(
+            b.credentials,
+            Some(("alice".to_string(), "s3cr@t".to_string()))
+        );
+        // base64("alice:s3cr@t")
+        assert_eq!(b.authorization().unwrap(), "Basic YWxpY2U6czNjckB0");
+        let h = BaseUrl::parse("HTTPS://reg.example/").unwrap();
+        assert_eq!((h.clean.as_str(), h.https), ("https://reg.example", true));
+        assert_eq!(h.authorization(), None);
+        assert!(!h.is_loopback());
+        assert!(b.is_loopback());
+        assert!(BaseUrl::parse("http://[::1]:8761/e").unwrap().is_loopback());
+        assert!(BaseUrl::parse("http://LocalHost/e").unwrap().is_loopback());
+        assert!(!BaseUrl::parse("http://10.0.0.1/e").unwrap().is_loopback());
+        for bad in [
+            "reg:8761/eureka",
+            "ftp://reg/eureka",
+            "http:///eureka",
+            "http://h/e?x=1",
+        ] {
+            assert!(BaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn app_names_are_percent_encoded_and_credentials_decoded() {
+        assert_eq!(percent_encode("MY-APP_1.x~"), "MY-APP_1.x~");
+        assert_eq!(percent_encode("A B/C?é"), "A%20B%2FC%3F%C3%A9");
+        assert_eq!(percent_decode("a%3Ab%40c%zz%4"), "a:b@c%zz%4");
+    }
+
+    #[test]
+    fn redirect_locations_resolve_against_the_current_url() {
+        let cur = "http://r:8761/eureka/apps/MYAPP";
+        assert_eq!(
+            resolve_location(cur, "/other/apps/MYAPP").as_deref(),
+            Some("http://r:8761/other/apps/MYAPP")
+        );
+        assert_eq!(
+            resolve_location(cur, "https://s/eureka/apps/MYAPP").as_deref(),
+            Some("https://s/eureka/apps/MYAPP")
+        );
+        assert_eq!(
+            resolve_location(cur, "//s2/x").as_deref(),
+            Some("http://s2/x")
+        );
+        assert_eq!(
+            resolve_location(cur, "OTHER").as_deref(),
+            Some("http://r:8761/eureka/apps/OTHER")
+        );
+        assert_eq!(resolve_location(cur, ""), None);
+        assert_eq!(resolve_location(cur, "ftp://s/x"), None);
+    }
+
+    #[test]
+    fn scrubbing_removes_every_trace_of_the_credentials() {
+        let cfg = config("http://alice:s3cr%40t@r:8761/eureka");
+        let text = "bad uri: http://alice:s3cr%40t@r:8761/eureka/apps/X; user alice, pass s3cr@t";
+        let clean = scrub(text, &cfg);
+        for secret in ["alice", "s3cr", "%40t"] {
+            assert!(!clean.contains(secret), "{clean}");
+        }
+        assert!(clean.contains("http://***@r:8761/eureka"), "{clean}");
+    }
+
+    // --- fetching, against a loopback fixture ------------------------------------------------
+
+    /// How long the loopback fixture waits for anything before it gives up.
+    const PATIENCE: Duration = Duration::from_secs(10);
+
+    /// An HTTP/1.1 answer that closes the connection.
+    fn http(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+        let mut out = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+        out.push_str("\r\n");
+        let mut out = out.into_bytes();
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn json(body: &str) -> Vec<u8> {
+        http(
+            "200 OK",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+    }
+
+    /// Reads a request's head (up to the blank line), bounded in size and time.
+    fn read_head(stream: &mut std::net::TcpStream) -> String {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 << 10 {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        String::from_utf8_lossy(&head).into_owned()
+    }
+
+    /// Accepts one connection, within [`PATIENCE`].
+    fn accept(listener: &TcpListener) -> Option<std::net::TcpStream> {
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nonblocking(false);
+                    return Some(stream);
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        None
+    }
+
+    /// A server on 127.0.0.1 that answers one connection per answer given, in order, and
+    /// returns the request heads it read. Its base URL is `http://127.0.0.1:PORT`.
+    fn serve(answers: Vec<Vec<u8>>) -> (String, JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let handle = std::thread::spawn(move || {
+            let mut heads = Vec::new();
+            for answer in answers {
+                let Some(mut stream) = accept(&listener) else {
+                    break;
+                };
+                heads.push(read_head(&mut stream));
+                let _ = stream.write_all(&answer);
+                let _ = stream.flush();
+            }
+            heads
+        });
+        (format!("http://127.0.0.1:{port}"), handle)
+    }
+
+    /// The value of a header in a request head, case-insensitively.
+    fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+        head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then_some(v.trim())
+        })
+    }
+
+    #[test]
+    fn fetch_asks_for_json_and_gzip_at_the_upper_cased_app() {
+        let (base, server) = serve(vec![json(EXAMPLE)]);
+        let mut cfg = config(&format!("{base}/eureka/"));
+        cfg.app = "my-app".into();
+        let app = fetch(&cfg).expect("fetched");
+        assert_eq!(app.instances, vec![example_instance()]);
+        let heads = server.join().expect("server");
+        let head = &heads[0];
+        assert!(
+            head.starts_with("GET /eureka/apps/MY-APP HTTP/1.1\r\n"),
+            "{head}"
+        );
+        assert!(
+            header(head, "accept").unwrap().contains("application/json"),
+            "{head}"
+        );
+        assert!(
+            header(head, "accept-encoding").unwrap().contains("gzip"),
+            "{head}"
+        );
+        assert_eq!(header(head, "authorization"), None, "{head}");
+    }
+
+    #[test]
+    fn fetch_percent_encodes_the_app_name() {
+        let (base, server) = serve(vec![json(EXAMPLE)]);
+        let mut cfg = config(&format!("{base}/eureka/v2"));
+        cfg.app = "my app/é".into();
+        fetch(&cfg).expect("fetched");
+        let heads = server.join().expect("server");
+        assert!(
+            heads[0].starts_with("GET /eureka/v2/apps/MY%20APP%2F%C3%89 HTTP/1.1\r\n"),
+            "{}",
+            heads[0]
+        );
+    }
+
+    #[test]
+    fn fetch_sends_the_urls_credentials_as_basic_auth_only() {
+        let (base, server) = serve(vec![json(EXAMPLE)]);
+        let with_creds = base.replace("http://", "http://alice:s3cr%40t@");
+        fetch(&config(&format!("{with_creds}/eureka"))).expect("fetched");
+        let heads = server.join().expect("server");
+        let head = &heads[0];
+        assert_eq!(
+            header(head, "authorization"),
+            Some("Basic YWxpY2U6czNjckB0")
+        );
+        assert!(head.starts_with("GET /eureka/apps/MYAPP "), "{head}");
+        // The credentials are nowhere else in the request (Host, request line).
+        let rest: String = head
+            .lines()
+            .filter(|l| !l.to_ascii_lowercase().starts_with("authorization"))
+            .collect();
+        assert!(!rest.contains("alice") && !rest.contains("s3cr"), "{head}");
+    }
+
+    #[test]
+    fn fetch_decodes_a_gzip_body() {
+        use flate2::write::GzEncoder;
+        let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(EXAMPLE.as_bytes()).expect("gzip");
+        let body = gz.finish().expect("gzip");
+        let answer = http(
+            "200 OK",
+            &[
+                ("Content-Type", "application/json"),
+                ("Content-Encoding", "gzip"),
+            ],
+            &body,
+        );
+        let (base, server) = serve(vec![answer]);
+        let app = fetch(&config(&format!("{base}/eureka"))).expect("gzip body decoded");
+        assert_eq!(app.instances, vec![example_instance()]);
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn fetch_follows_a_redirect_with_credentials_on_the_same_origin() {
+        let (base, server) = serve(vec![
+            http("302 Found", &[("Location", "/v2/apps/MYAPP")], b""),
+            json(EXAMPLE),
+        ]);
+        let with_creds = base.replace("http://", "http://alice:pw@");
+        let app = fetch(&config(&format!("{with_creds}/eureka"))).expect("redirect followed");
+        assert_eq!(app.name, "MYAPP");
+        let heads = server.join().expect("server");
+        assert!(heads[1].starts_with("GET /v2/apps/MYAPP "), "{}", heads[1]);
+        assert_eq!(
+            header(&heads[1], "authorization"),
+            Some("Basic YWxpY2U6cHc=")
+        );
+    }
+
+    /// Fetches from a server giving `answer`, with credentials in the URL, and checks that the
+    /// error's message is one line, names the redacted URL and holds no credential.
+    fn fetch_error(answer: Vec<u8>) -> EurekaError {
+        let (base, server) = serve(vec![answer]);
+        let with_creds = base.replace("http://", "http://alice:s3cret@");
+        let e = fetch(&config(&format!("{with_creds}/eureka"))).expect_err("an error");
+        server.join().expect("server");
+        let text = e.to_string();
+        assert!(
+            !text.contains("alice") && !text.contains("s3cret"),
+            "{text}"
+        );
+        assert!(!text.contains('\n'), "{text}");
+        let redacted = base.replace("http://", "http://***@") + "/eureka";
+        assert!(text.contains(&redacted), "{text}");
+        e
+    }
+
+    #[test]
+    fn every_refusal_status_has_its_own_error() {
+        let e = fetch_error(http("404 Not Found", &[], b""));
+        assert!(
+            matches!(&e, EurekaError::NoSuchApp { app, .. } if app == "MYAPP"),
+            "{e:?}"
+        );
+        assert!(e
+            .to_string()
+            .contains("knows no application MYAPP (names are upper-cased); check --app"));
+
+        let e = fetch_error(http("403 Forbidden", &[], b""));
+        assert!(matches!(e, EurekaError::NotReady { .. }), "{e:?}");
+        assert!(e.to_string().contains("wait-time-in-ms-when-sync-empty=0"));
+
+        let e = fetch_error(http("401 Unauthorized", &[], b""));
+        assert!(matches!(e, EurekaError::Unauthorized { .. }), "{e:?}");
+        assert!(e.to_string().contains("user:password@"));
+
+        let e = fetch_error(http("406 Not Acceptable", &[], b""));
+        assert!(matches!(e, EurekaError::NotAcceptable { .. }), "{e:?}");
+        assert!(e.to_string().contains("gzip"));
+
+        let e = fetch_error(http(
+            "307 Temporary Redirect",
+            &[],
+            b"Current node is currently not ready to serve requests",
+        ));
+        assert!(matches!(e, EurekaError::NotUp { status: 307, .. }), "{e:?}");
+        assert!(e.to_string().contains("not UP yet"));
+
+        let e = fetch_error(http(
+            "500 Internal Server Error",
+            &[],
+            b"\n  boom: the cache broke\nat line 2",
+        ));
+        assert!(
+            matches!(e, EurekaError::Status { status: 500, .. }),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .contains("HTTP 500 for application MYAPP: boom: the cache broke;"),
+            "{e}"
+        );
+
+        // A body that echoes the credentials is left out of the message.
+        let e = fetch_error(http("500 Internal Server Error", &[], b"who is alice?"));
+        assert!(
+            matches!(&e, EurekaError::Status { detail, .. } if detail.is_empty()),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn an_answer_that_is_not_the_json_is_malformed() {
+        let e = fetch_error(http(
+            "200 OK",
+            &[("Content-Type", "application/xml")],
+            b"<application><name>MYAPP</name></application>",
+        ));
+        assert!(
+            matches!(&e, EurekaError::Malformed { why, .. } if why == "an XML document, not JSON"),
+            "{e:?}"
+        );
+        let e = fetch_error(http(
+            "200 OK",
+            &[("Content-Encoding", "gzip")],
+            b"this is not gzip at all",
+        ));
+        assert!(matches!(e, EurekaError::Malformed { .. }), "{e:?}");
+        let e = fetch_error(b"SSH-2.0-OpenSSH_9.6\r\n".to_vec());
+        assert!(matches!(e, EurekaError::Malformed { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_registry_that_never_answers_times_out_quickly() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let server = std::thread::spawn(move || {
+            // Hold the connection, silent, until the client goes away (or PATIENCE runs out).
+            let Some(mut stream) = accept(&listener) else {
+                return;
+            };
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+            let deadline = Instant::now() + PATIENCE;
+            let mut buf = [0u8; 1024];
+            while Instant::now() < deadline {
+                match stream.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        let mut cfg = config(&format!("http://bob:hunter22@127.0.0.1:{port}/eureka"));
+        cfg.timeout = Duration::from_millis(300);
+        let start = Instant::now();
+        let e = fetch(&cfg).expect_err("a timeout");
+        let took = start.elapsed();
+        assert!(matches!(e, EurekaError::Timeout { .. }), "{e:?}");
+        assert!(took < Duration::from_secs(2), "took {took:?}");
+        let text = e.to_string();
+        assert!(
+            text.contains("did not answer within 300ms (--eureka-timeout)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("hunter22") && !text.contains("bob"),
+            "{text}"
+        );
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn a_closed_port_is_unreachable() {
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+            l.local_addr().expect("addr").port()
+        };
+        let e = fetch(&config(&format!(
+            "http://carol:pa55word@127.0.0.1:{port}/eureka"
+        )))
+        .expect_err("refused");
+        assert!(matches!(e, EurekaError::Unreachable { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "cannot reach the Eureka registry at http://***@127.0.0.1:{port}/eureka: "
+            )),
+            "{text}"
+        );
+        assert!(text.ends_with("; check --eureka"), "{text}");
+        assert!(
+            !text.contains("carol") && !text.contains("pa55word"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn https_to_a_plain_http_server_is_a_tls_error() {
+        let (base, server) = serve(vec![http("400 Bad Request", &[], b"plain http")]);
+        let url = base.replace("http://", "https://dave:t0ps3cret@") + "/eureka";
+        let e = fetch(&config(&url)).expect_err("no TLS there");
+        server.join().expect("server");
+        assert!(matches!(e, EurekaError::Tls { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(
+            text.contains("--eureka-insecure") && text.contains("test registry"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("dave") && !text.contains("t0ps3cret"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_url_that_cannot_be_used_is_named_redacted() {
+        let e = fetch(&config("ftp://eve:s3cret@r/eureka")).expect_err("bad scheme");
+        assert!(matches!(e, EurekaError::BadUrl { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(
+            text.contains("ftp://***@r/eureka") && !text.contains("s3cret"),
+            "{text}"
+        );
+        let mut cfg = config("http://r/eureka");
+        cfg.app = " ".into();
+        assert!(matches!(fetch(&cfg), Err(EurekaError::BadUrl { .. })));
+    }
+
+    // --- never a panic -----------------------------------------------------------------------
+
+    mod prop {
+        use super::super::parse_application;
+        use proptest::prelude::*;
+        use serde_json::{json, Map, Value};
+
+        const KEYS: &[&str] = &[
+            "application",
+            "applications",
+            "name",
+            "instance",
+            "instanceId",
+            "app",
+            "hostName",
+            "ipAddr",
+            "status",
+            "port",
+            "securePort",
+            "$",
+            "@enabled",
+            "x",
+        ];
+
+        fn leaf() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>().prop_map(
+                    |f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+                ),
+                (0u32..70_000).prop_map(Value::from),
+                prop_oneof![
+                    Just("true"),
+                    Just("false"),
+                    Just("TRUE"),
+                    Just("8080"),
+                    Just("65536"),
+                    Just("x"),
+                    Just(""),
+                    Just(" 80 "),
+                    Just("-1"),
+                    Just("UP"),
+                ]
+                .prop_map(Value::from),
+                ".{0,12}".prop_map(Value::from),
+            ]
+        }
+
+        fn value() -> impl Strategy<Value = Value> {
+            leaf().prop_recursive(6, 64, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    prop::collection::vec((prop::sample::select(KEYS), inner), 0..6).prop_map(
+                        |kv| {
+                            let m: Map<String, Value> =
+                                kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+                            Value::Object(m)
+                        }
+                    ),
+                ]
+            })
+        }
+
+        fn check(v: &Value) {
+            let bytes = serde_json::to_vec(v).unwrap_or_default();
+            let _ = parse_application(&bytes);
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+                let _ = parse_application(&bytes);
+            }
+
+            #[test]
+            fn arbitrary_json_in_every_place_never_panics(v in value(), w in value()) {
+                check(&v);
+                check(&json!({"application": v}));
+                check(&json!({"application": {"name": "A", "instance": v}}));
+                check(&json!({"application": {"name": w, "instance": [v]}}));
+                check(&json!({"application": {"instance": [
+                    {"port": v, "securePort": {"$": w, "@enabled": v}, "hostName": w}
+                ]}}));
+                check(&json!({"application": {"instance": {"port": {"$": v, "@enabled": w}}}}));
+            }
+        }
+    }
 }
