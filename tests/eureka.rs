@@ -169,3 +169,43 @@ fn registry_failures_are_one_line_and_nothing_is_dialed() {
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("cannot reach"), "{}", stderr(&o));
 }
+
+#[test]
+fn hostname_secure_port_and_an_old_servers_lone_instance() {
+    let fixture = EurekaFixture::start(Flavour::Spring);
+    let hold = TestServer::start("127.0.0.1", Behaviour::Hold);
+    // ipAddr unroutable on purpose: only the hostName (localhost) and securePort reach it.
+    fixture.add_instance_json(
+        "legacy",
+        serde_json::json!({
+            "instanceId": "legacy-1", "hostName": "localhost", "app": "LEGACY",
+            "ipAddr": "192.0.2.1", "status": "UP",
+            "port": {"$": "9", "@enabled": "false"},
+            "securePort": {"$": hold.addr.port().to_string(), "@enabled": "true"},
+            "dataCenterInfo": {"@class": "com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo", "name": "MyOwn"}
+        }),
+    );
+    fixture.set_mode(Mode::SingleObject);
+    let o = tg(&format!(
+        "run -y -c 3 -s 0 -i 0 --eureka {} --app legacy --eureka-address hostname --eureka-port secure",
+        fixture.base_url()
+    ));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    assert!(
+        out.contains(&format!(
+            "=== target 1/1: localhost(127.0.0.1):{} [legacy-1] ===",
+            hold.addr.port()
+        )),
+        "{out}"
+    );
+    assert_eq!(hold.accepted(), 3);
+    // Its plain port is not enabled: with --eureka-port port nothing is left to test.
+    let o = tg(&format!(
+        "run -y -c 3 -s 0 -i 0 --eureka {} --app legacy --eureka-address hostname",
+        fixture.base_url()
+    ));
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("port"), "{}", stderr(&o));
+    assert_eq!(hold.accepted(), 3);
+}

@@ -308,3 +308,99 @@ fn all_addresses_dials_every_address_of_localhost() {
     assert!(!out.contains("=== target"), "{out}");
     drop((v4, v6));
 }
+
+#[test]
+fn an_interrupt_ends_the_current_run_and_runs_no_more() {
+    let a = TestServer::start("127.0.0.2", Behaviour::Hold);
+    let b = TestServer::start("127.0.0.3", Behaviour::Hold);
+    let mut child = spawn(&format!(
+        "run -y -c 5 -s 0 -i 0 --hold 20s --target 127.0.0.2:{} --target 127.0.0.3:{}",
+        a.port(),
+        b.port()
+    ));
+    let start = std::time::Instant::now();
+    while a.accepted() < 5 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    signal(child.id(), "INT");
+    let o = wait_output(&mut child, Duration::from_secs(15));
+    let out = stdout(&o);
+    assert_eq!(
+        code(&o),
+        1,
+        "a target not run: the runs did not complete: {out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "--- 127.0.0.2:{} tcp test statistics ---",
+            a.port()
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("=== target 2/2"), "{out}");
+    assert_eq!(b.accepted(), 0);
+    let row = out
+        .lines()
+        .find(|l| l.starts_with(&format!("127.0.0.3:{}", b.port())))
+        .expect(&out);
+    assert!(row.ends_with("not run"), "{row}");
+}
+
+#[test]
+fn format_json_puts_the_suite_alone_on_stdout() {
+    let (hold, close, refused) = three();
+    let o = tg(&format!(
+        "run -y -c 4 -s 0 -i 0 --format json --target 127.0.0.2:{} --target 127.0.0.3:{} \
+         --target 127.0.0.4:{refused}",
+        hold.port(),
+        close.port()
+    ));
+    let doc: Value = serde_json::from_str(&stdout(&o)).expect("one JSON document");
+    crate::export::validate(&doc);
+    assert_eq!(doc["runs"].as_array().unwrap().len(), 3);
+    assert_eq!(doc["exit_code"], code(&o));
+    assert_eq!(doc["targets"][2], format!("127.0.0.4:{refused}"));
+    // The text goes to stderr, the summary with it.
+    assert!(
+        stderr(&o).contains("--- summary of 3 targets ---"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn the_prompt_lists_every_target() {
+    let hold = TestServer::start("127.0.0.2", Behaviour::Hold);
+    let mut child = crate::util::tcpgoon()
+        .args(
+            format!(
+                "run -c 7 --target 127.0.0.2:{p} --target 127.0.0.3:{p}",
+                p = hold.port()
+            )
+            .split(' '),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(b"n\n").unwrap();
+    let o = wait_output(&mut child, Duration::from_secs(10));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains(&format!("*\t- Target: 127.0.0.2:{}\n", hold.port())),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("*\t- Target: 127.0.0.3:{}\n", hold.port())),
+        "{out}"
+    );
+    assert!(
+        out.contains("*\t- # of concurrent connections: 7 per target, one target after another (2 targets)\n"),
+        "{out}"
+    );
+    assert_eq!(hold.accepted(), 0);
+}
