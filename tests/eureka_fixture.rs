@@ -1971,3 +1971,36 @@ fn eureka_js_client_against_the_netflix_flavour() {
 fn eureka_js_client_against_the_spring_flavour() {
     js_client_round_trip(Flavour::Spring);
 }
+
+/// ureq, the HTTP client of tcpgoon's `--eureka`, reads the fixture: the Netflix flavour's
+/// gzipped body (ureq asks for gzip and decodes it) and the Spring flavour's plain one.
+#[test]
+fn ureq_reads_both_flavours() {
+    for flavour in [Flavour::Netflix, Flavour::Spring] {
+        let fx = EurekaFixture::start(flavour);
+        fx.add_instance("myapp", "127.0.0.1", 8080, "UP");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(5)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut reply = agent
+            .get(format!("{}/apps/myapp", fx.base_url()))
+            .header("Accept", "application/json")
+            .call()
+            .expect("GET apps/myapp");
+        assert_eq!(reply.status(), 200, "{flavour:?}");
+        let text = reply.body_mut().read_to_string().expect("the body");
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(v["application"]["instance"][0]["ipAddr"], "127.0.0.1");
+        let sent = fx.requests().pop().unwrap();
+        let ae = sent.header("accept-encoding").unwrap_or_default();
+        assert!(ae.contains("gzip"), "ureq asks for gzip: {ae}");
+        let none = agent
+            .get(format!("{}/apps/nosuch", fx.base_url()))
+            .header("Accept", "application/json")
+            .call()
+            .expect("GET apps/nosuch");
+        assert_eq!(none.status(), 404, "{flavour:?}");
+    }
+}
