@@ -495,7 +495,13 @@ fn handle(req: &Recorded, flavour: Flavour, st: &mut State) -> Reply {
     if st.mode == Mode::NotUp {
         return Reply {
             content_type: Some("text/html;charset=utf-8"),
-            body: b"<html><body><h2>HTTP ERROR 307</h2><p>Current node is currently not ready to serve requests -- current status: STARTING - try another DS node: </p></body></html>".to_vec(),
+            body: concat!(
+                "<html><body><h2>HTTP ERROR 307</h2><p>Current node is currently not ready ",
+                "to serve requests -- current status: STARTING - try another DS node: ",
+                "</p></body></html>"
+            )
+            .as_bytes()
+            .to_vec(),
             ..Reply::empty(307)
         };
     }
@@ -1241,7 +1247,16 @@ fn json_has_the_serializer_shape_and_field_order() {
     let a = get(&fx, "/eureka/apps/myapp", &[JSON]);
     assert_eq!(a.header("content-type"), Some("application/json"));
     let text = a.text();
-    assert!(text.starts_with("{\"application\":{\"name\":\"MYAPP\",\"instance\":[{\"instanceId\":\"127.0.0.1:myapp:8080\",\"hostName\":\"127.0.0.1\",\"app\":\"MYAPP\",\"ipAddr\":\"127.0.0.1\",\"status\":\"UP\",\"overriddenStatus\":\"UNKNOWN\",\"port\":{\"$\":8080,\"@enabled\":\"true\"},\"securePort\":{\"$\":443,\"@enabled\":\"false\"},\"countryId\":1,\"dataCenterInfo\":{\"@class\":\"com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo\",\"name\":\"MyOwn\"},\"leaseInfo\":{\"renewalIntervalInSecs\":30,\"durationInSecs\":90,"), "{text}");
+    let expected = concat!(
+        "{\"application\":{\"name\":\"MYAPP\",\"instance\":[{\"instanceId\":\"127.0.0.1:myapp:8080\",",
+        "\"hostName\":\"127.0.0.1\",\"app\":\"MYAPP\",\"ipAddr\":\"127.0.0.1\",",
+        "\"status\":\"UP\",\"overriddenStatus\":\"UNKNOWN\",\"port\":{\"$\":8080,",
+        "\"@enabled\":\"true\"},\"securePort\":{\"$\":443,\"@enabled\":\"false\"},",
+        "\"countryId\":1,\"dataCenterInfo\":{\"@class\":\"com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo\",",
+        "\"name\":\"MyOwn\"},\"leaseInfo\":{\"renewalIntervalInSecs\":30,",
+        "\"durationInSecs\":90,",
+    );
+    assert!(text.starts_with(expected), "{text}");
     assert!(
         text.contains(
             "\"metadata\":{\"@class\":\"java.util.Collections$EmptyMap\"},\"homePageUrl\":"
@@ -1271,7 +1286,15 @@ fn xml_unless_the_accept_header_says_json() {
             "{accept:?}"
         );
         let xml = a.text();
-        assert!(xml.starts_with("<application><name>MYAPP</name><instance><instanceId>127.0.0.1:myapp:8080</instanceId><hostName>127.0.0.1</hostName><app>MYAPP</app><ipAddr>127.0.0.1</ipAddr><status>UP</status><overriddenstatus>UNKNOWN</overriddenstatus><port enabled=\"true\">8080</port><securePort enabled=\"false\">443</securePort><countryId>1</countryId><dataCenterInfo class=\"com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo\"><name>MyOwn</name></dataCenterInfo><leaseInfo><renewalIntervalInSecs>30</renewalIntervalInSecs>"), "{xml}");
+        let expected = concat!(
+            "<application><name>MYAPP</name><instance><instanceId>127.0.0.1:myapp:8080</instanceId>",
+            "<hostName>127.0.0.1</hostName><app>MYAPP</app><ipAddr>127.0.0.1</ipAddr>",
+            "<status>UP</status><overriddenstatus>UNKNOWN</overriddenstatus>",
+            "<port enabled=\"true\">8080</port><securePort enabled=\"false\">443</securePort>",
+            "<countryId>1</countryId><dataCenterInfo class=\"com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo\">",
+            "<name>MyOwn</name></dataCenterInfo><leaseInfo><renewalIntervalInSecs>30</renewalIntervalInSecs>",
+        );
+        assert!(xml.starts_with(expected), "{xml}");
         assert!(
             xml.contains("<metadata class=\"java.util.Collections$EmptyMap\"/><homePageUrl>"),
             "{xml}"
@@ -1287,7 +1310,11 @@ fn xml_unless_the_accept_header_says_json() {
         assert_eq!(a.json()["application"]["name"], "MYAPP", "{accept}");
     }
     let full = get(&fx, "/eureka/apps/", &[]).text();
-    assert!(full.starts_with("<applications><versions__delta>1</versions__delta><apps__hashcode>UP_1_</apps__hashcode><application><name>MYAPP</name><instance>"), "{full}");
+    let expected = concat!(
+        "<applications><versions__delta>1</versions__delta><apps__hashcode>UP_1_</apps__hashcode>",
+        "<application><name>MYAPP</name><instance>",
+    );
+    assert!(full.starts_with(expected), "{full}");
 }
 
 #[test]
@@ -1438,6 +1465,21 @@ fn registration_heartbeat_status_and_cancel() {
             .unwrap()
             > 0
     );
+    // A bare instance: defaults as the Java bean has them, empty metadata as the EmptyMap marker.
+    let bare = json!({"hostName": "h2", "app": "SVC", "ipAddr": "127.0.0.4",
+        "dataCenterInfo": {"name": "MyOwn"}});
+    assert_eq!(post("svc", bare).status, 204);
+    let bare = get(&fx, &format!("{base}/SVC/h2"), &[JSON]).json();
+    let bare = &bare["instance"];
+    assert!(bare.get("instanceId").is_none(), "{bare}");
+    assert_eq!(bare["status"], "UP");
+    assert_eq!(bare["port"], json!({"$": 7001, "@enabled": "true"}));
+    assert_eq!(bare["dataCenterInfo"]["@class"], DEFAULT_DATA_CENTER);
+    assert_eq!(bare["metadata"], json!({"@class": EMPTY_MAP}));
+    assert_eq!(
+        send(&fx, "DELETE", &format!("{base}/SVC/h2"), &[], b"").status,
+        200
+    );
     // Heartbeat: 200, 404 for an unknown instance.
     assert_eq!(
         send(
@@ -1499,7 +1541,11 @@ fn full_registry_and_delta() {
     fx.add_instance("beta", "127.0.0.3", 9090, "UP");
     let full = get(&fx, "/eureka/v2/apps/", &[JSON]);
     let text = full.text();
-    assert!(text.starts_with("{\"applications\":{\"versions__delta\":\"1\",\"apps__hashcode\":\"DOWN_1_UP_2_\",\"application\":[{\"name\":\"ALPHA\",\"instance\":[{"), "{text}");
+    let expected = concat!(
+        "{\"applications\":{\"versions__delta\":\"1\",\"apps__hashcode\":\"DOWN_1_UP_2_\",",
+        "\"application\":[{\"name\":\"ALPHA\",\"instance\":[{",
+    );
+    assert!(text.starts_with(expected), "{text}");
     let v = full.json();
     assert_eq!(
         v["applications"]["application"].as_array().unwrap().len(),
@@ -1928,4 +1974,37 @@ fn eureka_js_client_against_the_netflix_flavour() {
 #[test]
 fn eureka_js_client_against_the_spring_flavour() {
     js_client_round_trip(Flavour::Spring);
+}
+
+/// ureq, the HTTP client of tcpgoon's `--eureka`, reads the fixture: the Netflix flavour's
+/// gzipped body (ureq asks for gzip and decodes it) and the Spring flavour's plain one.
+#[test]
+fn ureq_reads_both_flavours() {
+    for flavour in [Flavour::Netflix, Flavour::Spring] {
+        let fx = EurekaFixture::start(flavour);
+        fx.add_instance("myapp", "127.0.0.1", 8080, "UP");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(5)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut reply = agent
+            .get(format!("{}/apps/myapp", fx.base_url()))
+            .header("Accept", "application/json")
+            .call()
+            .expect("GET apps/myapp");
+        assert_eq!(reply.status(), 200, "{flavour:?}");
+        let text = reply.body_mut().read_to_string().expect("the body");
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(v["application"]["instance"][0]["ipAddr"], "127.0.0.1");
+        let sent = fx.requests().pop().unwrap();
+        let ae = sent.header("accept-encoding").unwrap_or_default();
+        assert!(ae.contains("gzip"), "ureq asks for gzip: {ae}");
+        let none = agent
+            .get(format!("{}/apps/nosuch", fx.base_url()))
+            .header("Accept", "application/json")
+            .call()
+            .expect("GET apps/nosuch");
+        assert_eq!(none.status(), 404, "{flavour:?}");
+    }
 }
