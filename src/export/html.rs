@@ -99,6 +99,17 @@ pub fn render_many(
         let _ = writeln!(out, "<pre>{}</pre>", escape(discovery));
     }
     out.push_str("</header>\n");
+    // The process's exit code: the worst of the runs, 1 when a target was not run.
+    let code = crate::verdict::worst(
+        rows.iter()
+            .map(|(_, run)| run.map_or(EXIT_INCOMPLETE, |(_, v)| v.exit_code)),
+    );
+    let class = if code == EXIT_OK { "pass" } else { "fail" };
+    let _ = writeln!(
+        out,
+        "<p class=\"{class}\"><strong>Exit code {code}: the worst of the {} runs</strong></p>",
+        rows.len()
+    );
     section(&mut out, "summary", "Summary", |o| {
         o.push_str(
             "<table class=\"sources\">\n<tr><th>target</th><th>held</th><th>verified</th>\
@@ -122,12 +133,7 @@ pub fn render_many(
     });
     for (i, (label, run)) in rows.iter().enumerate() {
         if let Some((r, v)) = run {
-            let _ = writeln!(
-                out,
-                "<article id=\"run-{}\">\n<h2 class=\"run\">{}</h2>",
-                i + 1,
-                escape(label)
-            );
+            let _ = writeln!(out, "<article id=\"run-{}\">", i + 1);
             body(&mut out, r, v, command_line, &format!("run-{}-", i + 1));
             out.push_str("</article>\n");
         }
