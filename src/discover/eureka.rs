@@ -1532,6 +1532,31 @@ mod tests {
         );
     }
 
+    #[test]
+    fn credentials_never_follow_a_redirect_to_another_origin() {
+        let (other, other_server) = serve(vec![json(EXAMPLE)]);
+        let location = format!("{other}/eureka/apps/MYAPP");
+        let (base, server) = serve(vec![http(
+            "307 Temporary Redirect",
+            &[("Location", location.as_str())],
+            b"",
+        )]);
+        let with_creds = base.replace("http://", "http://alice:pw@");
+        fetch(&config(&format!("{with_creds}/eureka"))).expect("redirect followed");
+        let first = server.join().expect("server");
+        assert_eq!(
+            header(&first[0], "authorization"),
+            Some("Basic YWxpY2U6cHc=")
+        );
+        let second = other_server.join().expect("other server");
+        assert!(
+            second[0].starts_with("GET /eureka/apps/MYAPP "),
+            "{}",
+            second[0]
+        );
+        assert_eq!(header(&second[0], "authorization"), None, "{}", second[0]);
+    }
+
     /// Fetches from a server giving `answer`, with credentials in the URL, and checks that the
     /// error's message is one line, names the redacted URL and holds no credential.
     fn fetch_error(answer: Vec<u8>) -> EurekaError {
