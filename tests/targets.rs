@@ -104,7 +104,10 @@ fn each_target_gets_its_run_block_and_verdict_and_the_worst_exit_code() {
     assert_eq!(stdout(&again), xml);
     // HTML: the summary links to each run's section.
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(page.contains("Exit code 2: the worst of the 3 runs"), "{page}");
+    assert!(
+        page.contains("Exit code 2: the worst of the 3 runs"),
+        "{page}"
+    );
     for i in 1..=3 {
         assert!(
             page.contains(&format!("<article id=\"run-{i}\">")),

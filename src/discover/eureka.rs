@@ -11,9 +11,6 @@
 //! the registry's URL redacted: the credentials in `--eureka` never appear in any message. The
 //! server behaviour this follows is in `docs/research/eureka.md`. Nothing here prints.
 
-// `app` does not call this module yet (issue 9 wires it in); until then only the tests do.
-#![allow(dead_code)]
-
 use std::time::Instant;
 
 use serde_json::{Map, Value};
@@ -215,7 +212,7 @@ pub enum EurekaError {
     /// The registry lists the application, but no instance is left to test.
     #[error(
         "no instance of {app} to test at {url}: {why}; check --eureka-address, --eureka-port and \
-         the statuses tested"
+         --eureka-status"
     )]
     NoInstance {
         /// The registry's URL, redacted.

@@ -131,7 +131,7 @@ pub fn render_many(
         }
         o.push_str("</table>\n");
     });
-    for (i, (label, run)) in rows.iter().enumerate() {
+    for (i, (_, run)) in rows.iter().enumerate() {
         if let Some((r, v)) = run {
             let _ = writeln!(out, "<article id=\"run-{}\">", i + 1);
             body(&mut out, r, v, command_line, &format!("run-{}-", i + 1));
