@@ -8,18 +8,39 @@ use serde_json::Value;
 use crate::eureka_fixture::{EurekaFixture, Flavour, Mode};
 use crate::util::*;
 
-/// A registry listing app `orders`: a holding instance, a closing one, a refusing one (all UP),
-/// and one DOWN.
-fn registry(flavour: Flavour) -> (EurekaFixture, TestServer, TestServer, u16) {
+/// A `tcpgoon server` standing in for an instance, printing each peer it accepts.
+struct Instance(BuiltinServer);
+
+impl Instance {
+    fn start(ip: &str, extra: &[&str]) -> Instance {
+        let mut args = vec!["-m", "0", "-d", "60"];
+        args.extend(extra);
+        Instance(BuiltinServer::start(ip, &args))
+    }
+
+    fn port(&self) -> u16 {
+        self.0.port
+    }
+
+    /// Connections it accepted: the peers it printed.
+    fn accepted(&self) -> usize {
+        self.0
+            .lines()
+            .iter()
+            .filter(|l| l.parse::<std::net::SocketAddr>().is_ok())
+            .count()
+    }
+}
+
+/// A registry listing app `orders`: three `tcpgoon server`s on loopback addresses (one holds,
+/// one closes after 100 ms, one address refuses), all UP, and one DOWN.
+fn registry(flavour: Flavour) -> (EurekaFixture, Instance, Instance, u16) {
     let fixture = EurekaFixture::start(flavour);
-    let hold = TestServer::start("127.0.0.2", Behaviour::Hold);
-    let close = TestServer::start(
-        "127.0.0.3",
-        Behaviour::CloseAfter(Duration::from_millis(100)),
-    );
+    let hold = Instance::start("127.0.0.2", &[]);
+    let close = Instance::start("127.0.0.3", &["--close-after", "100ms"]);
     let refused = closed_port();
-    fixture.add_instance("orders", "127.0.0.2", hold.addr.port(), "UP");
-    fixture.add_instance("orders", "127.0.0.3", close.addr.port(), "UP");
+    fixture.add_instance("orders", "127.0.0.2", hold.port(), "UP");
+    fixture.add_instance("orders", "127.0.0.3", close.port(), "UP");
     fixture.add_instance("orders", "127.0.0.4", refused, "UP");
     fixture.add_instance("orders", "127.0.0.5", 9, "DOWN");
     (fixture, hold, close, refused)
@@ -44,8 +65,10 @@ fn every_up_instance_gets_its_run_and_the_worst_exit_code() {
             out.contains("skipped: 127.0.0.5:orders:9 (127.0.0.5:9): status DOWN"),
             "{out}"
         );
+        // Each instance saw its own run: the lines are printed once the report is out.
         assert_eq!(hold.accepted(), 8);
         assert_eq!(close.accepted(), 8);
+        assert!(out.contains("Closed: 8 connections: 8 FIN"), "{out}");
         assert!(
             out.contains(&format!("=== target 3/3: 127.0.0.4:{refused}")),
             "{out}"
@@ -102,8 +125,8 @@ fn discover_lists_what_would_be_tested_and_dials_nothing() {
     assert!(
         out.contains(&format!(
             "  127.0.0.2:{} [127.0.0.2:orders:{}]\n",
-            hold.addr.port(),
-            hold.addr.port()
+            hold.port(),
+            hold.port()
         )),
         "{out}"
     );

@@ -174,6 +174,21 @@ fn spread_shares_one_run_over_the_targets_with_a_breakdown() {
         "rendered again:\n{}",
         stdout(&again)
     );
+    // JUnit: a case per target, the refusing one failed (the run ended before the other
+    // closed anything).
+    let xml = stdout(&tg(&format!("report --format junit {}", json.display())));
+    assert_eq!(
+        xml.matches("classname=\"tcpgoon.targets\"").count(),
+        3,
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!(
+            "127.0.0.4:{refused}: 0 held of 0 established, 0 closed, 10 errors"
+        )),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("type=\"target\"").count(), 1, "{xml}");
     let _ = std::fs::remove_file(json);
 }
 

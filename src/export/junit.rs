@@ -6,7 +6,9 @@
 //! elapsed time, its start, a few properties (version, target, connections asked, exit code)
 //! and the whole text report as `system-out`; in it one test case per threshold (written and
 //! implicit, named by the expression: `held>=100%`), one for the Go tool's rule that no
-//! connection may fail (exit code 2), and one for the run having completed (exit code 1).
+//! connection may fail (exit code 2), and one for the run having completed (exit code 1). A
+//! run spread over several targets adds a case per target (`tcpgoon.targets`), failing when
+//! one of its connections failed or was closed.
 //! A failure's numbers are in the element's text, not only in its `message` attribute: GitLab
 //! shows the text and ignores the attribute. The XML is written by `quick-junit`, never by
 //! hand.
@@ -23,13 +25,15 @@ use crate::config::Metric;
 use crate::report;
 use crate::report::godur::{go_duration, truncate_micros};
 use crate::results::stats::ErrorTally;
-use crate::results::{HoldEnd, RunResult, StopReason};
+use crate::results::{HoldEnd, RunResult, StopReason, TargetName, TargetShare};
 use crate::verdict::{Verdict, EXIT_INCOMPLETE};
 
 /// The name of the `<testsuites>` element.
 pub const REPORT_NAME: &str = "tcpgoon";
 /// The class of the thresholds' test cases.
 pub const THRESHOLDS_CLASS: &str = "tcpgoon.thresholds";
+/// The class of the per-target cases of a run spread over several targets.
+pub const TARGETS_CLASS: &str = "tcpgoon.targets";
 /// The class of the two rules' test cases ([`NO_ERRORS`], [`COMPLETED`]).
 pub const RULES_CLASS: &str = "tcpgoon.rules";
 /// The test case of the rule of exit code 2: no connection ended in Error.
@@ -113,7 +117,38 @@ fn suite(r: &RunResult, v: &Verdict) -> TestSuite {
     }
     suite.add_test_case(no_errors(r, v));
     suite.add_test_case(completed(r, v));
+    for (i, t) in r.per_target.iter().enumerate() {
+        suite.add_test_case(target_share(r, i, t));
+    }
     suite
+}
+
+/// A run spread over several targets: a case per target, passing when every connection dealt
+/// to it was established and is still held (no error, no closure by the far side).
+fn target_share(r: &RunResult, i: usize, t: &TargetShare) -> TestCase {
+    let name = r
+        .identity
+        .names
+        .get(i)
+        .map_or_else(|| t.addr.to_string(), TargetName::label);
+    let c = &t.counts;
+    let line = format!(
+        "{name}: {} held of {} established, {} closed, {} errors, {} local errors",
+        t.held(),
+        c.established,
+        c.closed,
+        c.errors,
+        c.local_errors
+    );
+    let mut case = if c.errors + c.closed + c.local_errors == 0 {
+        let mut case = TestCase::new(format!("target {name}"), TestCaseStatus::success());
+        case.set_system_out(line);
+        case
+    } else {
+        failed(&format!("target {name}"), "target", &line, line.clone())
+    };
+    case.set_classname(TARGETS_CLASS);
+    case
 }
 
 /// A failed test case: `message` for the attribute, `text` (with the numbers) for the element.
