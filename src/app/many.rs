@@ -29,6 +29,17 @@ pub(super) fn label(t: &Target) -> String {
     }
 }
 
+/// The `-v` line for a target: what its name resolved to, and what is dialed.
+fn resolved(t: &Target) -> String {
+    let addrs: Vec<String> = t.addrs.iter().map(ToString::to_string).collect();
+    format!(
+        "target: {} resolves to {}; dialing {}",
+        t.host,
+        addrs.join(", "),
+        t.primary()
+    )
+}
+
 fn name_of(t: &Target) -> TargetName {
     TargetName {
         host: t.host.clone(),
@@ -82,6 +93,7 @@ pub(super) fn run(
             .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
         let mut reporter = TextReporter::with_progress(config.verbose, progress, stdout_taken);
         say(&mut reporter, &report::run_heading(i + 1, n, &labels[i]));
+        reporter.debug(&resolved(target));
         let addrs = vec![target.primary()];
         let local = plan_local(config, &addrs, &mut reporter)?;
         let result = dial(config, addrs, local, name_of(target), &mut reporter)?;
@@ -155,6 +167,9 @@ fn run_spread(
     let progress = report::progress::enabled(config.no_progress, stdout_taken)
         .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
     let mut reporter = TextReporter::with_progress(config.verbose, progress, stdout_taken);
+    for target in &found.targets {
+        reporter.debug(&resolved(target));
+    }
     let addrs: Vec<SocketAddr> = found.targets.iter().map(Target::primary).collect();
     let names: Vec<TargetName> = found.targets.iter().map(name_of).collect();
     let local = plan_local(config, &addrs, &mut reporter)?;
