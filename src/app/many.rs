@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use super::run::{ask, declined, dial, finished, plan_local, write_exports};
+use super::run::{ask, declined, dial, finished, plan_local, report_one, resolved, write_exports};
 use super::targets::Found;
 use super::{prompt, AppError};
 use crate::config::RunConfig;
@@ -27,17 +27,6 @@ pub(super) fn label(t: &Target) -> String {
         Some(id) if *id != name => format!("{name} [{id}]"),
         _ => name,
     }
-}
-
-/// The `-v` line for a target: what its name resolved to, and what is dialed.
-fn resolved(t: &Target) -> String {
-    let addrs: Vec<String> = t.addrs.iter().map(ToString::to_string).collect();
-    format!(
-        "target: {} resolves to {}; dialing {}",
-        t.host,
-        addrs.join(", "),
-        t.primary()
-    )
 }
 
 fn name_of(t: &Target) -> TargetName {
@@ -181,21 +170,5 @@ fn run_spread(
         &mut reporter,
     )?;
     result.identity.names = names;
-    let verdict = judge(&result, &config.thresholds);
-    let json = (config.output.json || config.output.export_json.is_some())
-        .then(|| Report::new(&result, &verdict, &config.output.command_line).to_json());
-    if let (true, Some(json)) = (config.output.json, &json) {
-        reporter.print(json);
-    } else if stdout_taken {
-        reporter.notice(&report::text(&result, &verdict));
-    } else {
-        reporter.print(&report::text(&result, &verdict));
-    }
-    let code = finished(reporter, verdict.exit_code)?;
-    write_exports(files, |flag| match flag {
-        "--export-json" => json.clone().unwrap_or_default().into_bytes(),
-        "--export-junit" => export::junit::render(&result, &verdict).into_bytes(),
-        _ => export::html::render(&result, &verdict, &config.output.command_line).into_bytes(),
-    })?;
-    Ok(code)
+    report_one(config, &result, reporter, stdout_taken, files)
 }

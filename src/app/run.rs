@@ -77,13 +77,7 @@ fn run_one(
     let progress = report::progress::enabled(config.no_progress, stdout_taken)
         .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
     let mut reporter = TextReporter::with_progress(config.verbose, progress, stdout_taken);
-    let addrs: Vec<String> = target.addrs.iter().map(ToString::to_string).collect();
-    reporter.debug(&format!(
-        "target: {} resolves to {}; dialing {}",
-        target.host,
-        addrs.join(", "),
-        target.primary()
-    ));
+    reporter.debug(&resolved(&target));
     let targets = vec![target.primary()];
     let local = plan_local(config, &targets, &mut reporter)?;
     if !config.assume_yes {
@@ -106,26 +100,50 @@ fn run_one(
         port: target.port,
     };
     let result = dial(config, targets, local, name, &mut reporter)?;
-    let verdict = judge(&result, &config.thresholds);
+    report_one(config, &result, reporter, stdout_taken, files)
+}
+
+/// The end of one run: its verdict, its report on stdout (the text, or the document with
+/// `--format json`; the text on stderr when stdout carries a document) and its files; the
+/// exit code.
+pub(super) fn report_one(
+    config: &RunConfig,
+    result: &RunResult,
+    mut reporter: TextReporter,
+    stdout_taken: bool,
+    files: &[(&'static str, &Path)],
+) -> Result<i32, AppError> {
+    let verdict = judge(result, &config.thresholds);
     // The JSON document only when asked for: building it encodes every histogram.
     let json = (config.output.json || config.output.export_json.is_some())
-        .then(|| Report::new(&result, &verdict, &config.output.command_line).to_json());
+        .then(|| Report::new(result, &verdict, &config.output.command_line).to_json());
     if let (true, Some(json)) = (config.output.json, &json) {
         reporter.print(json);
     } else if stdout_taken {
-        reporter.notice(&report::text(&result, &verdict));
+        reporter.notice(&report::text(result, &verdict));
     } else {
-        reporter.print(&report::text(&result, &verdict));
+        reporter.print(&report::text(result, &verdict));
     }
     // After the report is out, so that a file that cannot be written (the disk filled up
     // since the check) costs the file, not the report; every file that can be written is.
     let code = finished(reporter, verdict.exit_code)?;
     write_exports(files, |flag| match flag {
         "--export-json" => json.clone().unwrap_or_default().into_bytes(),
-        "--export-junit" => export::junit::render(&result, &verdict).into_bytes(),
-        _ => export::html::render(&result, &verdict, &config.output.command_line).into_bytes(),
+        "--export-junit" => export::junit::render(result, &verdict).into_bytes(),
+        _ => export::html::render(result, &verdict, &config.output.command_line).into_bytes(),
     })?;
     Ok(code)
+}
+
+/// The `-v` line for a target: what its name resolved to, and what is dialed.
+pub(super) fn resolved(t: &Target) -> String {
+    let addrs: Vec<String> = t.addrs.iter().map(ToString::to_string).collect();
+    format!(
+        "target: {} resolves to {}; dialing {}",
+        t.host,
+        addrs.join(", "),
+        t.primary()
+    )
 }
 
 /// Builds the local plan toward `targets` (source addresses and ports), printing its warnings

@@ -21,7 +21,7 @@ use crate::config::Pacing;
 use crate::report::godur::{go_duration, truncate_micros};
 use crate::report::{self, errno_text, threshold_line};
 use crate::results::stats::LatencyStats;
-use crate::results::{HoldEnd, RunResult, Snapshot, StopReason, TargetName};
+use crate::results::{HoldEnd, RunResult, Snapshot, StopReason};
 use crate::verdict::{Verdict, EXIT_ERRORS, EXIT_INCOMPLETE, EXIT_OK, EXIT_THRESHOLD};
 
 /// Width and height of every chart, in SVG pixels (the page scales them down to fit).
@@ -1088,11 +1088,7 @@ fn targets_table(out: &mut String, r: &RunResult) {
          <th>local errors</th><th>connect p99</th></tr>\n",
     );
     for (i, t) in r.per_target.iter().enumerate() {
-        let name = r
-            .identity
-            .names
-            .get(i)
-            .map_or_else(|| t.addr.to_string(), TargetName::label);
+        let name = r.target_label(i);
         let c = &t.counts;
         let p99 = t
             .connect

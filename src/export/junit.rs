@@ -25,7 +25,7 @@ use crate::config::Metric;
 use crate::report;
 use crate::report::godur::{go_duration, truncate_micros};
 use crate::results::stats::ErrorTally;
-use crate::results::{HoldEnd, RunResult, StopReason, TargetName, TargetShare};
+use crate::results::{HoldEnd, RunResult, StopReason, TargetShare};
 use crate::verdict::{Verdict, EXIT_INCOMPLETE};
 
 /// The name of the `<testsuites>` element.
@@ -126,11 +126,7 @@ fn suite(r: &RunResult, v: &Verdict) -> TestSuite {
 /// A run spread over several targets: a case per target, passing when every connection dealt
 /// to it was established and is still held (no error, no closure by the far side).
 fn target_share(r: &RunResult, i: usize, t: &TargetShare) -> TestCase {
-    let name = r
-        .identity
-        .names
-        .get(i)
-        .map_or_else(|| t.addr.to_string(), TargetName::label);
+    let name = r.target_label(i);
     let c = &t.counts;
     let line = format!(
         "{name}: {} held of {} established, {} closed, {} errors, {} local errors",

@@ -18,7 +18,7 @@ use std::io;
 use crate::results::stats::{ErrorTally, LatencyStats, Summary};
 use crate::results::{
     CloseCause, ConnEvent, Counts, EventKind, HoldEnd, Interruption, ProbeOutcome, RunResult,
-    TargetName, CLOSED_AT_ONCE,
+    CLOSED_AT_ONCE,
 };
 use crate::units::escape_bytes;
 use crate::verdict::{Base, Judged, Measured, Verdict};
@@ -377,11 +377,7 @@ pub fn checks_block(r: &RunResult) -> String {
     if !r.per_target.is_empty() {
         let _ = writeln!(out, "Per target:");
         for (i, t) in r.per_target.iter().enumerate() {
-            let name = r
-                .identity
-                .names
-                .get(i)
-                .map_or_else(|| t.addr.to_string(), TargetName::label);
+            let name = r.target_label(i);
             let verified = if v.checked > 0 {
                 format!(", {} verified", t.counts.verified)
             } else {

@@ -608,6 +608,18 @@ pub struct RunResult {
     pub timeline: Timeline,
 }
 
+impl RunResult {
+    /// How reports name the `i`-th target of a spread run: its name as typed
+    /// ([`TargetName::label`]), or its address.
+    pub fn target_label(&self, i: usize) -> String {
+        match (self.identity.names.get(i), self.per_target.get(i)) {
+            (Some(name), _) => name.label(),
+            (None, Some(share)) => share.addr.to_string(),
+            (None, None) => format!("target {}", i + 1),
+        }
+    }
+}
+
 /// Receives what the engine sees. Every method has a default that ignores it.
 pub trait Observer {
     /// A status snapshot: once at the start, then every report interval.
