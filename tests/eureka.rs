@@ -245,6 +245,11 @@ fn an_https_registrys_certificate_is_verified_unless_eureka_insecure() {
             fixture.requests().is_empty(),
             "no request is sent over a refused handshake"
         );
+        assert_eq!(
+            fixture.settle_failed_handshakes(1, Duration::from_secs(5)),
+            1,
+            "refused in the handshake"
+        );
         // --eureka-insecure: the same registry is read, and the instance tested.
         let o = run("--eureka-insecure");
         let out = stdout(&o);

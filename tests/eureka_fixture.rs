@@ -114,6 +114,8 @@ struct State {
     /// Changes since start, for `apps/delta`: (app, instance with its `actionType`).
     delta: Vec<(String, Value)>,
     mode: Mode,
+    /// TLS handshakes that failed (the client refused the certificate, or spoke no TLS).
+    failed_handshakes: usize,
     /// The `Authorization` header required, if any.
     authorization: Option<String>,
     requests: Vec<Recorded>,
@@ -175,6 +177,7 @@ impl EurekaFixture {
             apps: BTreeMap::new(),
             delta: Vec::new(),
             mode: Mode::Normal,
+            failed_handshakes: 0,
             authorization: None,
             requests: Vec::new(),
         }));
@@ -314,6 +317,22 @@ impl EurekaFixture {
         self.lock().authorization = Some(format!("Basic {token}"));
     }
 
+    /// How many TLS handshakes failed so far (each ended its connection; none was recorded as
+    /// a request). Always 0 for a plain fixture.
+    pub fn failed_handshakes(&self) -> usize {
+        self.lock().failed_handshakes
+    }
+
+    /// Waits (at most `limit`) until `n` handshakes have failed, as the fixture's thread may
+    /// count one after the client is gone; returns the count then.
+    pub fn settle_failed_handshakes(&self, n: usize, limit: Duration) -> usize {
+        let start = Instant::now();
+        while self.failed_handshakes() < n && start.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.failed_handshakes()
+    }
+
     /// The requests received so far, oldest first.
     pub fn requests(&self) -> Vec<Recorded> {
         self.lock().requests.clone()
@@ -381,9 +400,14 @@ fn serve(
     let start = Instant::now();
     while tls.conn.is_handshaking() {
         match tls.conn.complete_io(&mut tls.sock) {
-            Ok((0, 0)) | Err(_) => return,
-            Ok(_) if start.elapsed() > IO_TIMEOUT => return,
-            Ok(_) => {}
+            Ok((r, w)) if r + w > 0 && start.elapsed() <= IO_TIMEOUT => {}
+            Ok(_) | Err(_) => {
+                state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .failed_handshakes += 1;
+                return;
+            }
         }
     }
     exchange(&mut tls, flavour, state, stop);
@@ -2140,6 +2164,11 @@ fn tls_fixture_serves_the_same_over_https() {
         assert!(
             fx.requests().is_empty(),
             "no request over a refused handshake"
+        );
+        assert_eq!(
+            fx.settle_failed_handshakes(1, Duration::from_secs(5)),
+            1,
+            "the refusal ended that connection"
         );
         let localhost = format!("https://localhost:{}", fx.addr().port());
         for base in [fx.base_url(), format!("{localhost}{}", fx.base_path())] {
