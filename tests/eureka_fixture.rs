@@ -30,6 +30,7 @@ use base64::Engine as _;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use rustls::client::danger::ServerCertVerifier as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde_json::{json, Map, Value};
@@ -2122,8 +2123,8 @@ fn ureq_reads_both_flavours() {
     }
 }
 
-/// The HTTPS fixture: ureq trusting its certificate reads both flavours at `https://127.0.0.1`
-/// and `https://localhost`; ureq with the web roots refuses it, which ends that connection
+/// The HTTPS fixture: its certificate is valid for `localhost` and `127.0.0.1`; ureq trusting
+/// it reads both flavours (twice, one connection each); ureq with the web roots refuses it, which ends that connection
 /// without a request recorded, and the fixture serves on.
 #[test]
 fn tls_fixture_serves_the_same_over_https() {
@@ -2170,8 +2171,29 @@ fn tls_fixture_serves_the_same_over_https() {
             1,
             "the refusal ended that connection"
         );
-        let localhost = format!("https://localhost:{}", fx.addr().port());
-        for base in [fx.base_url(), format!("{localhost}{}", fx.base_path())] {
+        // Valid for both names (checked offline: only 127.0.0.1 is dialed), not for others.
+        let verifier = {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(der.clone()).expect("a root");
+            rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                Arc::new(rustls::crypto::ring::default_provider()),
+            )
+            .build()
+            .expect("a verifier")
+        };
+        let now = rustls::pki_types::UnixTime::now();
+        for (name, valid) in [
+            ("localhost", true),
+            ("127.0.0.1", true),
+            ("example.com", false),
+        ] {
+            let name = rustls::pki_types::ServerName::try_from(name).unwrap();
+            let verdict = verifier.verify_server_cert(der, &[], &name, &[], now);
+            assert_eq!(verdict.is_ok(), valid, "{name:?}: {verdict:?}");
+        }
+        for _ in 0..2 {
+            let base = fx.base_url();
             let mut reply = trusting
                 .get(format!("{base}/apps/myapp"))
                 .header("Accept", "application/json")
