@@ -232,3 +232,133 @@ fn hostname_secure_port_and_an_old_servers_lone_instance() {
     assert!(stderr(&o).contains("port"), "{}", stderr(&o));
     assert_eq!(hold.accepted(), 3);
 }
+
+/// A registry over HTTPS (self-signed certificate) listing app `orders`: one holding instance.
+fn tls_registry(flavour: Flavour) -> (EurekaFixture, TestServer) {
+    let fixture = EurekaFixture::start_tls(flavour);
+    let hold = TestServer::start("127.0.0.2", Behaviour::Hold);
+    fixture.add_instance("orders", "127.0.0.2", hold.addr.port(), "UP");
+    (fixture, hold)
+}
+
+#[test]
+fn an_https_registrys_certificate_is_verified_unless_eureka_insecure() {
+    for flavour in [Flavour::Netflix, Flavour::Spring] {
+        let (fixture, hold) = tls_registry(flavour);
+        let url = fixture.base_url();
+        assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+        let run = |extra: &str| {
+            tg(&format!(
+                "run -y -c 3 -s 0 -i 0 --eureka {url} --app orders {extra}"
+            ))
+        };
+        // Self-signed: not in the built-in web roots, so refused, and nothing is dialed.
+        let o = run("");
+        let err = stderr(&o);
+        assert_eq!(code(&o), 1, "{flavour:?}: {}{err}", stdout(&o));
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("TLS") && err.contains("certificate"), "{err}");
+        assert!(
+            err.contains("--eureka-insecure") && err.contains("test registry only"),
+            "{err}"
+        );
+        assert_eq!(stdout(&o), "", "{err}");
+        assert_eq!(hold.accepted(), 0, "{err}");
+        assert!(
+            fixture.requests().is_empty(),
+            "no request is sent over a refused handshake"
+        );
+        assert_eq!(
+            fixture.settle_failed_handshakes(1, Duration::from_secs(5)),
+            1,
+            "refused in the handshake"
+        );
+        // --eureka-insecure: the same registry is read, and the instance tested.
+        let o = run("--eureka-insecure");
+        let out = stdout(&o);
+        assert_eq!(code(&o), 0, "{flavour:?}: {out}{}", stderr(&o));
+        assert!(
+            out.starts_with(&format!("Eureka: ORDERS at {url}: ")),
+            "{out}"
+        );
+        assert_eq!(hold.settle_at(3, Duration::from_secs(5)), 3, "{out}");
+        let gets = fixture.requests();
+        assert_eq!(gets.len(), 1, "{gets:?}");
+        assert!(gets[0].path.ends_with("/apps/ORDERS"), "{:?}", gets[0]);
+    }
+}
+
+#[test]
+fn credentials_go_to_an_https_registry_and_appear_nowhere() {
+    let (fixture, hold) = tls_registry(Flavour::Netflix);
+    fixture.require_credentials("ops", "s3cret");
+    let url = fixture.base_url_with_credentials("ops", "s3cret");
+    assert!(url.starts_with("https://ops:s3cret@127.0.0.1:"), "{url}");
+    // Refused certificate: the credentials were never sent, nor shown.
+    let o = tg(&format!(
+        "run -y -v -c 3 -s 0 -i 0 --eureka {url} --app orders"
+    ));
+    let err = stderr(&o);
+    assert_eq!(code(&o), 1, "{err}");
+    assert!(err.contains("https://***@127.0.0.1:"), "{err}");
+    assert!(
+        !err.contains("s3cret") && !stdout(&o).contains("s3cret"),
+        "{err}"
+    );
+    assert!(fixture.requests().is_empty());
+    assert_eq!(hold.accepted(), 0);
+    let mut expected = 0;
+    for extra in ["", "-v"] {
+        let o = tg(&format!(
+            "run -y {extra} -c 3 -s 0 -i 0 --eureka {url} --app orders --eureka-insecure"
+        ));
+        let (out, err) = (stdout(&o), stderr(&o));
+        assert_eq!(code(&o), 0, "{extra}: {out}{err}");
+        assert!(
+            out.starts_with("Eureka: ORDERS at https://***@127.0.0.1:"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("s3cret") && !err.contains("s3cret"),
+            "{out}{err}"
+        );
+        if extra == "-v" {
+            assert!(err.contains("established"), "-v wrote its lines: {err}");
+        }
+        expected += 3;
+        assert_eq!(hold.settle_at(expected, Duration::from_secs(5)), expected);
+    }
+    // Sent as basic auth, over TLS, each time.
+    let reqs = fixture.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    assert!(reqs
+        .iter()
+        .all(|r| r.header("authorization") == Some("Basic b3BzOnMzY3JldA==")));
+}
+
+#[test]
+fn discover_over_https_with_eureka_insecure() {
+    let (fixture, hold) = tls_registry(Flavour::Spring);
+    let o = tg(&format!(
+        "discover --eureka {} --app orders --eureka-insecure --format json",
+        fixture.base_url()
+    ));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{doc}");
+    assert_eq!(
+        targets[0]["address"],
+        format!("127.0.0.2:{}", hold.addr.port())
+    );
+    assert_eq!(doc["eureka"]["app"], "ORDERS");
+    assert_eq!(hold.accepted(), 0, "discover dials nothing");
+    // Without the flag the certificate is refused here too.
+    let o = tg(&format!(
+        "discover --eureka {} --app orders --format json",
+        fixture.base_url()
+    ));
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("certificate"), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+}

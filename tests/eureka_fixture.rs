@@ -13,6 +13,8 @@
 //! Spring Cloud Netflix (base `/eureka`, `/eureka/v2/...` works too, no gzip enforcement).
 //! [`Mode`] makes it misbehave as real servers do (403 during the empty-peer startup wait, 307
 //! from the war's `StatusFilter`, ...). Sources: `docs/research/eureka.md`.
+//! [`EurekaFixture::start_tls`] serves the same over HTTPS (rustls, with a self-signed
+//! certificate for `localhost` and `127.0.0.1` made at start); only the transport differs.
 //!
 //! Fidelity: the tests at the end of this file drive the fixture with real clients,
 //! py-eureka-client 0.13.3 (PyPI; it reads the XML form) and eureka-js-client 4.5.0 (npm; it
@@ -28,6 +30,9 @@ use base64::Engine as _;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use rustls::client::danger::ServerCertVerifier as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -110,6 +115,8 @@ struct State {
     /// Changes since start, for `apps/delta`: (app, instance with its `actionType`).
     delta: Vec<(String, Value)>,
     mode: Mode,
+    /// TLS handshakes that failed (the client refused the certificate, or spoke no TLS).
+    failed_handshakes: usize,
     /// The `Authorization` header required, if any.
     authorization: Option<String>,
     requests: Vec<Recorded>,
@@ -122,6 +129,8 @@ pub struct EurekaFixture {
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
+    /// The self-signed certificate it serves with, when over HTTPS.
+    certificate: Option<CertificateDer<'static>>,
 }
 
 /// How long a connection may take to send its request, and the longest a `Hang` lasts.
@@ -136,12 +145,40 @@ impl EurekaFixture {
     /// Starts a fixture of `flavour` on `127.0.0.1:0`, with an empty registry, in
     /// [`Mode::Normal`] and without credentials.
     pub fn start(flavour: Flavour) -> EurekaFixture {
+        EurekaFixture::start_with(flavour, None)
+    }
+
+    /// As [`start`](Self::start), over HTTPS: a self-signed certificate for `localhost` and
+    /// `127.0.0.1` is made now, and each connection is a TLS one (TLS 1.2 or 1.3, ring). A
+    /// connection whose handshake fails (the client refused the certificate, or spoke no TLS)
+    /// just ends; it is not recorded as a request.
+    pub fn start_tls(flavour: Flavour) -> EurekaFixture {
+        let rcgen::CertifiedKey { cert, signing_key } =
+            rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+                .expect("a self-signed certificate");
+        let der = cert.der().clone();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
+        // The provider named: the test build's rustls may have more than one compiled in.
+        let config =
+            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("TLS versions")
+                .with_no_client_auth()
+                .with_single_cert(vec![der.clone()], key)
+                .expect("the fixture's certificate and key");
+        let mut fixture = EurekaFixture::start_with(flavour, Some(Arc::new(config)));
+        fixture.certificate = Some(der);
+        fixture
+    }
+
+    fn start_with(flavour: Flavour, tls: Option<Arc<ServerConfig>>) -> EurekaFixture {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the Eureka fixture");
         let addr = listener.local_addr().expect("fixture address");
         let state = Arc::new(Mutex::new(State {
             apps: BTreeMap::new(),
             delta: Vec::new(),
             mode: Mode::Normal,
+            failed_handshakes: 0,
             authorization: None,
             requests: Vec::new(),
         }));
@@ -150,7 +187,7 @@ impl EurekaFixture {
             let (state, stop) = (Arc::clone(&state), Arc::clone(&stop));
             std::thread::Builder::new()
                 .name("eureka-fixture".into())
-                .spawn(move || accept_loop(listener, flavour, state, stop))
+                .spawn(move || accept_loop(listener, flavour, tls, state, stop))
                 .expect("spawn the fixture's thread")
         };
         EurekaFixture {
@@ -159,6 +196,22 @@ impl EurekaFixture {
             state,
             stop,
             acceptor: Some(acceptor),
+            certificate: None,
+        }
+    }
+
+    /// The self-signed certificate (DER) of a [`start_tls`](Self::start_tls) fixture, `None`
+    /// for a plain one.
+    pub fn certificate(&self) -> Option<&CertificateDer<'static>> {
+        self.certificate.as_ref()
+    }
+
+    /// `https` for a [`start_tls`](Self::start_tls) fixture, `http` otherwise.
+    pub fn scheme(&self) -> &'static str {
+        if self.certificate.is_some() {
+            "https"
+        } else {
+            "http"
         }
     }
 
@@ -181,15 +234,16 @@ impl EurekaFixture {
     }
 
     /// The service URL clients are given, e.g. `http://127.0.0.1:PORT/eureka/v2` (no trailing
-    /// slash).
+    /// slash; `https://` for a [`start_tls`](Self::start_tls) fixture).
     pub fn base_url(&self) -> String {
-        format!("http://{}{}", self.addr, self.base_path())
+        format!("{}://{}{}", self.scheme(), self.addr, self.base_path())
     }
 
     /// [`base_url`](Self::base_url) with `user:pw@` (percent-encoded) before the host.
     pub fn base_url_with_credentials(&self, user: &str, pw: &str) -> String {
         format!(
-            "http://{}:{}@{}{}",
+            "{}://{}:{}@{}{}",
+            self.scheme(),
             percent_encode(user),
             percent_encode(pw),
             self.addr,
@@ -264,6 +318,22 @@ impl EurekaFixture {
         self.lock().authorization = Some(format!("Basic {token}"));
     }
 
+    /// How many TLS handshakes failed so far (each ended its connection; none was recorded as
+    /// a request). Always 0 for a plain fixture.
+    pub fn failed_handshakes(&self) -> usize {
+        self.lock().failed_handshakes
+    }
+
+    /// Waits (at most `limit`) until `n` handshakes have failed, as the fixture's thread may
+    /// count one after the client is gone; returns the count then.
+    pub fn settle_failed_handshakes(&self, n: usize, limit: Duration) -> usize {
+        let start = Instant::now();
+        while self.failed_handshakes() < n && start.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.failed_handshakes()
+    }
+
     /// The requests received so far, oldest first.
     pub fn requests(&self) -> Vec<Recorded> {
         self.lock().requests.clone()
@@ -288,6 +358,7 @@ impl Drop for EurekaFixture {
 fn accept_loop(
     listener: TcpListener,
     flavour: Flavour,
+    tls: Option<Arc<ServerConfig>>,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
 ) {
@@ -299,17 +370,61 @@ fn accept_loop(
             std::thread::sleep(Duration::from_millis(10));
             continue;
         };
-        let (state, stop) = (Arc::clone(&state), Arc::clone(&stop));
+        let (state, stop, tls) = (Arc::clone(&state), Arc::clone(&stop), tls.clone());
         let _ = std::thread::Builder::new()
             .name("eureka-fixture-conn".into())
-            .spawn(move || serve(stream, flavour, &state, &stop));
+            .spawn(move || serve(stream, tls, flavour, &state, &stop));
     }
 }
 
-fn serve(mut stream: TcpStream, flavour: Flavour, state: &Mutex<State>, stop: &AtomicBool) {
+/// Serves one connection, plain or (with `tls`) over TLS; the exchange is the same.
+fn serve(
+    mut stream: TcpStream,
+    tls: Option<Arc<ServerConfig>>,
+    flavour: Flavour,
+    state: &Mutex<State>,
+    stop: &AtomicBool,
+) {
     let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let Some(req) = read_request(&mut stream) else {
+    let Some(config) = tls else {
+        exchange(&mut stream, flavour, state, stop);
+        let _ = stream.shutdown(Shutdown::Write);
+        return;
+    };
+    let Ok(conn) = ServerConnection::new(config) else {
+        return;
+    };
+    let mut tls = StreamOwned::new(conn, stream);
+    // The handshake first, so that a client refusing the certificate ends here (each step
+    // bounded by the socket's timeouts, the whole by IO_TIMEOUT).
+    let start = Instant::now();
+    while tls.conn.is_handshaking() {
+        match tls.conn.complete_io(&mut tls.sock) {
+            Ok((r, w)) if r + w > 0 && start.elapsed() <= IO_TIMEOUT => {}
+            Ok(_) | Err(_) => {
+                state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .failed_handshakes += 1;
+                return;
+            }
+        }
+    }
+    exchange(&mut tls, flavour, state, stop);
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
+    let _ = tls.sock.shutdown(Shutdown::Write);
+}
+
+/// Reads one request on `stream` and answers it (or, in [`Mode::Hang`], does not).
+fn exchange<S: Read + Write>(
+    stream: &mut S,
+    flavour: Flavour,
+    state: &Mutex<State>,
+    stop: &AtomicBool,
+) {
+    let Some(req) = read_request(stream) else {
         return;
     };
     let mode = {
@@ -330,7 +445,6 @@ fn serve(mut stream: TcpStream, flavour: Flavour, state: &Mutex<State>, stop: &A
     };
     let _ = stream.write_all(&reply.to_bytes());
     let _ = stream.flush();
-    let _ = stream.shutdown(Shutdown::Write);
 }
 
 /// Reads one request (head, then a `Content-Length` or chunked body). `None` on EOF, a
@@ -2006,5 +2120,92 @@ fn ureq_reads_both_flavours() {
             .call()
             .expect("GET apps/nosuch");
         assert_eq!(none.status(), 404, "{flavour:?}");
+    }
+}
+
+/// The HTTPS fixture: its certificate is valid for `localhost` and `127.0.0.1`; ureq trusting
+/// it reads both flavours (twice, one connection each); ureq with the web roots refuses it, which ends that connection
+/// without a request recorded, and the fixture serves on.
+#[test]
+fn tls_fixture_serves_the_same_over_https() {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    for flavour in [Flavour::Netflix, Flavour::Spring] {
+        let fx = EurekaFixture::start_tls(flavour);
+        fx.add_instance("myapp", "127.0.0.1", 8080, "UP");
+        assert!(
+            fx.base_url().starts_with("https://127.0.0.1:"),
+            "{}",
+            fx.base_url()
+        );
+        assert!(fx
+            .base_url_with_credentials("u", "p")
+            .starts_with("https://u:p@127.0.0.1:"));
+        let agent = |roots: RootCerts| -> ureq::Agent {
+            ureq::Agent::config_builder()
+                .timeout_global(Some(Duration::from_secs(5)))
+                .http_status_as_error(false)
+                .proxy(None)
+                .tls_config(TlsConfig::builder().root_certs(roots).build())
+                .build()
+                .into()
+        };
+        let der = fx.certificate().expect("a TLS fixture's certificate");
+        let trusting = agent(RootCerts::Specific(Arc::new(vec![Certificate::from_der(
+            der.as_ref(),
+        )
+        .to_owned()])));
+        let refused = agent(RootCerts::WebPki)
+            .get(format!("{}/apps/myapp", fx.base_url()))
+            .call()
+            .expect_err("a self-signed certificate is not in the web roots");
+        assert!(
+            refused.to_string().to_lowercase().contains("certificate"),
+            "{refused}"
+        );
+        assert!(
+            fx.requests().is_empty(),
+            "no request over a refused handshake"
+        );
+        assert_eq!(
+            fx.settle_failed_handshakes(1, Duration::from_secs(5)),
+            1,
+            "the refusal ended that connection"
+        );
+        // Valid for both names (checked offline: only 127.0.0.1 is dialed), not for others.
+        let verifier = {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(der.clone()).expect("a root");
+            rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                Arc::new(rustls::crypto::ring::default_provider()),
+            )
+            .build()
+            .expect("a verifier")
+        };
+        let now = rustls::pki_types::UnixTime::now();
+        for (name, valid) in [
+            ("localhost", true),
+            ("127.0.0.1", true),
+            ("example.com", false),
+        ] {
+            let name = rustls::pki_types::ServerName::try_from(name).unwrap();
+            let verdict = verifier.verify_server_cert(der, &[], &name, &[], now);
+            assert_eq!(verdict.is_ok(), valid, "{name:?}: {verdict:?}");
+        }
+        for _ in 0..2 {
+            let base = fx.base_url();
+            let mut reply = trusting
+                .get(format!("{base}/apps/myapp"))
+                .header("Accept", "application/json")
+                .call()
+                .unwrap_or_else(|e| panic!("{flavour:?} {base}: {e}"));
+            assert_eq!(reply.status(), 200, "{flavour:?}");
+            let text = reply.body_mut().read_to_string().expect("the body");
+            let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            assert_eq!(v["application"]["instance"][0]["ipAddr"], "127.0.0.1");
+        }
+        assert_eq!(fx.requests().len(), 2);
+        // The plain fixture has no certificate and speaks http.
+        assert!(EurekaFixture::start(flavour).certificate().is_none());
     }
 }
