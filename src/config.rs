@@ -88,6 +88,9 @@ pub struct EurekaConfig {
     pub timeout: Duration,
     /// Skip the verification of the registry's TLS certificate.
     pub insecure: bool,
+    /// `--eureka-ca`: PEM certificates of the authorities to trust instead of the built-in web
+    /// roots (a registry behind a private CA).
+    pub ca: Option<std::path::PathBuf>,
 }
 
 impl EurekaConfig {

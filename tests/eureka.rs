@@ -362,3 +362,63 @@ fn discover_over_https_with_eureka_insecure() {
     assert!(stderr(&o).contains("certificate"), "{}", stderr(&o));
     assert_eq!(stdout(&o), "");
 }
+
+#[test]
+fn a_private_ca_given_with_eureka_ca_is_trusted() {
+    use base64::Engine as _;
+    let (fixture, hold) = tls_registry(Flavour::Spring);
+    let der = fixture.certificate().expect("a TLS fixture");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    );
+    let file = std::env::temp_dir().join(format!("tcpgoon-{}-ca.pem", std::process::id()));
+    std::fs::write(&file, pem).unwrap();
+    let run = |extra: &str| {
+        tg(&format!(
+            "run -y -c 3 -s 0 -i 0 --eureka {} --app orders {extra}",
+            fixture.base_url()
+        ))
+    };
+    // Without it, the refusal says what is wrong in words, and names the fix.
+    let o = run("");
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("not signed by an authority this machine trusts")
+            && err.contains("--eureka-ca"),
+        "{err}"
+    );
+    // With it: verified, and run.
+    let o = run(&format!("--eureka-ca {}", file.display()));
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    assert_eq!(hold.settle_at(3, Duration::from_secs(5)), 3);
+    // A file with no certificate: one line, nothing asked, nothing dialed.
+    std::fs::write(&file, "not a certificate\n").unwrap();
+    let o = run(&format!("--eureka-ca {}", file.display()));
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--eureka-ca") && err.contains("no certificate"),
+        "{err}"
+    );
+    assert_eq!(hold.accepted(), 3);
+    // --eureka-insecure says that it skips the check.
+    let o = run("--eureka-insecure");
+    assert_eq!(code(&o), 0);
+    assert!(
+        stderr(&o)
+            .starts_with("warning: --eureka-insecure: the certificate of the registry at https://"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_file(file);
+}

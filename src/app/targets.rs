@@ -42,11 +42,12 @@ impl Found {
         let mut out = String::new();
         if let Some(e) = &self.eureka {
             let tested = self.targets.iter().filter(|t| t.instance.is_some()).count();
+            let listed = tested + e.skipped.len();
             out.push_str(&format!(
-                "Eureka: {} at {}: {} instances, {tested} to test, {} skipped\n",
+                "Eureka: {} at {}: {listed} instance{}, {tested} to test, {} skipped\n",
                 e.app,
                 e.url,
-                tested + e.skipped.len(),
+                if listed == 1 { "" } else { "s" },
                 e.skipped.len()
             ));
             for s in &e.skipped {
@@ -97,6 +98,12 @@ pub(super) fn find_targets(
         discover::resolve_all(&specs, targets.all_addresses).map_err(resolve)?;
     let mut found_eureka = None;
     if let Some(query) = &targets.eureka {
+        if query.insecure {
+            super::complain(&format!(
+                "warning: --eureka-insecure: the certificate of the registry at {} is not verified\n",
+                query.redacted_url()
+            ));
+        }
         let app = eureka::fetch(query).map_err(|e| AppError::Eureka(e.to_string()))?;
         let Selection {
             app,

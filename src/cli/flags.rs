@@ -300,6 +300,16 @@ pub(super) struct TargetFlags {
     /// Do not verify the registry's TLS certificate (a test registry with a self-signed one)
     #[arg(long = "eureka-insecure", requires = "eureka", help_heading = "Eureka")]
     pub(super) eureka_insecure: bool,
+    /// Trust the certificate authorities in FILE (PEM) instead of the built-in web roots: a
+    /// registry behind a private CA, verified
+    #[arg(
+        long = "eureka-ca",
+        value_name = "FILE",
+        requires = "eureka",
+        conflicts_with = "eureka_insecure",
+        help_heading = "Eureka"
+    )]
+    pub(super) eureka_ca: Option<std::path::PathBuf>,
 }
 
 /// `--eureka-address`.

@@ -187,6 +187,7 @@ fn eureka(raw: &TargetFlags, url: &str, app: &str) -> Result<EurekaConfig, Strin
         },
         timeout,
         insecure: raw.eureka_insecure,
+        ca: raw.eureka_ca.clone(),
     })
 }
 

@@ -121,6 +121,16 @@ pub enum EurekaError {
         /// The timeout, as a duration (`3s`, `300ms`).
         timeout: String,
     },
+    /// `--eureka-ca FILE` cannot be used.
+    #[error("--eureka-ca {path}: {why} (for the registry at {url})")]
+    Ca {
+        /// The registry's URL, redacted.
+        url: String,
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The TLS handshake failed: an unverifiable certificate, or no TLS on that port.
     #[error(
         "TLS with the Eureka registry at {url} failed: {why}; check the URL's scheme and the \
@@ -500,7 +510,12 @@ pub fn fetch(config: &EurekaConfig) -> Result<Application, EurekaError> {
         url: url.clone(),
         timeout: humantime::format_duration(config.timeout).to_string(),
     };
-    let agent = agent(config, base.is_loopback());
+    let roots = config
+        .ca
+        .as_deref()
+        .map(|path| trusted_roots(path, &url))
+        .transpose()?;
+    let agent = agent(config, base.is_loopback(), roots);
     let first = format!("{}/apps/{}", base.clean, percent_encode(&app));
     let origin = origin_of(&first).to_ascii_lowercase();
     let mut target = first;
@@ -574,10 +589,16 @@ pub fn fetch(config: &EurekaConfig) -> Result<Application, EurekaError> {
 
 /// The HTTP client for one fetch: statuses and redirects are ours to handle, TLS verified
 /// unless `--eureka-insecure`, the environment's proxy used unless the registry is on loopback.
-fn agent(config: &EurekaConfig, loopback: bool) -> ureq::Agent {
-    let tls = ureq::tls::TlsConfig::builder()
-        .disable_verification(config.insecure)
-        .build();
+fn agent(
+    config: &EurekaConfig,
+    loopback: bool,
+    roots: Option<ureq::tls::RootCerts>,
+) -> ureq::Agent {
+    let mut tls = ureq::tls::TlsConfig::builder().disable_verification(config.insecure);
+    if let Some(roots) = roots {
+        tls = tls.root_certs(roots);
+    }
+    let tls = tls.build();
     let builder = ureq::Agent::config_builder();
     // A proxy from the environment (HTTP_PROXY, ...) never gets a registry on this machine.
     let builder = if loopback {
@@ -597,6 +618,46 @@ fn agent(config: &EurekaConfig, loopback: bool) -> ureq::Agent {
         .new_agent()
 }
 
+/// The certificates of `--eureka-ca FILE`, to trust instead of the built-in roots.
+fn trusted_roots(path: &std::path::Path, url: &str) -> Result<ureq::tls::RootCerts, EurekaError> {
+    let fail = |why: String| EurekaError::Ca {
+        url: url.to_string(),
+        path: path.display().to_string(),
+        why,
+    };
+    let pem = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(fail(format!("not PEM ({e})"))),
+        }
+    }
+    if certs.is_empty() {
+        return Err(fail(
+            "no certificate in it (give the CA's PEM: -----BEGIN CERTIFICATE-----)".to_string(),
+        ));
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
+/// rustls's words for a refused certificate, and what they mean to a user.
+fn tls_reason(text: String) -> String {
+    let plain = if text.contains("UnknownIssuer") {
+        "the certificate is not signed by an authority this machine trusts (self-signed, or a          private CA: give the CA with --eureka-ca FILE)"
+    } else if text.contains("NotValidForName") {
+        "the certificate is not valid for this host name"
+    } else if text.contains("Expired") {
+        "the certificate has expired"
+    } else if text.contains("NotValidYet") {
+        "the certificate is not valid yet (check this machine's clock)"
+    } else {
+        return text;
+    };
+    format!("{plain}: {text}")
+}
+
 /// A ureq error as one of ours, its text scrubbed of credentials.
 fn classify(e: ureq::Error, config: &EurekaConfig, base: &BaseUrl) -> EurekaError {
     let url = config.redacted_url();
@@ -613,7 +674,14 @@ fn classify(e: ureq::Error, config: &EurekaConfig, base: &BaseUrl) -> EurekaErro
             // invalid data on the stream.
             std::io::ErrorKind::InvalidData if base.https => EurekaError::Tls {
                 url,
-                why: why(io.to_string()),
+                why: why(tls_reason(io.to_string())),
+            },
+            // A peer that closes during the handshake speaks no TLS on that port.
+            std::io::ErrorKind::UnexpectedEof if base.https => EurekaError::Tls {
+                url,
+                why: why(format!(
+                    "the registry closed the connection during the handshake ({io}): is it an https port?"
+                )),
             },
             _ => EurekaError::Unreachable {
                 url,
@@ -630,11 +698,11 @@ fn classify(e: ureq::Error, config: &EurekaConfig, base: &BaseUrl) -> EurekaErro
         },
         ureq::Error::Tls(t) => EurekaError::Tls {
             url,
-            why: why(t.to_string()),
+            why: why(tls_reason(t.to_string())),
         },
         ureq::Error::Rustls(r) => EurekaError::Tls {
             url,
-            why: why(r.to_string()),
+            why: why(tls_reason(r.to_string())),
         },
         ureq::Error::Pem(p) => EurekaError::Tls {
             url,
@@ -654,7 +722,11 @@ fn classify(e: ureq::Error, config: &EurekaConfig, base: &BaseUrl) -> EurekaErro
         },
         ureq::Error::Protocol(p) => EurekaError::Malformed {
             url,
-            why: why(format!("not an HTTP answer ({p})")),
+            why: why(if base.https {
+                format!("not an HTTP answer ({p})")
+            } else {
+                format!("not an HTTP answer ({p}); a TLS port wants https://")
+            }),
         },
         ureq::Error::LargeResponseHeader(..) => EurekaError::Malformed {
             url,
@@ -920,6 +992,7 @@ mod tests {
             port: EurekaPort::Port,
             timeout: Duration::from_secs(3),
             insecure: false,
+            ca: None,
         }
     }
 
