@@ -40,7 +40,7 @@ const END_LINE: RGBColor = RGBColor(0x99, 0x44, 0xaa);
 const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;\
 color:#222;margin:0 auto;max-width:1000px;padding:16px 24px;line-height:1.4}\
-h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;margin:1.4em 0 .4em;border-bottom:1px solid #ddd}\
+article{border-top:3px solid #888;margin-top:2.5em;padding-top:.5em}h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;margin:1.4em 0 .4em;border-bottom:1px solid #ddd}\
 h3{font-size:1em;margin:1em 0 .2em}\
 table{border-collapse:collapse;margin:.4em 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}\
 th{background:#f4f4f4;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}\
