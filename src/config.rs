@@ -106,8 +106,9 @@ pub fn redact_url(url: &str) -> String {
         Some(i) => (&url[..i + 3], &url[i + 3..]),
         None => ("", url),
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    // Up to the last @, even past a / ? or # (a password may hold them unencoded): hiding a
+    // path's @ too is the lesser harm.
+    match rest.rfind('@') {
         Some(at) => format!("{scheme}***@{}", &rest[at + 1..]),
         None => url.to_string(),
     }
@@ -586,8 +587,19 @@ mod tests {
         );
         assert_eq!(redact_url("http://a:b@c@h/x"), "http://***@h/x");
         assert_eq!(redact_url("http://h:8761/eureka"), "http://h:8761/eureka");
-        // An @ after the authority is no credential.
-        assert_eq!(redact_url("http://h/x@y"), "http://h/x@y");
+        // A password may hold / ? # unencoded: everything up to the last @ goes.
+        assert_eq!(
+            redact_url("http://alice:pa/ss@h/eureka"),
+            "http://***@h/eureka"
+        );
+        assert_eq!(
+            redact_url("http://alice:pa?ss@h/eureka"),
+            "http://***@h/eureka"
+        );
+        assert_eq!(
+            redact_url("http://alice:pa#ss@h/eureka"),
+            "http://***@h/eureka"
+        );
         assert_eq!(redact_url("user:pw@h/eureka"), "***@h/eureka");
     }
 

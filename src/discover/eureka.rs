@@ -51,6 +51,9 @@ pub struct Instance {
     pub port: Option<Port>,
     /// `securePort`.
     pub secure_port: Option<Port>,
+    /// Why it cannot be tested, when a field could not be read (a port that is no number):
+    /// it is skipped with this reason, the others are still tested.
+    pub invalid: Option<String>,
 }
 
 /// `application` of `GET {base}/apps/{APP}`.
@@ -280,12 +283,39 @@ pub fn parse_application(body: &[u8]) -> Result<Application, String> {
     let mut instances = Vec::with_capacity(listed.len());
     for (k, value) in listed.into_iter().enumerate() {
         let n = k + 1;
-        let Some(fields) = value.as_object() else {
-            return Err(format!("instance {n}: {}, not an object", short(value)));
+        // One unreadable instance is skipped with its reason, never the whole application.
+        let parsed = match value.as_object() {
+            Some(fields) => parse_instance(fields, &name).map_err(|e| (Some(fields), e)),
+            None => Err((None, format!("{}, not an object", short(value)))),
         };
-        instances.push(parse_instance(fields, &name).map_err(|e| format!("instance {n}: {e}"))?);
+        instances.push(parsed.unwrap_or_else(|(fields, why)| unreadable(n, fields, &name, why)));
     }
     Ok(Application { name, instances })
+}
+
+/// What can be told of instance `n` that cannot be read: its id, names and status where they
+/// are strings, and why it cannot be tested.
+fn unreadable(n: usize, fields: Option<&Map<String, Value>>, app: &str, why: String) -> Instance {
+    let text = |key: &str| {
+        fields
+            .and_then(|f| opt_string(f, key).ok().flatten())
+            .unwrap_or_default()
+    };
+    let id = text("instanceId");
+    Instance {
+        instance_id: if id.is_empty() {
+            format!("instance {n}")
+        } else {
+            id
+        },
+        app: app.to_string(),
+        host_name: text("hostName"),
+        ip_addr: text("ipAddr"),
+        status: text("status"),
+        port: None,
+        secure_port: None,
+        invalid: Some(format!("instance {n}: {why}")),
+    }
 }
 
 /// One instance's fields; `app_name` stands in for a missing `app`.
@@ -311,6 +341,7 @@ fn parse_instance(fields: &Map<String, Value>, app_name: &str) -> Result<Instanc
         status,
         port,
         secure_port,
+        invalid: None,
     })
 }
 
@@ -318,9 +349,26 @@ fn parse_instance(fields: &Map<String, Value>, app_name: &str) -> Result<Instanc
 fn opt_string(fields: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
     match fields.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        // Shown on terminals: control characters escaped, never sent as they are.
+        Some(Value::String(s)) => Ok(Some(printable(s))),
         Some(other) => Err(format!("`{key}` is {}, not a string", short(other))),
     }
+}
+
+/// `s` with its control characters escaped (`\u{1b}`), the rest as it is.
+fn printable(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `port` or `securePort`: `{"$": N, "@enabled": "true"}`, or a bare number as a lenient
@@ -431,6 +479,9 @@ pub fn select(app: Application, config: &EurekaConfig) -> Result<Selection, Eure
 
 /// Where one instance is dialed, or why it is not.
 fn pick(instance: &Instance, config: &EurekaConfig) -> Result<(String, u16), String> {
+    if let Some(why) = &instance.invalid {
+        return Err(format!("unreadable: {why}"));
+    }
     let status = instance.status.trim();
     if !config
         .statuses
@@ -446,6 +497,9 @@ fn pick(instance: &Instance, config: &EurekaConfig) -> Result<(String, u16), Str
     let host = host.trim();
     if host.is_empty() {
         return Err(format!("no {host_key}"));
+    }
+    if config.address == EurekaAddress::Ip && host.parse::<std::net::IpAddr>().is_err() {
+        return Err(format!("ipAddr {host:?} is not an IP address"));
     }
     let (port, port_key) = match config.port {
         EurekaPort::Port => (instance.port, "port"),
@@ -645,7 +699,13 @@ fn trusted_roots(path: &std::path::Path, url: &str) -> Result<ureq::tls::RootCer
 /// rustls's words for a refused certificate, and what they mean to a user.
 fn tls_reason(text: String) -> String {
     let plain = if text.contains("UnknownIssuer") {
-        "the certificate is not signed by an authority this machine trusts (self-signed, or a          private CA: give the CA with --eureka-ca FILE)"
+        "the certificate is not signed by an authority this machine trusts (self-signed, or a \
+         private CA: give the CA with --eureka-ca FILE)"
+    } else if text.contains("CaUsedAsEndEntity") {
+        "the registry presents a CA certificate (CA:TRUE) as its own: give it a server \
+         certificate signed by that CA, and the CA to --eureka-ca FILE"
+    } else if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        "the registry answered without TLS: is it an http:// port?"
     } else if text.contains("NotValidForName") {
         "the certificate is not valid for this host name"
     } else if text.contains("Expired") {
@@ -776,9 +836,29 @@ impl BaseUrl {
             }
             None => (None, rest),
         };
+        if rest.contains('@') {
+            return Err(
+                "the user information has /, ? or # in it: percent-encode them (%2F, %3F, %23)"
+                    .to_string(),
+            );
+        }
         let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        if rest[..host_end].is_empty() {
+        let host = &rest[..host_end];
+        if host.is_empty() {
             return Err("it names no host".to_string());
+        }
+        let port = match host.strip_prefix('[') {
+            Some(v6) => v6
+                .split_once(']')
+                .and_then(|(_, after)| after.strip_prefix(':')),
+            None => host.rsplit_once(':').map(|(_, p)| p),
+        };
+        if let Some(port) = port {
+            if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+                return Err(format!(
+                    "the port {port:?} is no TCP port (give 1 to 65535, or none for the scheme's)"
+                ));
+            }
         }
         if rest.contains(['?', '#']) {
             return Err("a base URL takes no query or fragment".to_string());
@@ -971,6 +1051,7 @@ mod tests {
                 number: 443,
                 enabled: false,
             }),
+            invalid: None,
         }
     }
 
@@ -1131,6 +1212,12 @@ mod tests {
                 &app_with(r#""x""#),
                 "`instance` is \"x\", not a list of instances",
             ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(parse(body), Err(want.to_string()), "{body}");
+        }
+        // An instance that cannot be read is marked with why, and the others still count.
+        let instance_cases = [
             (&app_with("[{}, 7]"), "instance 2: 7, not an object"),
             (
                 &app_with(r#"[{"port":{"$":1}},{"port":{"$":"x","@enabled":"true"}}]"#),
@@ -1169,12 +1256,19 @@ mod tests {
                 "instance 1: `status` is {\"a\":1}, not a string",
             ),
         ];
-        for (body, want) in cases {
-            assert_eq!(parse(body), Err(want.to_string()), "{body}");
+        for (body, want) in instance_cases {
+            let app = parse(body).unwrap_or_else(|e| panic!("{body}: {e}"));
+            let marked = app.instances.iter().find(|i| i.invalid.is_some());
+            assert_eq!(
+                marked.and_then(|i| i.invalid.as_deref()),
+                Some(want),
+                "{body}"
+            );
         }
         // A long value is cut short in the message.
         let long = app_with(&format!(r#"[{{"ipAddr":[{}]}}]"#, "1,".repeat(100) + "1"));
-        let e = parse(&long).unwrap_err();
+        let app = parse(&long).unwrap();
+        let e = app.instances[0].invalid.clone().unwrap();
         assert!(e.len() < 100 && e.contains('…'), "{e}");
     }
 
@@ -1203,7 +1297,59 @@ mod tests {
                 number: 8443,
                 enabled: true,
             }),
+            invalid: None,
         }
+    }
+
+    #[test]
+    fn an_ip_address_that_is_none_is_skipped_not_looked_up() {
+        let cfg = config("http://127.0.0.1:8761/eureka");
+        let app = application(vec![
+            instance("a", "UP", "localhost", "h"),
+            instance("b", "UP", "999.1.1.1", "h"),
+            instance("c", "UP", "10.0.0.7", "h"),
+        ]);
+        let s = select(app, &cfg).unwrap();
+        assert_eq!(chosen_ids(&s), vec!["c"]);
+        assert_eq!(
+            s.skipped[0].reason,
+            "ipAddr \"localhost\" is not an IP address"
+        );
+        assert_eq!(
+            s.skipped[1].reason,
+            "ipAddr \"999.1.1.1\" is not an IP address"
+        );
+    }
+
+    #[test]
+    fn control_characters_from_the_registry_are_escaped() {
+        let app = parse(&app_with(
+            r#"[{"instanceId":"esc\u001b[31mRED\u0007\n","hostName":"h","ipAddr":"10.0.0.1"}]"#,
+        ))
+        .unwrap();
+        assert_eq!(app.instances[0].instance_id, "esc\\u{1b}[31mRED\\u{7}\\n");
+    }
+
+    #[test]
+    fn base_urls_with_a_bad_port_or_unencoded_credentials_are_refused() {
+        for (url, want) in [
+            ("http://127.0.0.1:99999/eureka", "no TCP port"),
+            ("http://127.0.0.1:8761x/eureka", "no TCP port"),
+            ("http://127.0.0.1:/eureka", "no TCP port"),
+            ("http://[::1]:0/eureka", "no TCP port"),
+            ("http://alice:pa/ss@127.0.0.1:8761/eureka", "percent-encode"),
+            ("http://alice:pa?ss@127.0.0.1:8761/eureka", "percent-encode"),
+        ] {
+            let e = BaseUrl::parse(url).err().unwrap_or_default();
+            assert!(e.contains(want), "{url}: {e}");
+        }
+        assert!(BaseUrl::parse("http://[::1]:8761/eureka").is_ok());
+        assert!(BaseUrl::parse("http://reg.example/eureka").is_ok());
+        // The error line of fetch hides the password whatever it holds.
+        let e = fetch(&config("http://alice:pa/ss@127.0.0.1:8761/eureka"))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("pa/ss") && !e.contains("alice"), "{e}");
     }
 
     fn application(instances: Vec<Instance>) -> Application {
