@@ -422,3 +422,88 @@ fn a_private_ca_given_with_eureka_ca_is_trusted() {
     );
     let _ = std::fs::remove_file(file);
 }
+
+#[test]
+fn an_interrupt_while_the_registry_is_asked_ends_at_once() {
+    let fixture = EurekaFixture::start(Flavour::Netflix);
+    let hold = TestServer::start("127.0.0.2", Behaviour::Hold);
+    fixture.add_instance("orders", "127.0.0.2", hold.addr.port(), "UP");
+    fixture.set_mode(Mode::Hang);
+    for signal_name in ["INT", "TERM"] {
+        let mut child = spawn(&format!(
+            "run -y -c 3 -s 0 --eureka {} --app orders --eureka-timeout 60s",
+            fixture.base_url()
+        ));
+        std::thread::sleep(Duration::from_millis(700));
+        let start = Instant::now();
+        signal(child.id(), signal_name);
+        let o = wait_output(&mut child, Duration::from_secs(10));
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{signal_name}: took {:?}",
+            start.elapsed()
+        );
+        assert_eq!(code(&o), 1, "{signal_name}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            "error: interrupted while asking for the targets (the registry, or the resolver): nothing was dialed\n"
+        );
+        assert_eq!(hold.accepted(), 0);
+    }
+}
+
+#[test]
+fn duplicates_and_spread_runs_keep_the_registrys_count_and_lines() {
+    let fixture = EurekaFixture::start(Flavour::Spring);
+    let a = TestServer::start("127.0.0.2", Behaviour::Hold);
+    let b = TestServer::start("127.0.0.3", Behaviour::Hold);
+    fixture.add_instance("orders", "127.0.0.2", a.addr.port(), "UP");
+    fixture.add_instance("orders", "127.0.0.3", b.addr.port(), "UP");
+    // Registered twice under another id, and one whose port is no number.
+    let mut again = fixture.instances("orders")[0].clone();
+    again["instanceId"] = Value::from("again");
+    fixture.add_instance_json("orders", again);
+    let mut odd = fixture.instances("orders")[1].clone();
+    odd["instanceId"] = Value::from("odd");
+    odd["port"]["$"] = Value::from("abc");
+    fixture.add_instance_json("orders", odd);
+    let json =
+        std::env::temp_dir().join(format!("tcpgoon-{}-spread-eureka.json", std::process::id()));
+    let o = tg(&format!(
+        "run -y -c 4 -s 0 -i 0 --spread --eureka {} --app orders --export-json {}",
+        fixture.base_url(),
+        json.display()
+    ));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    assert!(
+        out.contains(": 4 instances, 3 to test, 1 skipped\n"),
+        "{out}"
+    );
+    assert!(out.contains("  skipped: odd ("), "{out}");
+    assert!(
+        out.contains("port `$` is \"abc\", not a port number"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "Note: 127.0.0.2:{} is listed more than once; tested once",
+            a.addr.port()
+        )),
+        "{out}"
+    );
+    assert_eq!(a.accepted() + b.accepted(), 4);
+    // The saved spread report keeps where its targets came from.
+    let again = tg(&format!("report {}", json.display()));
+    assert!(
+        stdout(&again).starts_with("Eureka: ORDERS at "),
+        "{}",
+        stdout(&again)
+    );
+    // What the run printed, less its status line at the start.
+    let status = out.lines().find(|l| l.starts_with("Total: ")).unwrap();
+    assert_eq!(stdout(&again), out.replacen(&format!("{status}\n"), "", 1));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    crate::export::validate(&doc);
+    let _ = std::fs::remove_file(json);
+}

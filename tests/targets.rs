@@ -108,6 +108,15 @@ fn each_target_gets_its_run_block_and_verdict_and_the_worst_exit_code() {
         page.contains("Exit code 2: the worst of the 3 runs"),
         "{page}"
     );
+    let mut ids: Vec<&str> = page
+        .split(" id=\"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    let all = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "every id once: {ids:?}");
     for i in 1..=3 {
         assert!(
             page.contains(&format!("<article id=\"run-{i}\">")),
@@ -332,10 +341,15 @@ fn all_addresses_dials_every_address_of_localhost() {
 fn an_interrupt_ends_the_current_run_and_runs_no_more() {
     let a = TestServer::start("127.0.0.2", Behaviour::Hold);
     let b = TestServer::start("127.0.0.3", Behaviour::Hold);
+    let junit = temp("interrupted.xml");
+    let json = temp("interrupted.json");
     let mut child = spawn(&format!(
-        "run -y -c 5 -s 0 -i 0 --hold 20s --target 127.0.0.2:{} --target 127.0.0.3:{}",
+        "run -y -c 5 -s 0 -i 0 --hold 20s --target 127.0.0.2:{} --target 127.0.0.3:{} \
+         --export-junit {} --export-json {}",
         a.port(),
-        b.port()
+        b.port(),
+        junit.display(),
+        json.display()
     ));
     let start = std::time::Instant::now();
     while a.accepted() < 5 && start.elapsed() < Duration::from_secs(10) {
@@ -364,6 +378,106 @@ fn an_interrupt_ends_the_current_run_and_runs_no_more() {
         .find(|l| l.starts_with(&format!("127.0.0.3:{}", b.port())))
         .expect(&out);
     assert!(row.ends_with("not run"), "{row}");
+    // A dashboard reading the JUnit file sees the target not run as a failure.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), 2, "{xml}");
+    assert!(
+        xml.contains("not run: a signal ended the runs before this target"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testsuites name=\"tcpgoon\" tests=\"4\" skipped=\"0\" failures=\"1\""),
+        "{xml}"
+    );
+    let again = stdout(&tg(&format!("report --format junit {}", json.display())));
+    assert_eq!(again, xml);
+    let _ = std::fs::remove_file(junit);
+    let _ = std::fs::remove_file(json);
+}
+
+#[test]
+fn targets_files_as_editors_write_them() {
+    let hold = TestServer::start("127.0.0.2", Behaviour::Hold);
+    let file = temp("bom.txt");
+    let p = hold.port();
+    // A byte-order mark, CRLF, a comment right after the port.
+    std::fs::write(&file, format!("\u{feff}# pool\r\n127.0.0.2:{p}#first\r\n")).unwrap();
+    let o = tg(&format!("discover --targets-file {}", file.display()));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("Targets: 1\n  127.0.0.2:{p}\n"));
+    for (text, want) in [
+        (
+            "127.0.0.2:80\nhttp://127.0.0.2:80\n".to_string(),
+            "line 2: a target is HOST:PORT, not a URL",
+        ),
+        (
+            format!("127.0.0.2:80\n{}.invalid:80\n", "a".repeat(5000)),
+            "line 2: Domain name not resolvable: aaaa",
+        ),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let o = tg(&format!("run -y -c 1 --targets-file {}", file.display()));
+        let err = stderr(&o);
+        assert_eq!(code(&o), 1, "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.len() < 400, "cut short: {err}");
+        assert!(
+            err.contains("--targets-file") && err.contains(want),
+            "{err}"
+        );
+    }
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn a_spread_thinner_than_its_targets_says_so() {
+    let hold = TestServer::start("127.0.0.2", Behaviour::Hold);
+    let o = tg(&format!(
+        "run -y -c 2 -s 0 -i 0 --spread --target 127.0.0.2:{p} --target 127.0.0.3:{p} --target 127.0.0.4:{p}",
+        p = hold.port()
+    ));
+    assert!(
+        stderr(&o).contains(
+            "warning: --spread: 2 connections over 3 targets: 1 of them get none (give -c 3 or more)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn report_refuses_a_suite_that_contradicts_itself() {
+    let (hold, close, refused) = three();
+    let json = temp("contra.json");
+    let o = tg(&format!(
+        "run -y -c 2 -s 0 -i 0 --target 127.0.0.2:{} --target 127.0.0.3:{} --target 127.0.0.4:{refused} --export-json {}",
+        hold.port(),
+        close.port(),
+        json.display()
+    ));
+    assert_eq!(code(&o), 2);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    /// The field the refusal names, and the edit that breaks it.
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit); 5] = [
+        ("exit_code", |d| d["exit_code"] = Value::from(7)),
+        ("exit_code", |d| d["exit_code"] = Value::from(0)),
+        ("mode", |d| d["mode"] = Value::from("spread")),
+        ("not_run", |d| {
+            d["not_run"] = serde_json::json!(["elsewhere:1"])
+        }),
+        ("runs", |d| d["runs"] = serde_json::json!([])),
+    ];
+    for (field, mutate) in cases {
+        let mut bad = doc.clone();
+        mutate(&mut bad);
+        std::fs::write(&json, bad.to_string()).unwrap();
+        let o = tg(&format!("report {}", json.display()));
+        let err = stderr(&o);
+        assert_eq!(code(&o), 1, "{field}: {}", stdout(&o));
+        assert!(err.contains(&format!("field {field} ")), "{field}: {err}");
+    }
+    let _ = std::fs::remove_file(json);
 }
 
 #[test]

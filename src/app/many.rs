@@ -47,6 +47,14 @@ pub(super) fn run(
     let labels: Vec<String> = found.targets.iter().map(label).collect();
     let spread = config.targets.spread && found.targets.len() > 1;
     preflight::check_fds(config.load.connections)?;
+    let n = found.targets.len() as u64;
+    if spread && config.load.connections < n {
+        super::complain(&format!(
+            "warning: --spread: {} connections over {n} targets: {} of them get none (give -c {n} or more)\n",
+            config.load.connections,
+            n - config.load.connections
+        ));
+    }
     let mut intro = TextReporter::new(config.verbose);
     if !config.assume_yes {
         let answer = ask(stdout_taken, |mut input, mut out| {
@@ -140,7 +148,7 @@ pub(super) fn run(
     let pairs: Vec<(&RunResult, &Verdict)> = runs.iter().map(|(r, v)| (r, v)).collect();
     write_exports(files, |flag| match flag {
         "--export-json" => suite.clone().unwrap_or_default().into_bytes(),
-        "--export-junit" => export::junit::render_runs(&pairs).into_bytes(),
+        "--export-junit" => export::junit::render_suite(&pairs, &labels[runs.len()..]).into_bytes(),
         _ => export::html::render_many(&discovery, &rows, command_line).into_bytes(),
     })?;
     Ok(code)
@@ -170,5 +178,12 @@ fn run_spread(
         &mut reporter,
     )?;
     result.identity.names = names;
-    report_one(config, &result, reporter, stdout_taken, files)
+    report_one(
+        config,
+        &result,
+        &found.text(),
+        reporter,
+        stdout_taken,
+        files,
+    )
 }

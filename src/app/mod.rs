@@ -88,6 +88,9 @@ enum AppError {
     /// The Eureka registry could not be asked, or lists nothing to test.
     #[error("{0}")]
     Eureka(String),
+    /// A signal ended the command before anything was dialed.
+    #[error("interrupted {0}: nothing was dialed")]
+    Interrupted(&'static str),
     /// A saved report cannot be read.
     #[error("{}: {error}", path.display())]
     ReadReport {

@@ -100,7 +100,7 @@ fn run_one(
         port: target.port,
     };
     let result = dial(config, targets, local, name, &mut reporter)?;
-    report_one(config, &result, reporter, stdout_taken, files)
+    report_one(config, &result, "", reporter, stdout_taken, files)
 }
 
 /// The end of one run: its verdict, its report on stdout (the text, or the document with
@@ -109,14 +109,18 @@ fn run_one(
 pub(super) fn report_one(
     config: &RunConfig,
     result: &RunResult,
+    discovery: &str,
     mut reporter: TextReporter,
     stdout_taken: bool,
     files: &[(&'static str, &Path)],
 ) -> Result<i32, AppError> {
     let verdict = judge(result, &config.thresholds);
     // The JSON document only when asked for: building it encodes every histogram.
-    let json = (config.output.json || config.output.export_json.is_some())
-        .then(|| Report::new(result, &verdict, &config.output.command_line).to_json());
+    let json = (config.output.json || config.output.export_json.is_some()).then(|| {
+        let mut doc = Report::new(result, &verdict, &config.output.command_line);
+        doc.discovery = discovery.lines().map(str::to_string).collect();
+        doc.to_json()
+    });
     if let (true, Some(json)) = (config.output.json, &json) {
         reporter.print(json);
     } else if stdout_taken {

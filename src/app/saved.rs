@@ -30,10 +30,17 @@ pub(super) fn render(config: &ReportConfig) -> Result<(), AppError> {
     let rendered = match document {
         Document::Run(document) => {
             let (result, verdict) = document.to_result().map_err(|e| read(e.to_string()))?;
+            let discovery: String = document
+                .discovery
+                .iter()
+                .map(|l| format!("{l}\n"))
+                .collect();
             match config.format {
-                ReportFormat::Text => report::text(&result, &verdict),
+                ReportFormat::Text => discovery + &report::text(&result, &verdict),
                 ReportFormat::Json => {
-                    Report::new(&result, &verdict, &document.command_line).to_json()
+                    let mut again = Report::new(&result, &verdict, &document.command_line);
+                    again.discovery.clone_from(&document.discovery);
+                    again.to_json()
                 }
                 ReportFormat::Junit => export::junit::render(&result, &verdict),
                 ReportFormat::Html => {
@@ -109,7 +116,7 @@ fn render_suite(suite: &Suite, format: ReportFormat) -> Result<String, String> {
         ReportFormat::Json => suite.to_json(),
         ReportFormat::Junit => {
             let pairs: Vec<(&RunResult, &Verdict)> = runs.iter().map(|(r, v)| (r, v)).collect();
-            export::junit::render_runs(&pairs)
+            export::junit::render_suite(&pairs, &suite.targets[runs.len()..])
         }
         ReportFormat::Html => export::html::render_many(&discovery, &rows, &suite.command_line),
     })

@@ -6,6 +6,7 @@ use crate::cli;
 use crate::config::{DiscoverConfig, RunConfig, TargetSpec, TargetsConfig};
 use crate::discover::eureka::{self, Selection};
 use crate::discover::{self, Target};
+use crate::engine::signals::Signals;
 use crate::report::ReportOut;
 use crate::verdict::EXIT_OK;
 
@@ -29,6 +30,10 @@ pub(super) struct Eureka {
     pub url: String,
     /// Instances not tested, each with why ("i-3 (10.0.0.7:8080): status DOWN").
     pub skipped: Vec<String>,
+    /// Instances the registry listed.
+    pub listed: usize,
+    /// Of those, to test.
+    pub tested: usize,
 }
 
 impl Found {
@@ -41,13 +46,13 @@ impl Found {
     pub fn text(&self) -> String {
         let mut out = String::new();
         if let Some(e) = &self.eureka {
-            let tested = self.targets.iter().filter(|t| t.instance.is_some()).count();
-            let listed = tested + e.skipped.len();
             out.push_str(&format!(
-                "Eureka: {} at {}: {listed} instance{}, {tested} to test, {} skipped\n",
+                "Eureka: {} at {}: {} instance{}, {} to test, {} skipped\n",
                 e.app,
                 e.url,
-                if listed == 1 { "" } else { "s" },
+                e.listed,
+                if e.listed == 1 { "" } else { "s" },
+                e.tested,
                 e.skipped.len()
             ));
             for s in &e.skipped {
@@ -75,27 +80,60 @@ pub(super) fn find(config: &RunConfig) -> Result<Found, AppError> {
     find_targets(&config.targets, specs)
 }
 
-/// Every target `targets` names after `specs`, resolved.
+/// Every target `targets` names after `specs`, resolved; a SIGINT or SIGTERM while the
+/// registry or the resolver is being asked ends it at once (nothing was dialed), instead of
+/// after the answer or the timeout.
 pub(super) fn find_targets(
     targets: &TargetsConfig,
-    mut specs: Vec<TargetSpec>,
+    specs: Vec<TargetSpec>,
 ) -> Result<Found, AppError> {
-    specs.extend(targets.specs.iter().cloned());
-    if let Some(path) = &targets.targets_file {
-        let text = std::fs::read_to_string(path).map_err(|e| AppError::TargetsFile {
-            path: path.clone(),
-            why: format!("cannot read it: {e}"),
-        })?;
-        specs.extend(
-            cli::targets_file(&text).map_err(|why| AppError::TargetsFile {
-                path: path.clone(),
-                why,
-            })?,
-        );
+    let Ok(mut signals) = Signals::for_process() else {
+        return ask_for_targets(targets, specs);
+    };
+    // The asking thread is started after the signals are blocked, so it never takes them.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = targets.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(ask_for_targets(&owned, specs));
+    });
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(20)) {
+            Ok(found) => return found,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if signals.drain() > 0 {
+                    return Err(AppError::Interrupted(
+                        "while asking for the targets (the registry, or the resolver)",
+                    ));
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(AppError::Eureka(
+                    "the search for the targets ended without an answer; nothing was dialed"
+                        .to_string(),
+                ))
+            }
+        }
     }
+}
+
+/// [`find_targets`]'s work: the file, the resolver, the registry, in that order.
+fn ask_for_targets(targets: &TargetsConfig, mut specs: Vec<TargetSpec>) -> Result<Found, AppError> {
+    specs.extend(targets.specs.iter().cloned());
     let resolve = |e| AppError::Resolve(e, String::new());
-    let (mut list, mut dropped) =
-        discover::resolve_all(&specs, targets.all_addresses).map_err(resolve)?;
+    let (mut list, _) = discover::resolve_all(&specs, targets.all_addresses).map_err(resolve)?;
+    if let Some(path) = &targets.targets_file {
+        let file_error = |why: String| AppError::TargetsFile {
+            path: path.clone(),
+            why,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| file_error(format!("cannot read it: {e}")))?;
+        for (line, spec) in cli::targets_file(&text).map_err(file_error)? {
+            let (found, _) = discover::resolve_all(&[spec], targets.all_addresses)
+                .map_err(|e| file_error(format!("line {line}: {e}")))?;
+            list.extend(found);
+        }
+    }
     let mut found_eureka = None;
     if let Some(query) = &targets.eureka {
         if query.insecure {
@@ -110,8 +148,27 @@ pub(super) fn find_targets(
             chosen,
             skipped,
         } = eureka::select(app, query).map_err(|e| AppError::Eureka(e.to_string()))?;
+        let listed = chosen.len() + skipped.len();
+        let mut skipped: Vec<String> = skipped
+            .iter()
+            .map(|s| {
+                let i = &s.instance;
+                format!("{} ({}): {}", i.instance_id, instance_address(i), s.reason)
+            })
+            .collect();
+        let mut tested = 0;
         for c in chosen {
-            let mut t = Target::resolve(&c.host, c.port).map_err(resolve)?;
+            // A hostName that does not resolve is that instance's problem: it is skipped,
+            // said, and the others are tested.
+            let mut t = match Target::resolve(&c.host, c.port) {
+                Ok(t) => t,
+                Err(e) => {
+                    let i = &c.instance;
+                    skipped.push(format!("{} ({}): {e}", i.instance_id, instance_address(i)));
+                    continue;
+                }
+            };
+            tested += 1;
             t.instance = Some(c.instance.instance_id.clone());
             if targets.all_addresses {
                 list.extend(t.each_address());
@@ -119,20 +176,22 @@ pub(super) fn find_targets(
                 list.push(t);
             }
         }
+        if tested == 0 {
+            return Err(AppError::Eureka(format!(
+                "no instance of {app} to test at {}: {}",
+                query.redacted_url(),
+                skipped.join("; ")
+            )));
+        }
         found_eureka = Some(Eureka {
             app,
             url: query.redacted_url(),
-            skipped: skipped
-                .iter()
-                .map(|s| {
-                    let i = &s.instance;
-                    format!("{} ({}): {}", i.instance_id, instance_address(i), s.reason)
-                })
-                .collect(),
+            listed,
+            tested,
+            skipped,
         });
     }
-    let (targets_list, more) = discover::dedup(list);
-    dropped.extend(more);
+    let (targets_list, dropped) = discover::dedup(list);
     Ok(Found {
         targets: targets_list,
         eureka: found_eureka,

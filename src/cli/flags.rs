@@ -234,7 +234,7 @@ pub(super) struct RawRun {
 /// Where targets come from besides `HOST PORT`: shared by `run` and `discover`.
 #[derive(Debug, Args)]
 pub(super) struct TargetFlags {
-    /// A target HOST:PORT ([v6]:PORT for IPv6), repeatable; HOST PORT, when given, is the first
+    /// A target HOST:PORT ([v6]:PORT for IPv6), repeatable (after run's HOST PORT, when given)
     #[arg(long = "target", value_name = "HOST:PORT", help_heading = "Targets")]
     pub(super) target: Vec<String>,
     /// Targets read from FILE: one HOST:PORT (or HOST PORT) per line; # starts a comment

@@ -230,19 +230,24 @@ pub fn target_spec(text: &str) -> Result<TargetSpec, String> {
     })
 }
 
-/// The targets of a `--targets-file`: one `HOST:PORT` or `HOST PORT` per line; blank lines and
-/// `#` comments (a whole line, or after a space) are ignored. The error names the line.
-pub fn targets_file(text: &str) -> Result<Vec<TargetSpec>, String> {
+/// The targets of a `--targets-file`, each with its line number: one `HOST:PORT` or
+/// `HOST PORT` per line; blank lines and `#` comments are ignored. The error names the line.
+pub fn targets_file(text: &str) -> Result<Vec<(usize, TargetSpec)>, String> {
+    // A byte-order mark (Notepad, PowerShell) is no part of the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
-        let line = match line.find('#') {
-            Some(0) => "",
-            Some(i) if line[..i].ends_with(char::is_whitespace) => &line[..i],
-            _ => line,
-        }
-        .trim();
+        // No host or port holds a #: it starts a comment wherever it is.
+        let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
+        }
+        if line.contains("://") {
+            return Err(format!(
+                "line {}: a target is HOST:PORT, not a URL (got {})",
+                n + 1,
+                quoted(line)
+            ));
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
         let spec = match fields.as_slice() {
@@ -257,7 +262,7 @@ pub fn targets_file(text: &str) -> Result<Vec<TargetSpec>, String> {
                 quoted(line)
             )),
         };
-        out.push(spec.map_err(|why| format!("line {}: {why}", n + 1))?);
+        out.push((n + 1, spec.map_err(|why| format!("line {}: {why}", n + 1))?));
     }
     if out.is_empty() {
         return Err("no target in it: write one HOST:PORT per line".to_string());

@@ -616,7 +616,17 @@ pub fn fetch(config: &EurekaConfig) -> Result<Application, EurekaError> {
                         hops += 1;
                         target = next;
                     }
-                    _ => return Err(EurekaError::NotUp { url, status }),
+                    Some(_) => {
+                        return Err(EurekaError::Status {
+                            url,
+                            app,
+                            status,
+                            detail: format!(
+                                " (a redirect loop: more than {MAX_REDIRECTS} redirects)"
+                            ),
+                        })
+                    }
+                    None => return Err(EurekaError::NotUp { url, status }),
                 }
             }
             401 => return Err(EurekaError::Unauthorized { url }),

@@ -49,8 +49,13 @@ impl Target {
                 instance: None,
             });
         }
+        // A name is at most 253 characters: a longer one is shown cut short.
+        let shown = match bare.char_indices().nth(100) {
+            Some((at, _)) => format!("{}…", &bare[..at]),
+            None => bare.to_string(),
+        };
         let fail = |detail: String| ResolveError {
-            host: bare.to_string(),
+            host: shown.clone(),
             detail,
         };
         if bare.is_empty() {

@@ -110,7 +110,7 @@ pub fn render_many(
         "<p class=\"{class}\"><strong>Exit code {code}: the worst of the {} runs</strong></p>",
         rows.len()
     );
-    section(&mut out, "summary", "Summary", |o| {
+    section(&mut out, "runs", "Summary", |o| {
         o.push_str(
             "<table class=\"sources\">\n<tr><th>target</th><th>held</th><th>verified</th>\
              <th>errors</th><th>connect p99</th><th>verdict</th></tr>\n",
@@ -156,7 +156,7 @@ fn page_head(out: &mut String, title: &str) {
 fn body(out: &mut String, r: &RunResult, verdict: &Verdict, command_line: &[String], prefix: &str) {
     let id = |name: &str| format!("{prefix}{name}");
     header(out, r, command_line);
-    summary(out, r, verdict);
+    summary(out, &id("summary"), r, verdict);
     section(
         out,
         &id("timeline"),
@@ -299,8 +299,8 @@ fn row(out: &mut String, key: &str, value: impl std::fmt::Display) {
     );
 }
 
-fn summary(out: &mut String, r: &RunResult, v: &Verdict) {
-    out.push_str("<section id=\"summary\">\n<h2>Verdict</h2>\n");
+fn summary(out: &mut String, id: &str, r: &RunResult, v: &Verdict) {
+    let _ = writeln!(out, "<section id=\"{id}\">\n<h2>Verdict</h2>");
     let class = if v.exit_code == EXIT_OK {
         "pass"
     } else {

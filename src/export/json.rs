@@ -45,6 +45,10 @@ pub struct Report {
     pub started_at: String,
     /// The command line, as given.
     pub command_line: Vec<String>,
+    /// Where the targets came from, as the text said it before the run (the Eureka
+    /// registry's instances and those skipped, targets listed twice); empty for `HOST PORT`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discovery: Vec<String>,
     /// The effective configuration.
     pub config: Config,
     /// What was dialed: the name as typed and the addresses used.
@@ -129,6 +133,42 @@ pub enum Document {
 }
 
 impl Suite {
+    /// The fields that must hold together: the mode, the targets run and not run, and the exit
+    /// code, the worst of the runs'.
+    fn check(&self) -> Result<(), ReadError> {
+        let field = |name, why: String| Err(ReadError::Field(name, why));
+        if self.mode != "each" {
+            return field("mode", format!("{:?} (a suite is `each`)", self.mode));
+        }
+        if self.runs.is_empty() || self.runs.len() > self.targets.len() {
+            return field(
+                "runs",
+                format!(
+                    "{} runs for {} targets (at least one, at most one per target)",
+                    self.runs.len(),
+                    self.targets.len()
+                ),
+            );
+        }
+        if self.not_run != self.targets[self.runs.len()..] {
+            return field("not_run", "not the targets after those run".to_string());
+        }
+        let mut worst = crate::verdict::worst(self.runs.iter().map(|r| r.exit_code));
+        if !self.not_run.is_empty() {
+            worst = crate::verdict::EXIT_INCOMPLETE;
+        }
+        if self.exit_code != worst {
+            return field(
+                "exit_code",
+                format!(
+                    "{} but the runs make it {worst} (the worst of them, 1 with targets not run)",
+                    self.exit_code
+                ),
+            );
+        }
+        Ok(())
+    }
+
     /// The document as pretty JSON, with a final newline.
     pub fn to_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("a suite always serializes");
@@ -155,6 +195,7 @@ impl Document {
             return Err(ReadError::Version(u64::from(suite.schema_version)));
         }
         suite.runs = runs;
+        suite.check()?;
         Ok(Document::Suite(Box::new(suite)))
     }
 }
@@ -760,6 +801,7 @@ impl Report {
             },
             started_at: Report::timestamp(id.started_at),
             command_line: command_line.to_vec(),
+            discovery: Vec::new(),
             config,
             targets: if id.names.len() == id.targets.len() && id.targets.len() > 1 {
                 id.names

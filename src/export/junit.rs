@@ -58,6 +58,26 @@ pub fn render_runs(runs: &[(&RunResult, &Verdict)]) -> String {
         .expect("a JUnit report serializes into memory")
 }
 
+/// The JUnit XML document of runs one target each, and of the targets a signal left not run:
+/// each of those a suite whose one case, [`COMPLETED`], failed, so that a dashboard counts the
+/// incomplete runs as the exit code does.
+pub fn render_suite(runs: &[(&RunResult, &Verdict)], not_run: &[String]) -> String {
+    let mut doc = Report::new(REPORT_NAME);
+    for (result, verdict) in runs {
+        doc.add_test_suite(suite(result, verdict));
+    }
+    for label in not_run {
+        let mut suite = TestSuite::new(label.as_str());
+        let why = "not run: a signal ended the runs before this target";
+        let mut case = failed(COMPLETED, "incomplete", why, why.to_string());
+        case.set_classname(RULES_CLASS);
+        suite.add_test_case(case);
+        doc.add_test_suite(suite);
+    }
+    doc.to_string()
+        .expect("a JUnit report serializes into memory")
+}
+
 /// `host:port`, with an IPv6 literal in brackets.
 fn target(r: &RunResult) -> String {
     let t = &r.identity.target;
