@@ -375,7 +375,9 @@ fn ports_left_in_time_wait_stay_usable_by_other_programs() {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert!(time_wait >= 90, "{time_wait} ports in TIME_WAIT");
+    // At least 85 of the 100 ports (a few FIN-closed sockets may lose their TIME_WAIT when
+    // the server closes a batch): at most 15 are free, fewer than the 20 connections below.
+    assert!(time_wait >= 85, "{time_wait} ports in TIME_WAIT");
     // Another program: plain connect()s, the kernel searching for ports, toward 17002.
     let o = ns.tg("run -y -c 20 -s 0 -i 0 --source-ports kernel --close rst 127.0.0.1 17002");
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
