@@ -7,7 +7,9 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use super::run::{ask, declined, dial, finished, plan_local, report_one, resolved, write_exports};
+use super::run::{
+    ask, declined, dial, finished, plan_local, report_one, resolved, run_reporter, write_exports,
+};
 use super::targets::Found;
 use super::{prompt, AppError};
 use crate::config::RunConfig;
@@ -86,9 +88,7 @@ pub(super) fn run(
     let n = found.targets.len();
     let mut runs: Vec<(RunResult, Verdict)> = Vec::new();
     for (i, target) in found.targets.iter().enumerate() {
-        let progress = report::progress::enabled(config.no_progress, stdout_taken)
-            .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
-        let mut reporter = TextReporter::with_progress(config.verbose, progress, stdout_taken);
+        let mut reporter = run_reporter(config, stdout_taken);
         say(&mut reporter, &report::run_heading(i + 1, n, &labels[i]));
         reporter.debug(&resolved(target));
         let addrs = vec![target.primary()];
@@ -161,9 +161,7 @@ fn run_spread(
     stdout_taken: bool,
     files: &[(&'static str, &Path)],
 ) -> Result<i32, AppError> {
-    let progress = report::progress::enabled(config.no_progress, stdout_taken)
-        .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
-    let mut reporter = TextReporter::with_progress(config.verbose, progress, stdout_taken);
+    let mut reporter = run_reporter(config, stdout_taken);
     for target in &found.targets {
         reporter.debug(&resolved(target));
     }

@@ -74,9 +74,7 @@ fn run_one(
     stdout_taken: bool,
     files: &[(&'static str, &Path)],
 ) -> Result<i32, AppError> {
-    let progress = report::progress::enabled(config.no_progress, stdout_taken)
-        .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
-    let mut reporter = TextReporter::with_progress(config.verbose, progress, stdout_taken);
+    let mut reporter = run_reporter(config, stdout_taken);
     reporter.debug(&resolved(&target));
     let targets = vec![target.primary()];
     let local = plan_local(config, &targets, &mut reporter)?;
@@ -137,6 +135,14 @@ pub(super) fn report_one(
         _ => export::html::render(result, &verdict, &config.output.command_line).into_bytes(),
     })?;
     Ok(code)
+}
+
+/// The reporter of one engine run: its `-v` lines, its status lines, and the live progress
+/// display when stderr is a terminal and stdout is not taken by a document.
+pub(super) fn run_reporter(config: &RunConfig, stdout_taken: bool) -> TextReporter {
+    let progress = report::progress::enabled(config.no_progress, stdout_taken)
+        .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
+    TextReporter::with_progress(config.verbose, progress, stdout_taken)
 }
 
 /// The `-v` line for a target: what its name resolved to, and what is dialed.
