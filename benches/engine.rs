@@ -47,6 +47,7 @@ fn plan(target: SocketAddr, n: u64) -> Plan {
             // RST: no TIME_WAIT builds up across iterations.
             close: CloseMode::Rst,
             checks: Default::default(),
+            shard: Default::default(),
         },
         local: LocalEndpoints::kernel(Vec::new()),
         name: Default::default(),

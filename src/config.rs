@@ -35,6 +35,9 @@ pub struct RunConfig {
     pub output: Output,
     /// The targets besides `HOST PORT`, and how a run uses several.
     pub targets: TargetsConfig,
+    /// `--start-at`: the first dial waits for this wall-clock time (a barrier shared by the
+    /// shards of a plan).
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 /// Where the targets of a run come from and how several are used.
@@ -352,6 +355,58 @@ pub struct LoadConfig {
     pub close: CloseMode,
     /// End-to-end checks and probes on each connection (all off by default).
     pub checks: Checks,
+    /// The part of a larger plan this run dials (`--shard I/N`); the whole plan by default.
+    pub shard: Shard,
+}
+
+/// The part of a plan one process dials: connection `i` of the plan belongs to shard
+/// `i mod count`, and is due when the plan says, so that the shards together dial exactly
+/// what one process would have, on its schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub index: u64,
+    /// How many shards share the plan (1: the whole plan).
+    pub count: u64,
+    /// Connections of the whole plan (`-c`).
+    pub plan: u64,
+}
+
+impl Default for Shard {
+    /// The whole plan (of any size: `plan` is only read for a part).
+    fn default() -> Self {
+        Shard::whole(0)
+    }
+}
+
+impl Shard {
+    /// The whole plan of `connections`.
+    pub fn whole(connections: u64) -> Shard {
+        Shard {
+            index: 0,
+            count: 1,
+            plan: connections,
+        }
+    }
+
+    /// The plan's index of this shard's `j`-th connection.
+    pub fn global(&self, j: u64) -> u64 {
+        j * self.count + self.index
+    }
+
+    /// How many of the plan's connections are this shard's.
+    pub fn connections(&self) -> u64 {
+        if self.index >= self.plan {
+            0
+        } else {
+            (self.plan - self.index).div_ceil(self.count)
+        }
+    }
+
+    /// True when this is one part of several.
+    pub fn is_part(&self) -> bool {
+        self.count > 1
+    }
 }
 
 /// What tcpgoon does on each connection beyond opening it: each is optional, and without them
@@ -417,6 +472,7 @@ impl Default for LoadConfig {
             max_dialing: 1024,
             close: CloseMode::Fin,
             checks: Checks::default(),
+            shard: Shard::whole(100),
         }
     }
 }
@@ -578,6 +634,28 @@ impl From<Vec<IpAddr>> for SourceList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_split_a_plan_without_overlap_or_gap() {
+        for plan in [0, 1, 7, 100, 101] {
+            for count in 1..=5 {
+                let mut seen = vec![0u32; plan as usize];
+                let mut total = 0;
+                for index in 0..count {
+                    let s = Shard { index, count, plan };
+                    total += s.connections();
+                    for j in 0..s.connections() {
+                        seen[s.global(j) as usize] += 1;
+                    }
+                }
+                assert_eq!(total, plan, "{plan} over {count}");
+                assert!(
+                    seen.iter().all(|&n| n == 1),
+                    "{plan} over {count}: {seen:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn credentials_never_survive_redaction() {

@@ -195,6 +195,7 @@ fn a_local_bind_failure_is_not_the_targets_error() {
             max_dialing: 1024,
             close: CloseMode::Rst,
             checks: Default::default(),
+            shard: Default::default(),
         },
         local: LocalEndpoints::kernel(sources),
         name: Default::default(),

@@ -46,6 +46,7 @@ fn plan(targets: Vec<SocketAddr>, n: u64) -> Plan {
             max_dialing: 1024,
             close: CloseMode::Rst,
             checks: Default::default(),
+            shard: Default::default(),
         },
         local: LocalEndpoints::kernel(Vec::new()),
         name: Default::default(),

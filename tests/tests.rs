@@ -8,6 +8,7 @@ mod checks;
 mod cli;
 mod defects;
 mod defects7;
+mod distributed;
 mod engine;
 mod eureka;
 mod eureka_fixture;

@@ -81,6 +81,7 @@ pub(super) fn run(
         }
     };
     say(&mut intro, &discovery);
+    super::run::wait_for_start(config, &mut intro)?;
     finished(intro, 0)?;
     if spread {
         return run_spread(config, &found, stdout_taken, files);

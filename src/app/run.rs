@@ -6,6 +6,7 @@
 use std::io::{self, IsTerminal};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use super::prompt::{self, Answer};
 use super::{fail, AppError};
@@ -97,8 +98,44 @@ fn run_one(
         display: target.display_name(),
         port: target.port,
     };
+    wait_for_start(config, &mut reporter)?;
     let result = dial(config, targets, local, name, &mut reporter)?;
     report_one(config, &result, "", reporter, stdout_taken, files)
+}
+
+/// Waits for `--start-at`, the barrier every shard of a plan starts at; a signal while waiting
+/// ends the command (nothing was dialed). A barrier already past by more than a second is said:
+/// this run is not aligned with the others.
+pub(super) fn wait_for_start(
+    config: &RunConfig,
+    reporter: &mut TextReporter,
+) -> Result<(), AppError> {
+    let Some(at) = config.start_at else {
+        return Ok(());
+    };
+    let mut signals = Signals::for_process().ok();
+    let when = humantime::format_rfc3339_millis(at);
+    match at.duration_since(std::time::SystemTime::now()) {
+        Ok(left) => reporter.notice(&format!(
+            "waiting for --start-at {when}: {}\n",
+            humantime::format_duration(Duration::from_millis(left.as_millis() as u64))
+        )),
+        Err(late) if late.duration() > Duration::from_secs(1) => reporter.notice(&format!(
+            "warning: --start-at {when} passed {} ago: this run starts late, not with the others\n",
+            humantime::format_duration(Duration::from_millis(late.duration().as_millis() as u64))
+        )),
+        Err(_) => {}
+    }
+    while let Ok(left) = at.duration_since(std::time::SystemTime::now()) {
+        if left.is_zero() {
+            break;
+        }
+        if signals.as_mut().is_some_and(|s| s.drain() > 0) {
+            return Err(AppError::Interrupted("while waiting for --start-at"));
+        }
+        std::thread::sleep(left.min(Duration::from_millis(20)));
+    }
+    Ok(())
 }
 
 /// The end of one run: its verdict, its report on stdout (the text, or the document with

@@ -227,6 +227,17 @@ pub(super) struct RawRun {
     /// end; the exit code is the worst of them.
     #[arg(long, help_heading = "Targets")]
     pub(super) spread: bool,
+    /// Dial only the I-th (from 0) of N disjoint parts of the plan: connection i of -c goes to
+    /// shard i mod N, at the time the plan gives it
+    ///
+    /// Several machines each run one shard; `tcpgoon merge` adds their JSON reports up exactly.
+    /// Without it, JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's) and TCPGOON_SHARDS give it.
+    #[arg(long, value_name = "I/N", help_heading = "Distributed")]
+    pub(super) shard: Option<String>,
+    /// Wait until TIME (RFC 3339, or Unix seconds) before the first dial: a start barrier so
+    /// that every shard ramps together
+    #[arg(long = "start-at", value_name = "TIME", help_heading = "Distributed")]
+    pub(super) start_at: Option<String>,
     #[command(flatten)]
     pub(super) flags: RunFlags,
 }

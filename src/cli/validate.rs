@@ -10,7 +10,7 @@ use super::flags::{
 };
 use crate::config::{
     redact_url, CloseMode, EurekaAddress, EurekaConfig, EurekaPort, LoadConfig, Output, Pacing,
-    PortPolicy, RunConfig, ServerConfig, SourceList, TargetSpec, TargetsConfig,
+    PortPolicy, RunConfig, ServerConfig, Shard, SourceList, TargetSpec, TargetsConfig,
 };
 use crate::local::parse_sources;
 use crate::units::{parse_count, parse_duration, quoted, Unit, UnitError};
@@ -105,7 +105,92 @@ pub(super) fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
     };
     let mut config = validate_flags(host, port, raw.flags)?;
     config.targets = targets;
+    let env = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let shard = shard(
+        raw.shard.as_deref(),
+        env("JOB_COMPLETION_INDEX"),
+        env(SHARDS_ENV),
+        config.load.connections,
+    )?;
+    config.load.connections = shard.connections();
+    config.load.shard = shard;
+    config.start_at = raw.start_at.as_deref().map(start_at).transpose()?;
     Ok(config)
+}
+
+/// The environment variable that says how many shards share the plan, beside Kubernetes'
+/// `JOB_COMPLETION_INDEX` (the shard's index in an Indexed Job).
+pub const SHARDS_ENV: &str = "TCPGOON_SHARDS";
+
+/// This run's part of a plan of `plan` connections: `--shard I/N` (I from 0), or else
+/// `JOB_COMPLETION_INDEX` and `TCPGOON_SHARDS` when the latter is set, or else the whole plan.
+pub fn shard(
+    flag: Option<&str>,
+    env_index: Option<String>,
+    env_count: Option<String>,
+    plan: u64,
+) -> Result<Shard, String> {
+    let (index, count, from) = match (flag, env_count) {
+        (Some(text), _) => {
+            let bad = || {
+                format!(
+                    "--shard takes I/N, the I-th (from 0) of N parts of the plan, e.g. 0/3 (got {})",
+                    quoted(text)
+                )
+            };
+            let (i, n) = text.trim().split_once('/').ok_or_else(bad)?;
+            let i: u64 = i.trim().parse().map_err(|_| bad())?;
+            let n: u64 = n.trim().parse().map_err(|_| bad())?;
+            (i, n, "--shard")
+        }
+        (None, Some(count)) => {
+            let n: u64 = count.trim().parse().map_err(|_| {
+                format!(
+                    "{SHARDS_ENV} must be the number of shards (got {})",
+                    quoted(&count)
+                )
+            })?;
+            let index = env_index.ok_or_else(|| {
+                format!("{SHARDS_ENV} is set but JOB_COMPLETION_INDEX is not: give --shard I/N, or run as a Kubernetes Indexed Job")
+            })?;
+            let i: u64 = index.trim().parse().map_err(|_| {
+                format!(
+                    "JOB_COMPLETION_INDEX must be a number from 0 (got {})",
+                    quoted(&index)
+                )
+            })?;
+            (i, n, "JOB_COMPLETION_INDEX and TCPGOON_SHARDS")
+        }
+        (None, None) => return Ok(Shard::whole(plan)),
+    };
+    if count == 0 || index >= count {
+        return Err(format!(
+            "{from}: shard {index} of {count} cannot be: the index runs from 0 to N-1"
+        ));
+    }
+    let shard = Shard { index, count, plan };
+    if shard.connections() == 0 {
+        return Err(format!(
+            "{from}: shard {index}/{count} of a plan of {plan} connections has none: give -c {count} or more"
+        ));
+    }
+    Ok(shard)
+}
+
+/// `--start-at`: RFC 3339 (`2026-11-30T16:00:00Z`) or Unix seconds.
+fn start_at(text: &str) -> Result<std::time::SystemTime, String> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        if (0.0..1e11).contains(&secs) {
+            return Ok(std::time::UNIX_EPOCH + Duration::from_secs_f64(secs));
+        }
+    }
+    humantime::parse_rfc3339_weak(t).map_err(|_| {
+        format!(
+            "--start-at takes a time as RFC 3339 (2026-11-30T16:00:00Z) or Unix seconds (got {})",
+            quoted(t)
+        )
+    })
 }
 
 /// The target flags (`--target`, `--targets-file`, `--all-addresses`, `--eureka*`) of `run`
@@ -337,9 +422,11 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         port,
         thresholds,
         send_file,
+        start_at: None,
         load: LoadConfig {
             checks,
             connections,
+            shard: Shard::whole(connections),
             pacing,
             dial_timeout,
             interval: (!interval.is_zero()).then_some(interval),

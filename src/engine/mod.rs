@@ -375,13 +375,14 @@ impl Engine {
         while self.launched < self.plan.load.connections
             && (self.counts.dialing as usize) < self.plan.load.max_dialing
         {
-            let due = self.plan.load.pacing.due_nanos(self.launched);
+            // Connection `i` of the plan (this shard's `launched`-th), due when the plan says.
+            let i = self.plan.load.shard.global(self.launched);
+            let due = self.plan.load.pacing.due_nanos(i);
             // `due == 0` needs no clock: every connection of an unpaced run is due at once.
             if due > 0 && due > self.now_ns() {
                 self.pace_timer = Some(self.wheel.insert(ceil_ms(due), Timer::Pace));
                 return;
             }
-            let i = self.launched;
             self.launched += 1;
             self.dial(i, due, observer);
         }
@@ -1077,6 +1078,7 @@ mod tests {
                 max_dialing: 1,
                 close: CloseMode::Fin,
                 checks: Default::default(),
+                shard: Default::default(),
             },
             local: LocalEndpoints::kernel(Vec::new()),
             name: TargetName::default(),

@@ -20,7 +20,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{
-    Bound, Checks, CloseMode, Expect, Keepalive, LoadConfig, Metric, Op, Pacing, Threshold,
+    Bound, Checks, CloseMode, Expect, Keepalive, LoadConfig, Metric, Op, Pacing, Shard, Threshold,
 };
 use crate::results::stats::{ErrorTally, LatencyStats};
 use crate::results::{
@@ -246,6 +246,20 @@ pub struct Config {
     pub keepalive: Option<KeepaliveData>,
     /// `--probe-timeout`, when `--probe-at-end` was asked.
     pub probe_timeout_us: Option<f64>,
+    /// The part of a larger plan this run dialed (`--shard`); absent for a whole plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardData>,
+}
+
+/// The part of a plan a run dialed: connection `i` of the plan is shard `i mod count`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ShardData {
+    /// This shard, from 0.
+    pub index: u64,
+    /// How many shards share the plan.
+    pub count: u64,
+    /// Connections of the whole plan (`-c`); `connections` is this shard's part of it.
+    pub plan_connections: u64,
 }
 
 /// TCP keepalive.
@@ -790,6 +804,11 @@ impl Report {
                 count: k.count,
             }),
             probe_timeout_us: checks.probe_at_end.map(us),
+            shard: load.shard.is_part().then_some(ShardData {
+                index: load.shard.index,
+                count: load.shard.count,
+                plan_connections: load.shard.plan,
+            }),
         };
         let v = &r.verification;
         let c = &r.closures;
@@ -1035,6 +1054,14 @@ impl Report {
         };
         let load = LoadConfig {
             connections: cfg.connections,
+            shard: match cfg.shard {
+                Some(s) => Shard {
+                    index: s.index,
+                    count: s.count,
+                    plan: s.plan_connections,
+                },
+                None => Shard::whole(cfg.connections),
+            },
             pacing,
             dial_timeout: from_us("config.dial_timeout_us", cfg.dial_timeout_us)?,
             interval: opt_from_us("config.report_interval_us", cfg.report_interval_us)?,

@@ -194,6 +194,17 @@ pub fn extended_block(r: &RunResult) -> String {
             go_duration(truncate_micros(lag))
         )
     });
+    let shard = &r.identity.load.shard;
+    if shard.is_part() {
+        let _ = writeln!(
+            out,
+            "Shard: {} of {} (from 0): {} of the plan's {} connections, each dialed at the plan's time",
+            shard.index,
+            shard.count,
+            r.identity.load.connections,
+            shard.plan
+        );
+    }
     let _ = writeln!(
         out,
         "Ramp: dialed {} connections in {}{rate}{settled}{lag}",
