@@ -157,6 +157,17 @@ pub struct ReportConfig {
     pub output: Option<std::path::PathBuf>,
 }
 
+/// A validated `merge` command: add up the reports of a plan's shards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeConfig {
+    /// The reports.
+    pub files: Vec<std::path::PathBuf>,
+    /// What to render.
+    pub format: ReportFormat,
+    /// Where to (standard output when `None`).
+    pub output: Option<std::path::PathBuf>,
+}
+
 /// What `tcpgoon report` renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {

@@ -152,3 +152,125 @@ fn a_signal_while_waiting_for_the_barrier_dials_nothing() {
         stderr(&o)
     );
 }
+
+/// Runs `tcpgoon ARGS --export-json FILE` and returns the document.
+fn run_json(args: &str, name: &str) -> (std::process::Output, Value, std::path::PathBuf) {
+    let file = temp(name);
+    let o = tg(&format!("{args} --export-json {}", file.display()));
+    let doc = serde_json::from_str(&std::fs::read_to_string(&file).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{args}: {e}: {}", stderr(&o)));
+    (o, doc, file)
+}
+
+#[test]
+fn merged_shards_account_for_the_plan_as_one_process_does() {
+    // Every connection is closed by the far side 100 ms in, during a 600 ms hold: exit 3.
+    let server = BuiltinServer::start(
+        "127.0.0.2",
+        &["-m", "0", "-d", "60", "-q", "--close-after", "100ms"],
+    );
+    let plan = format!(
+        "run -y -c 30 -s 5 -i 0 --hold 600ms --threshold connect_p99<1s 127.0.0.2 {}",
+        server.port
+    );
+    let (one_o, one, one_file) = run_json(&plan, "whole.json");
+    assert_eq!(code(&one_o), 3, "{}", stdout(&one_o));
+    let files: Vec<_> = (0..3)
+        .map(|i| run_json(&format!("{plan} --shard {i}/3"), &format!("part{i}.json")).2)
+        .collect();
+    let merged_file = temp("merged.json");
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let o = tg(&format!(
+        "merge {} --format json -o {}",
+        names.join(" "),
+        merged_file.display()
+    ));
+    assert_eq!(code(&o), 3, "the merged verdict: {}", stderr(&o));
+    let merged: Value =
+        serde_json::from_str(&std::fs::read_to_string(&merged_file).unwrap()).unwrap();
+    crate::export::validate(&merged);
+    // Counts exactly as the one process had them.
+    assert_eq!(merged["counts"], one["counts"]);
+    assert_eq!(merged["config"]["connections"], 30);
+    assert!(
+        merged["config"].get("shard").is_none(),
+        "{}",
+        merged["config"]
+    );
+    for field in ["connect_time", "time_to_error"] {
+        assert_eq!(merged[field]["count"], one[field]["count"], "{field}");
+    }
+    assert_eq!(merged["closures"]["total"], one["closures"]["total"]);
+    assert_eq!(merged["closures"]["fin"]["count"], 30);
+    let verdicts = |d: &Value| {
+        d["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["expr"].clone(), t["pass"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(verdicts(&merged), verdicts(&one));
+    assert_eq!(merged["exit_code"], one["exit_code"]);
+    // The text says where it came from, and renders again from the merged document.
+    let text = stdout(&tg(&format!("merge {}", names.join(" "))));
+    assert!(
+        text.starts_with("Merged 3 reports (shards of a plan of 30 connections):\n  shard 0/3 "),
+        "{text}"
+    );
+    assert!(text.contains("--- 127.0.0.2:"), "{text}");
+    assert_eq!(
+        stdout(&tg(&format!("report {}", merged_file.display()))),
+        text
+    );
+    for f in files.iter().chain([&one_file, &merged_file]) {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+#[test]
+fn merge_refuses_reports_that_do_not_belong_together() {
+    let server = TestServer::start("127.0.0.2", Behaviour::Hold);
+    let other = TestServer::start("127.0.0.3", Behaviour::Hold);
+    let base =
+        |extra: &str, port: String, ip: &str| format!("run -y -c 6 -s 0 -i 0 {extra} {ip} {port}");
+    let (_, _, a) = run_json(&base("--shard 0/2", server.port(), "127.0.0.2"), "a.json");
+    let (_, _, b) = run_json(&base("--shard 1/2", server.port(), "127.0.0.2"), "b.json");
+    let (_, _, other_target) = run_json(&base("--shard 1/2", other.port(), "127.0.0.3"), "c.json");
+    let (_, _, other_plan) = run_json(
+        &base("--shard 1/2 --hold 10ms", server.port(), "127.0.0.2"),
+        "d.json",
+    );
+    let (_, _, whole) = run_json(&base("", server.port(), "127.0.0.2"), "e.json");
+    for (pair, want) in [
+        ((&a, &a), "is shard 0/2 again"),
+        ((&a, &other_target), "dial other targets"),
+        ((&a, &other_plan), "different plans"),
+        ((&a, &whole), "not shards of the same plan"),
+    ] {
+        let o = tg(&format!("merge {} {}", pair.0.display(), pair.1.display()));
+        let err = stderr(&o);
+        assert_eq!(code(&o), 1, "{want}: {}", stdout(&o));
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(want), "{want}: {err}");
+        assert_eq!(stdout(&o), "");
+    }
+    // Both shards: fine; one alone: said, with what it covers.
+    let o = tg(&format!("merge {} {}", a.display(), b.display()));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Total: 6, Dialing: 0, Established: 6"),
+        "{}",
+        stdout(&o)
+    );
+    let o = tg(&format!("merge {}", b.display()));
+    assert!(
+        stdout(&o)
+            .contains("Missing: shard 0 of 2: the merge covers 3 of the plan's 6 connections"),
+        "{}",
+        stdout(&o)
+    );
+    for f in [a, b, other_target, other_plan, whole] {
+        let _ = std::fs::remove_file(f);
+    }
+}

@@ -9,6 +9,7 @@
 
 mod demo;
 mod many;
+mod merge;
 mod prompt;
 mod run;
 mod saved;
@@ -160,6 +161,10 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
             Ok(code) => code,
             Err(e) => fail(e),
         },
+        Ok(Command::Merge(config)) => match merge::merge(&config) {
+            Ok(code) => code,
+            Err(e) => fail(e),
+        },
         Ok(Command::Report(config)) => match saved::render(&config) {
             Ok(()) => EXIT_OK,
             Err(e) => fail(e),
@@ -222,7 +227,7 @@ mod tests {
         assert_eq!(typo_or_usage(usage.to_string(), &typo, |_| true), usage);
         assert_eq!(
             typo_or_usage(usage.to_string(), &typo, |_| false),
-            "error: 'demo1' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, discover, report, version, completions, man; see `tcpgoon --help`\n"
+            "error: 'demo1' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, discover, report, merge, version, completions, man; see `tcpgoon --help`\n"
         );
     }
 }

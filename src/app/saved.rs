@@ -20,14 +20,7 @@ pub(super) fn render(config: &ReportConfig) -> Result<(), AppError> {
         path: config.file.clone(),
         error,
     };
-    let text = std::fs::read_to_string(&config.file).map_err(|e| {
-        read(match e.raw_os_error() {
-            Some(errno) => format!("cannot read it: {}", report::errno_text(errno)),
-            None => format!("cannot read it: {e}"),
-        })
-    })?;
-    let document = Document::from_json(&text).map_err(|e| read(e.to_string()))?;
-    let rendered = match document {
+    let rendered = match read_document(&config.file)? {
         Document::Run(document) => {
             let (result, verdict) = document.to_result().map_err(|e| read(e.to_string()))?;
             let discovery: String = document
@@ -50,15 +43,30 @@ pub(super) fn render(config: &ReportConfig) -> Result<(), AppError> {
         }
         Document::Suite(suite) => render_suite(&suite, config.format).map_err(read)?,
     };
-    let out = config
-        .output
-        .clone()
-        .unwrap_or_else(|| std::path::PathBuf::from("-"));
+    write_rendered(
+        config.output.as_deref(),
+        &[config.file.as_path()],
+        &rendered,
+    )
+}
+
+/// Writes what `report` or `merge` rendered to `output` (atomically), or to standard output;
+/// an output that is one of the `inputs` is refused (rendering over it would lose it).
+pub(super) fn write_rendered(
+    output: Option<&std::path::Path>,
+    inputs: &[&std::path::Path],
+    rendered: &str,
+) -> Result<(), AppError> {
+    let out = output.map_or_else(
+        || std::path::PathBuf::from("-"),
+        std::path::Path::to_path_buf,
+    );
     if out.as_os_str() != "-" {
-        if export::same_file(&out, &config.file) {
+        if let Some(input) = inputs.iter().find(|i| export::same_file(&out, i)) {
             return Err(AppError::Conflict(format!(
-                "-o {} is the report being read: rendering over it would lose it; give another file",
-                out.display()
+                "-o {} is the report {} being read: rendering over it would lose it; give another file",
+                out.display(),
+                input.display()
             )));
         }
         super::run::check_writable("-o", &out)?;
@@ -74,6 +82,21 @@ pub(super) fn render(config: &ReportConfig) -> Result<(), AppError> {
             }
         }
     })
+}
+
+/// Reads a saved document, each failure as the line `report` and `merge` give.
+pub(super) fn read_document(path: &std::path::Path) -> Result<Document, AppError> {
+    let read = |error: String| AppError::ReadReport {
+        path: path.to_path_buf(),
+        error,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        read(match e.raw_os_error() {
+            Some(errno) => format!("cannot read it: {}", report::errno_text(errno)),
+            None => format!("cannot read it: {e}"),
+        })
+    })?;
+    Document::from_json(&text).map_err(|e| read(e.to_string()))
 }
 
 /// A suite of runs (one per target) rendered again: the text as the runs printed it (where

@@ -116,6 +116,19 @@ pub(super) enum RawCommand {
         code is in the document (exit_code)."
     )]
     Report(RawReport),
+    /// Add up the JSON reports of the shards of one plan (--shard), exactly
+    #[command(
+        after_help = "Counts, errors and closures are summed; min, mean, max and deviation \
+        come from exact sums, percentiles from the merged HDR histograms; the concurrency over \
+        time is the sum of the reports' timelines aligned on wall-clock time, and so is the \
+        merged peak. The verdict is judged again on the merged totals, with the reports' \
+        thresholds. Reports that do not belong together (other targets, another plan, two of \
+        the same shard) are refused with a line that says why; a shard missing is said.\n\n\
+        Exit codes: the merged run's (0, 2 or 3; 1 when it did not complete), or 1 when a \
+        report cannot be read, the reports do not belong together, or the output cannot be \
+        written."
+    )]
+    Merge(RawMerge),
     /// Print the git commit and the build time
     Version,
     /// Print a shell completion script to standard output: bash, zsh, fish, powershell or elvish
@@ -147,6 +160,24 @@ pub(super) struct RawCompletions {
         hide_possible_values = true
     )]
     pub(super) shell: String,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct RawMerge {
+    /// The JSON reports of the shards (--export-json FILE, or --format json > FILE)
+    #[arg(value_name = "FILE.json", required = true, num_args = 1.., value_hint = clap::ValueHint::FilePath)]
+    pub(super) files: Vec<std::path::PathBuf>,
+    /// What to render
+    #[arg(long, value_enum, default_value = "text")]
+    pub(super) format: ReportFormat,
+    /// Write to FILE (atomically) instead of standard output
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        value_hint = clap::ValueHint::FilePath
+    )]
+    pub(super) output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

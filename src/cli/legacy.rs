@@ -8,12 +8,13 @@ use std::ffi::OsString;
 use std::net::IpAddr;
 
 /// The subcommands, as typed.
-pub(super) const COMMANDS: [&str; 8] = [
+pub(super) const COMMANDS: [&str; 9] = [
     "run",
     "server",
     "demo",
     "discover",
     "report",
+    "merge",
     "version",
     "completions",
     "man",

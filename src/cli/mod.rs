@@ -18,7 +18,9 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::config::{DiscoverConfig, ReportConfig, ReportFormat, RunConfig, ServerConfig};
+use crate::config::{
+    DiscoverConfig, MergeConfig, ReportConfig, ReportFormat, RunConfig, ServerConfig,
+};
 pub use docs::{completion_script, man_page, Shell};
 use flags::{Cli, RawCommand};
 pub use legacy::CommandTypo;
@@ -45,6 +47,8 @@ pub enum Command {
     Report(ReportConfig),
     /// List the targets a run would test.
     Discover(DiscoverConfig),
+    /// Add up the reports of a plan's shards.
+    Merge(MergeConfig),
     /// Print version details.
     Version,
     /// Print a shell completion script ([`completion_script`]).
@@ -79,6 +83,15 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, CliExi
         (Ok(Command::Run { config, .. }), typo @ Some(_)) => Ok(Command::Run { config, typo }),
         (Err(CliExit::Usage(usage)), Some(typo)) => Err(CliExit::MaybeTypo { usage, typo }),
         (parsed, _) => parsed,
+    }
+}
+
+fn report_format(format: flags::ReportFormat) -> ReportFormat {
+    match format {
+        flags::ReportFormat::Text => ReportFormat::Text,
+        flags::ReportFormat::Json => ReportFormat::Json,
+        flags::ReportFormat::Junit => ReportFormat::Junit,
+        flags::ReportFormat::Html => ReportFormat::Html,
     }
 }
 
@@ -148,12 +161,12 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
             .map_err(usage),
         RawCommand::Report(raw) => Ok(Command::Report(ReportConfig {
             file: raw.file,
-            format: match raw.format {
-                flags::ReportFormat::Text => ReportFormat::Text,
-                flags::ReportFormat::Json => ReportFormat::Json,
-                flags::ReportFormat::Junit => ReportFormat::Junit,
-                flags::ReportFormat::Html => ReportFormat::Html,
-            },
+            format: report_format(raw.format),
+            output: raw.output,
+        })),
+        RawCommand::Merge(raw) => Ok(Command::Merge(MergeConfig {
+            files: raw.files,
+            format: report_format(raw.format),
             output: raw.output,
         })),
         RawCommand::Version => Ok(Command::Version),
@@ -778,7 +791,7 @@ mod tests {
         );
         assert_eq!(
             typo.message(),
-            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, discover, report, version, completions, man; see `tcpgoon --help`"
+            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, discover, report, merge, version, completions, man; see `tcpgoon --help`"
         );
     }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::config::LoadConfig;
 
+pub mod merge;
 pub mod stats;
 
 use stats::{ErrorTally, LatencyStats};
