@@ -40,7 +40,7 @@ fn shards_dial_disjoint_parts_of_one_plan_on_its_schedule() {
         );
     }
     // Every connection of the plan dialed once, by one shard.
-    assert_eq!(server.accepted(), 10);
+    assert_eq!(server.settle_at(10, Duration::from_secs(5)), 10);
     let at_us = at.duration_since(UNIX_EPOCH).unwrap().as_micros() as f64;
     for (i, file) in files.iter().enumerate() {
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
@@ -87,7 +87,7 @@ fn shards_come_from_a_kubernetes_indexed_job_too() {
         .unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // Connections 3 and 7 of the plan.
-    assert_eq!(server.accepted(), 2);
+    assert_eq!(server.settle_at(2, Duration::from_secs(5)), 2);
     assert!(stdout(&o).contains("Shard: 3 of 4 (from 0): 2 of the plan's 10 connections"));
     // JOB_COMPLETION_INDEX alone (another kind of Job) changes nothing.
     let o = tcpgoon()
@@ -96,7 +96,7 @@ fn shards_come_from_a_kubernetes_indexed_job_too() {
         .output()
         .unwrap();
     assert_eq!(code(&o), 0);
-    assert_eq!(server.accepted(), 12);
+    assert_eq!(server.settle_at(12, Duration::from_secs(5)), 12);
     assert!(!stdout(&o).contains("Shard:"));
 }
 
@@ -272,5 +272,119 @@ fn merge_refuses_reports_that_do_not_belong_together() {
     );
     for f in [a, b, other_target, other_plan, whole] {
         let _ = std::fs::remove_file(f);
+    }
+}
+
+/// A small network of hosts: namespaces joined by veth pairs to a bridge in a namespace of
+/// its own, each host at 10.200.0.N/24. Everything is deleted when it drops.
+struct Lan {
+    bridge: Netns,
+    hosts: Vec<Netns>,
+}
+
+impl Lan {
+    fn create(hosts: usize) -> Option<Lan> {
+        let bridge = Netns::create("lan")?;
+        bridge.sh("ip link add br0 type bridge && ip link set br0 up");
+        let mut made = Vec::new();
+        for n in 1..=hosts {
+            let host = Netns::create(&format!("host{n}"))?;
+            // The host's end is made inside it; its peer goes straight to the bridge's namespace.
+            host.sh(&format!(
+                "ip link add eth0 type veth peer name port{n} netns {bridge} \
+                 && ip addr add 10.200.0.{n}/24 dev eth0 && ip link set eth0 up",
+                bridge = bridge.name
+            ));
+            bridge.sh(&format!(
+                "ip link set port{n} master br0 && ip link set port{n} up"
+            ));
+            made.push(host);
+        }
+        Some(Lan {
+            bridge,
+            hosts: made,
+        })
+    }
+}
+
+#[test]
+fn shards_on_three_hosts_merge_into_the_run_of_one() {
+    let Some(lan) = Lan::create(4) else {
+        return;
+    };
+    let _keep = &lan.bridge;
+    let (server_host, clients) = (&lan.hosts[0], &lan.hosts[1..]);
+    let _server = BuiltinServer::start_with(
+        server_host.command(env!("CARGO_BIN_EXE_tcpgoon")),
+        "10.200.0.1",
+        17001,
+        &["-m", "0", "-d", "60", "-q", "--close-after", "300ms"],
+    );
+    let plan = "run -y -c 60 --rate 400 -i 0 --hold 500ms 10.200.0.1 17001";
+    let dir = std::env::temp_dir();
+    let file = |name: &str| dir.join(format!("tcpgoon-{}-lan-{name}.json", std::process::id()));
+    // The plan as one process, from the first client host.
+    let one = clients[0].tg(&format!("{plan} --export-json {}", file("one").display()));
+    assert_eq!(code(&one), 3, "{}{}", stdout(&one), stderr(&one));
+    // The same plan as three shards, one per client host, from the same barrier.
+    let at = (SystemTime::now() + Duration::from_millis(1500))
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let mut children: Vec<_> = clients
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            piped_in(
+                host.command(env!("CARGO_BIN_EXE_tcpgoon")).args(
+                    format!(
+                        "{plan} --shard {i}/3 --start-at {at:.3} --export-json {}",
+                        file(&format!("shard{i}")).display()
+                    )
+                    .split_whitespace(),
+                ),
+            )
+        })
+        .collect();
+    for (i, child) in children.iter_mut().enumerate() {
+        let o = wait_output(child, Duration::from_secs(30));
+        assert_eq!(code(&o), 3, "shard {i}: {}{}", stdout(&o), stderr(&o));
+        // Each host dialed from its own address.
+        assert!(stdout(&o).contains("Shard: "), "{}", stdout(&o));
+    }
+    let shards: Vec<String> = (0..3)
+        .map(|i| file(&format!("shard{i}")).display().to_string())
+        .collect();
+    let merged = tg(&format!("merge --format json {}", shards.join(" ")));
+    assert_eq!(code(&merged), 3, "{}", stderr(&merged));
+    let merged: Value = serde_json::from_str(&stdout(&merged)).unwrap();
+    let one: Value = serde_json::from_str(&std::fs::read_to_string(file("one")).unwrap()).unwrap();
+    crate::export::validate(&merged);
+    // Counts exactly; the distributions count the same connections.
+    assert_eq!(merged["counts"], one["counts"]);
+    assert_eq!(
+        merged["closures"]["fin"]["count"],
+        one["closures"]["fin"]["count"]
+    );
+    assert_eq!(
+        merged["connect_time"]["count"],
+        one["connect_time"]["count"]
+    );
+    assert_eq!(merged["ramp"]["dialed"], one["ramp"]["dialed"]);
+    // The schedule is the plan's: the last of 60 connections at 400/s is due at 147.5 ms.
+    let span = |d: &Value| {
+        d["ramp"]["last_dial_us"].as_f64().unwrap() - d["ramp"]["first_dial_us"].as_f64().unwrap()
+    };
+    assert!(
+        (span(&merged) - span(&one)).abs() < 50_000.0,
+        "{} vs {}",
+        span(&merged),
+        span(&one)
+    );
+    // Held 300 ms each and dialed over 150 ms: all 60 were open at once, in both.
+    assert_eq!(one["max_concurrent"], 60);
+    assert_eq!(merged["max_concurrent"], 60);
+    for name in ["one", "shard0", "shard1", "shard2"] {
+        let _ = std::fs::remove_file(file(name));
     }
 }

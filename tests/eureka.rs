@@ -222,7 +222,7 @@ fn hostname_secure_port_and_an_old_servers_lone_instance() {
         )),
         "{out}"
     );
-    assert_eq!(hold.accepted(), 3);
+    assert_eq!(hold.settle_at(3, Duration::from_secs(5)), 3);
     // Its plain port is not enabled: with --eureka-port port nothing is left to test.
     let o = tg(&format!(
         "run -y -c 3 -s 0 -i 0 --eureka {} --app legacy --eureka-address hostname",
@@ -492,7 +492,10 @@ fn duplicates_and_spread_runs_keep_the_registrys_count_and_lines() {
         )),
         "{out}"
     );
-    assert_eq!(a.accepted() + b.accepted(), 4);
+    assert_eq!(
+        a.settle_at(2, Duration::from_secs(5)) + b.settle_at(2, Duration::from_secs(5)),
+        4
+    );
     // The saved spread report keeps where its targets came from.
     let again = tg(&format!("report {}", json.display()));
     assert!(

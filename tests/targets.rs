@@ -150,8 +150,8 @@ fn spread_shares_one_run_over_the_targets_with_a_breakdown() {
         out.contains("Total: 30, Dialing: 0, Established: "),
         "{out}"
     );
-    assert_eq!(hold.accepted(), 10);
-    assert_eq!(close.accepted(), 10);
+    assert_eq!(hold.settle_at(10, Duration::from_secs(5)), 10);
+    assert_eq!(close.settle_at(10, Duration::from_secs(5)), 10);
     let table = &out[out.find("Per target:\n").expect(&out)..];
     assert!(
         table.contains(&format!(
@@ -227,7 +227,7 @@ fn a_targets_file_takes_comments_and_names_a_bad_line() {
         )),
         "{out}"
     );
-    assert_eq!(hold.accepted(), 3);
+    assert_eq!(hold.settle_at(3, Duration::from_secs(5)), 3);
     std::fs::write(&file, "127.0.0.2:80\n\n10.0.0.1:http\n").unwrap();
     let o = tg(&format!(
         "run -y -c 3 -s 0 -i 0 --targets-file {}",

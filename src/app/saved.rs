@@ -63,10 +63,14 @@ pub(super) fn write_rendered(
     );
     if out.as_os_str() != "-" {
         if let Some(input) = inputs.iter().find(|i| export::same_file(&out, i)) {
+            let which = if inputs.len() == 1 {
+                String::new()
+            } else {
+                format!(" {}", input.display())
+            };
             return Err(AppError::Conflict(format!(
-                "-o {} is the report {} being read: rendering over it would lose it; give another file",
-                out.display(),
-                input.display()
+                "-o {} is the report{which} being read: rendering over it would lose it; give another file",
+                out.display()
             )));
         }
         super::run::check_writable("-o", &out)?;

@@ -269,10 +269,25 @@ impl Engine {
         self.start.elapsed().as_nanos() as u64
     }
 
-    /// Adds a point to the timeline and shows progress, when one is due.
+    /// Adds a point to the timeline and shows progress, when one is due, or when the loop is
+    /// about to go quiet (no timer within a step) with counts the last point does not show:
+    /// the state a quiet stretch holds is then exact in the timeline, not the state some
+    /// milliseconds before it (what merged shards' timelines are summed from).
     fn sample(&mut self, observer: &mut dyn Observer) {
         let now = self.now_ns();
-        if self.timeline.due(Duration::from_nanos(now)) {
+        let at = Duration::from_nanos(now);
+        let quiet = || {
+            let step_ns = self.timeline.step.as_nanos() as u64;
+            self.timeline
+                .points
+                .last()
+                .is_some_and(|last| last.counts != self.counts)
+                && self
+                    .wheel
+                    .next_deadline()
+                    .is_none_or(|deadline| deadline * NS_PER_MS >= now + step_ns)
+        };
+        if self.timeline.due(at) || quiet() {
             let snapshot = self.snapshot(now);
             self.timeline.push(snapshot);
             observer.progress(&snapshot);
