@@ -6,6 +6,7 @@ mod util;
 mod architecture;
 mod checks;
 mod cli;
+mod container;
 mod defects;
 mod defects7;
 mod distributed;
