@@ -16,6 +16,7 @@ mod eureka_fixture;
 mod export;
 mod html;
 mod junit;
+mod kubernetes;
 mod lb;
 mod netns;
 mod outputs;

@@ -108,6 +108,17 @@ fn fail(e: AppError) -> i32 {
     EXIT_INCOMPLETE
 }
 
+/// Checks a command line (including the program name) without running it: `Ok` when it is a
+/// valid command, the usage error otherwise. For tools that write tcpgoon command lines (the
+/// Kubernetes manifests' test), so that they are checked by the same parser.
+pub fn check_args(args: impl IntoIterator<Item = OsString>) -> Result<(), String> {
+    match cli::parse(args) {
+        Ok(_) => Ok(()),
+        Err(CliExit::Usage(text) | CliExit::MaybeTypo { usage: text, .. }) => Err(text),
+        Err(CliExit::Info(_)) => Err("help or version, not a command".to_string()),
+    }
+}
+
 /// Runs the program with `args` (including the program name) and returns the exit code.
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
     match cli::parse(args) {
