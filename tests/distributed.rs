@@ -388,3 +388,35 @@ fn shards_on_three_hosts_merge_into_the_run_of_one() {
         let _ = std::fs::remove_file(file(name));
     }
 }
+
+/// The point a quiet stretch adds is one per stretch: an unpaced ramp, whose batches follow
+/// each other with no timer due, keeps the timeline at its 50 ms step.
+#[test]
+fn quiet_points_do_not_flood_the_timeline() {
+    let server = BuiltinServer::start("127.0.0.2", &["-m", "0", "-d", "60", "-q"]);
+    let (o, doc, file) = run_json(
+        &format!(
+            "run -y -c 3000 -s 0 -i 0 --hold 300ms --close rst 127.0.0.2 {}",
+            server.port
+        ),
+        "unpaced.json",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(doc["timeline"]["step_ms"], 50.0);
+    let points = doc["timeline"]["points"].as_array().unwrap().len() as f64;
+    let elapsed_ms = doc["elapsed_us"].as_f64().unwrap() / 1000.0;
+    // A point per step while anything happens, one per quiet stretch, the two ends.
+    assert!(
+        points <= elapsed_ms / 50.0 * 2.0 + 4.0,
+        "{points} points in {elapsed_ms} ms"
+    );
+    // The held state is shown exactly: every connection open at once.
+    assert_eq!(doc["max_concurrent"], 3000);
+    let last_held = doc["timeline"]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["established"] == 3000);
+    assert!(last_held);
+    let _ = std::fs::remove_file(file);
+}

@@ -136,6 +136,8 @@ pub struct Engine {
     hold_over: bool,
     stop: StopReason,
     timeline: Timeline,
+    /// The state the last batch left when no timeline point shows it (see `sample`).
+    unshown: Option<Snapshot>,
     wants_events: bool,
 }
 
@@ -202,6 +204,7 @@ impl Engine {
             hold_end: None,
             probe: None,
             timeline: Timeline::default(),
+            unshown: None,
             ramp: Ramp::default(),
             launched: 0,
             pace_timer: None,
@@ -269,28 +272,31 @@ impl Engine {
         self.start.elapsed().as_nanos() as u64
     }
 
-    /// Adds a point to the timeline and shows progress, when one is due, or when the loop is
-    /// about to go quiet (no timer within a step) with counts the last point does not show:
-    /// the state a quiet stretch holds is then exact in the timeline, not the state some
-    /// milliseconds before it (what merged shards' timelines are summed from).
+    /// Adds a point to the timeline and shows progress, when one is due. The state a batch
+    /// leaves that no point shows is kept aside (one copy, no push); when the next batch comes
+    /// a step or more later, the loop was quiet in between, and that state goes in at its own
+    /// time: the state a quiet stretch holds is then exact in the timeline, not the state some
+    /// milliseconds before it (what merged shards' timelines are summed from). At most one
+    /// point more per quiet stretch.
     fn sample(&mut self, observer: &mut dyn Observer) {
         let now = self.now_ns();
         let at = Duration::from_nanos(now);
-        let quiet = || {
-            let step_ns = self.timeline.step.as_nanos() as u64;
-            self.timeline
-                .points
-                .last()
-                .is_some_and(|last| last.counts != self.counts)
-                && self
-                    .wheel
-                    .next_deadline()
-                    .is_none_or(|deadline| deadline * NS_PER_MS >= now + step_ns)
-        };
-        if self.timeline.due(at) || quiet() {
+        if let Some(held) = self.unshown.take() {
+            if at >= held.at + self.timeline.step {
+                self.timeline.push(held);
+            }
+        }
+        if self.timeline.due(at) {
             let snapshot = self.snapshot(now);
             self.timeline.push(snapshot);
             observer.progress(&snapshot);
+        } else if self
+            .timeline
+            .points
+            .last()
+            .is_some_and(|last| last.counts != self.counts)
+        {
+            self.unshown = Some(self.snapshot(now));
         }
     }
 
