@@ -450,11 +450,9 @@ pub struct ProbeData {
     pub interrupted: u64,
 }
 
-/// One source address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct SourceData {
-    /// The address.
-    pub address: String,
+/// The counts of one share of the connections (a source address, or a target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ShareData {
     /// Established.
     pub established: u64,
     /// Verified (with `--expect*`).
@@ -469,25 +467,52 @@ pub struct SourceData {
     pub local_errors: u64,
 }
 
+impl From<&ShareCounts> for ShareData {
+    fn from(c: &ShareCounts) -> Self {
+        ShareData {
+            established: c.established,
+            verified: c.verified,
+            closed: c.closed,
+            closed_at_once: c.closed_at_once,
+            errors: c.errors,
+            local_errors: c.local_errors,
+        }
+    }
+}
+
+impl From<ShareData> for ShareCounts {
+    fn from(d: ShareData) -> Self {
+        ShareCounts {
+            established: d.established,
+            closed: d.closed,
+            closed_at_once: d.closed_at_once,
+            errors: d.errors,
+            local_errors: d.local_errors,
+            verified: d.verified,
+        }
+    }
+}
+
+/// One source address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SourceData {
+    /// The address.
+    pub address: String,
+    /// Its connections.
+    #[serde(flatten)]
+    pub counts: ShareData,
+}
+
 /// One target of a `--spread` run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TargetData {
     /// The address dialed (`ip:port`).
     pub address: String,
-    /// Established.
-    pub established: u64,
-    /// Verified (with `--expect*`).
-    pub verified: u64,
-    /// Closed by the far side.
-    pub closed: u64,
-    /// Of those, at once.
-    pub closed_at_once: u64,
+    /// Its connections.
+    #[serde(flatten)]
+    pub counts: ShareData,
     /// Still open at the end: established and not closed by the far side.
     pub held: u64,
-    /// Dials that failed.
-    pub errors: u64,
-    /// Could not be opened on this machine.
-    pub local_errors: u64,
     /// Its connect times.
     pub connect_time: Distribution,
 }
@@ -912,12 +937,7 @@ impl Report {
                 .iter()
                 .map(|(ip, s)| SourceData {
                     address: ip.to_string(),
-                    established: s.established,
-                    verified: s.verified,
-                    closed: s.closed,
-                    closed_at_once: s.closed_at_once,
-                    errors: s.errors,
-                    local_errors: s.local_errors,
+                    counts: s.into(),
                 })
                 .collect(),
             per_target: r
@@ -925,13 +945,8 @@ impl Report {
                 .iter()
                 .map(|t| TargetData {
                     address: t.addr.to_string(),
-                    established: t.counts.established,
-                    verified: t.counts.verified,
-                    closed: t.counts.closed,
-                    closed_at_once: t.counts.closed_at_once,
+                    counts: (&t.counts).into(),
                     held: t.held(),
-                    errors: t.counts.errors,
-                    local_errors: t.counts.local_errors,
                     connect_time: Distribution::of(&t.connect),
                 })
                 .collect(),
@@ -1120,17 +1135,7 @@ impl Report {
                     .address
                     .parse::<IpAddr>()
                     .map_err(|e| ReadError::Field("per_source.address", e.to_string()))?;
-                Ok((
-                    ip,
-                    ShareCounts {
-                        established: s.established,
-                        closed: s.closed,
-                        closed_at_once: s.closed_at_once,
-                        errors: s.errors,
-                        local_errors: s.local_errors,
-                        verified: s.verified,
-                    },
-                ))
+                Ok((ip, s.counts.into()))
             })
             .collect::<Result<Vec<_>, ReadError>>()?;
         let cl = &self.closures;
@@ -1231,14 +1236,7 @@ impl Report {
                             .address
                             .parse::<SocketAddr>()
                             .map_err(|e| ReadError::Field("per_target.address", e.to_string()))?,
-                        counts: ShareCounts {
-                            established: t.established,
-                            closed: t.closed,
-                            closed_at_once: t.closed_at_once,
-                            errors: t.errors,
-                            local_errors: t.local_errors,
-                            verified: t.verified,
-                        },
+                        counts: t.counts.into(),
                         connect: t.connect_time.stats("per_target.connect_time")?,
                     })
                 })
