@@ -38,6 +38,58 @@ pub struct RunConfig {
     /// `--start-at`: the first dial waits for this wall-clock time (a barrier shared by the
     /// shards of a plan).
     pub start_at: Option<std::time::SystemTime>,
+    /// `--workers`: how many processes of this machine share the plan.
+    pub workers: Workers,
+    /// Set in a worker process started by `--workers` (the hidden `--worker I/N`): which one it
+    /// is. A worker takes its targets and its start from its parent and reports to it.
+    pub worker: Option<WorkerRole>,
+}
+
+/// `--workers`: how many processes of this machine share one plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Workers {
+    /// One process, this one (the default, and `--workers 1`).
+    #[default]
+    One,
+    /// This many worker processes (at least 2), this process coordinating them.
+    Count(u32),
+    /// As many as the file-descriptor limit needs, and one per core for a run large enough to
+    /// gain from it (`--workers auto`; see `Workers::resolve`).
+    Auto,
+}
+
+/// Connections a worker should have at least before `--workers auto` gives it a core of its
+/// own: below this, starting a process costs more than sharing a core saves.
+pub const AUTO_WORKER_MIN: u64 = 5_000;
+
+impl Workers {
+    /// How many processes: `auto` becomes enough for `connections` at `per_process` each
+    /// (what the open-files limit leaves), and up to `cores` when each still gets
+    /// [`AUTO_WORKER_MIN`] connections.
+    pub fn resolve(self, connections: u64, per_process: u64, cores: u64) -> u32 {
+        match self {
+            Workers::One => 1,
+            Workers::Count(n) => n,
+            Workers::Auto => {
+                let needed = connections.div_ceil(per_process.max(1));
+                let gainful = (connections / AUTO_WORKER_MIN).min(cores);
+                needed.max(gainful).clamp(1, u64::from(MAX_WORKERS)) as u32
+            }
+        }
+    }
+}
+
+/// Most `--workers`: more processes than this would be a typo, not a plan.
+pub const MAX_WORKERS: u32 = 1024;
+
+/// Which of a `--workers` run's processes this is: connection `i` of the machine's plan goes to
+/// worker `i mod count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerRole {
+    /// This worker, from 0.
+    pub index: u32,
+    /// How many workers share the plan.
+    pub count: u32,
 }
 
 /// Where the targets of a run come from and how several are used.
@@ -400,6 +452,16 @@ impl Shard {
         }
     }
 
+    /// Worker `index` of `count` sharing this part of the plan: the part's connection `m` goes
+    /// to worker `m mod count`, so the plan's connection `i` to the one whose `i` this gives.
+    pub fn split(&self, index: u32, count: u32) -> Shard {
+        Shard {
+            index: self.index + self.count * u64::from(index),
+            count: self.count * u64::from(count),
+            plan: self.plan,
+        }
+    }
+
     /// The plan's index of this shard's `j`-th connection.
     pub fn global(&self, j: u64) -> u64 {
         j * self.count + self.index
@@ -501,6 +563,11 @@ pub struct ServerConfig {
     pub duration: Option<Duration>,
     /// Do not print a line per accepted connection.
     pub quiet: bool,
+    /// `--workers N`: processes sharing the port (`SO_REUSEPORT`), 1 for this one alone.
+    pub workers: u32,
+    /// Set in a server worker process (the hidden `--worker`): bind with `SO_REUSEPORT`, print
+    /// no banner, and end with the count on a line of its own for the parent.
+    pub worker: bool,
     /// Bytes sent to each connection as soon as it is accepted (`--banner`).
     pub banner: Option<Vec<u8>>,
     /// Send back whatever each connection sends (`--echo`).
@@ -645,6 +712,41 @@ impl From<Vec<IpAddr>> for SourceList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workers_auto_counts_the_fds_and_then_the_cores() {
+        let auto = |c, per, cores| Workers::Auto.resolve(c, per, cores);
+        assert_eq!(auto(100, 19_980, 2), 1, "small: one process");
+        assert_eq!(auto(10_000, 19_980, 2), 2, "a core each at 5,000 apiece");
+        assert_eq!(auto(10_000, 19_980, 8), 2, "not more than gain from it");
+        assert_eq!(auto(25_000, 19_980, 1), 2, "the fds need two");
+        assert_eq!(auto(97_500, 19_980, 2), 5);
+        assert_eq!(auto(u64::MAX / 2, 1, 2), MAX_WORKERS);
+        assert_eq!(Workers::Count(7).resolve(1, 1, 1), 7);
+        assert_eq!(Workers::One.resolve(1_000_000, 1, 64), 1);
+    }
+
+    #[test]
+    fn a_part_split_between_workers_is_disjoint_and_whole() {
+        for shard in [
+            Shard::whole(101),
+            Shard {
+                index: 2,
+                count: 3,
+                plan: 101,
+            },
+        ] {
+            let mut seen: Vec<u64> = (0..4)
+                .flat_map(|w| {
+                    let part = shard.split(w, 4);
+                    (0..part.connections()).map(move |j| part.global(j))
+                })
+                .collect();
+            seen.sort_unstable();
+            let whole: Vec<u64> = (0..shard.connections()).map(|j| shard.global(j)).collect();
+            assert_eq!(seen, whole, "{shard:?}");
+        }
+    }
 
     #[test]
     fn shards_split_a_plan_without_overlap_or_gap() {

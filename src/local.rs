@@ -179,6 +179,20 @@ impl PortRange {
     pub fn contains(&self, port: u16) -> bool {
         (self.lo..=self.hi).contains(&port)
     }
+
+    /// Slice `index` of `count` nearly equal, disjoint slices that cover the range (the ports
+    /// of one of `count` processes sharing an address).
+    pub fn slice(&self, index: u32, count: u32) -> PortRange {
+        let count = count.clamp(1, self.len());
+        let index = index.min(count - 1);
+        let at = |k: u32| {
+            u32::from(self.lo) + (u64::from(self.len()) * u64::from(k) / u64::from(count)) as u32
+        };
+        PortRange {
+            lo: at(index) as u16,
+            hi: (at(index + 1) - 1) as u16,
+        }
+    }
 }
 
 impl std::fmt::Display for PortRange {
@@ -408,6 +422,29 @@ mod tests {
 
     fn ips(v: &[&str]) -> Vec<IpAddr> {
         v.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn port_slices_cover_the_range_without_overlap() {
+        let range = PortRange {
+            lo: 32768,
+            hi: 60999,
+        };
+        for count in [1u32, 2, 3, 7, 1000] {
+            let slices: Vec<PortRange> = (0..count).map(|i| range.slice(i, count)).collect();
+            assert_eq!(slices[0].lo, range.lo);
+            assert_eq!(slices[count as usize - 1].hi, range.hi);
+            for pair in slices.windows(2) {
+                assert_eq!(pair[0].hi + 1, pair[1].lo);
+            }
+            let sizes: Vec<u32> = slices.iter().map(PortRange::len).collect();
+            assert!(
+                sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+                "{sizes:?}"
+            );
+        }
+        let tiny = PortRange { lo: 5, hi: 6 };
+        assert_eq!(tiny.slice(4, 9), PortRange { lo: 6, hi: 6 }, "never empty");
     }
 
     fn parse_sources(text: &str) -> Result<Vec<IpAddr>, SourceError> {

@@ -49,8 +49,10 @@ pub fn banner_port(line: &str) -> Option<u16> {
         .and_then(|p| p.parse().ok())
 }
 
-/// Binds the listening socket: large backlog, `SO_REUSEADDR`, non-blocking.
-pub fn listen(bind: Option<IpAddr>, port: u16) -> io::Result<TcpListener> {
+/// Binds the listening socket: large backlog, `SO_REUSEADDR`, non-blocking; with `reuse_port`,
+/// `SO_REUSEPORT` too, so that the processes of `server --workers` share the port (the kernel
+/// deals the connections between their listeners).
+pub fn listen(bind: Option<IpAddr>, port: u16, reuse_port: bool) -> io::Result<TcpListener> {
     let open = |addr: SocketAddr, dual: bool| -> io::Result<TcpListener> {
         let socket = Socket::new(
             Domain::for_address(addr),
@@ -58,6 +60,9 @@ pub fn listen(bind: Option<IpAddr>, port: u16) -> io::Result<TcpListener> {
             None,
         )?;
         socket.set_reuse_address(true)?;
+        if reuse_port {
+            socket.set_reuse_port(true)?;
+        }
         if dual {
             socket.set_only_v6(false)?;
         }
@@ -136,7 +141,8 @@ fn service(held: &mut Held, banner: &[u8], echo: bool, scratch: &mut [u8]) -> Se
 }
 
 /// The line that says what the server does beyond holding, when it does more.
-fn behaviour_line(config: &ServerConfig) -> Option<String> {
+/// The line that says what the behaviour flags make the server do, if any.
+pub fn behaviour_line(config: &ServerConfig) -> Option<String> {
     let mut parts = Vec::new();
     if let Some(banner) = &config.banner {
         parts.push(format!("sends \"{}\" on accept", escape_bytes(banner, 64)));
@@ -155,6 +161,39 @@ fn behaviour_line(config: &ServerConfig) -> Option<String> {
     (!parts.is_empty()).then(|| format!("Each connection: {}", parts.join("; ")))
 }
 
+/// The Go tool's first line: the port, and the limits.
+pub fn banner_line(port: u16, config: &ServerConfig) -> String {
+    let connections = match config.max_connections {
+        0 => "unlimited connections".to_string(),
+        n => format!("{n} connections"),
+    };
+    format!(
+        "Running the simple TCP server in port {port} up to {connections} or {} seconds, what happens first",
+        seconds(config)
+    )
+}
+
+/// `-d` as the Go tool's messages say it.
+fn seconds(config: &ServerConfig) -> String {
+    config
+        .duration
+        .map_or("unlimited".to_string(), |d| format!("{}", d.as_secs_f64()))
+}
+
+/// The server's closing line: why it stopped, after how many connections.
+pub fn last_line(stop: ServerStop, accepted: u64, config: &ServerConfig) -> String {
+    match stop {
+        ServerStop::MaxConnections => {
+            format!(
+                "Reached max number of connections: {}",
+                config.max_connections
+            )
+        }
+        ServerStop::Duration => format!("Reached max duration: {} seconds", seconds(config)),
+        ServerStop::Signal => format!("Stopped by a signal after {accepted} connections"),
+    }
+}
+
 /// Runs the server until a limit or a signal; prints the Go tool's messages to `out`. A failing
 /// `out` (a closed pipe) does not stop the server. Returns why it stopped and how many
 /// connections it accepted.
@@ -164,7 +203,7 @@ pub fn run(
     out: &mut impl Write,
 ) -> io::Result<(ServerStop, u64)> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let mut listener = listen(config.bind, config.port)?;
+    let mut listener = listen(config.bind, config.port, config.worker)?;
     let port = listener.local_addr()?.port();
     let mut poll = Poll::new()?;
     poll.registry()
@@ -173,25 +212,16 @@ pub fn run(
     if let Some(s) = &signals {
         s.register(poll.registry(), SIGNAL)?;
     }
-    let limit = |n: u64, what: &str| {
-        if n == 0 {
-            format!("unlimited {what}")
-        } else {
-            format!("{n} {what}")
+    if config.worker {
+        // For the parent of `--workers`, which prints the banner once.
+        writeln!(out, "listening")?;
+    } else {
+        writeln!(out, "{}", banner_line(port, config))?;
+        if let Some(line) = behaviour_line(config) {
+            let _ = writeln!(out, "{line}");
         }
-    };
-    let seconds = config
-        .duration
-        .map_or("unlimited".to_string(), |d| format!("{}", d.as_secs_f64()));
-    writeln!(
-        out,
-        "Running the simple TCP server in port {port} up to {} or {seconds} seconds, what happens first",
-        limit(config.max_connections, "connections")
-    )?;
-    if let Some(line) = behaviour_line(config) {
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "Press Ctrl+C to end");
     }
-    let _ = writeln!(out, "Press Ctrl+C to end");
     out.flush()?;
 
     let banner = config.banner.as_deref().unwrap_or_default();
@@ -243,7 +273,10 @@ pub fn run(
             match event.token() {
                 SIGNAL => {
                     if signals.as_mut().map_or(0, Signals::drain) > 0 {
-                        let _ = writeln!(out);
+                        if !config.worker {
+                            // After the terminal's ^C.
+                            let _ = writeln!(out);
+                        }
                         break 'run ServerStop::Signal;
                     }
                 }
@@ -304,17 +337,15 @@ pub fn run(
         }
         let _ = out.flush();
     };
-    let last = match stop {
-        ServerStop::MaxConnections => {
-            format!(
-                "Reached max number of connections: {}",
-                config.max_connections
-            )
-        }
-        ServerStop::Duration => format!("Reached max duration: {seconds} seconds"),
-        ServerStop::Signal => format!("Stopped by a signal after {accepted} connections"),
-    };
-    let _ = writeln!(out, "{last}");
+    // No more handshakes once it stops: the listener closes before the connections do, so a
+    // late client is refused rather than accepted by the kernel and reset.
+    drop(listener);
+    drop(conns);
+    if config.worker {
+        let _ = writeln!(out, "accepted {accepted} {}", stop as u8);
+    } else {
+        let _ = writeln!(out, "{}", last_line(stop, accepted, config));
+    }
     let _ = out.flush();
     Ok((stop, accepted))
 }
@@ -336,6 +367,8 @@ mod tests {
             echo: false,
             close_after: None,
             reset: false,
+            workers: 1,
+            worker: false,
         };
         let mut out = Vec::new();
         let (stop, accepted) = run(&config, None, &mut out).unwrap();

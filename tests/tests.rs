@@ -27,3 +27,4 @@ mod scale;
 mod server;
 mod targets;
 mod verdict;
+mod workers;

@@ -25,22 +25,7 @@ pub(super) fn demo(config: RunConfig) -> i32 {
     };
     // Its own process group: a Ctrl-C at the terminal interrupts the run, not the target.
     let mut command = std::process::Command::new(exe);
-    let parent = std::process::id();
-    // SAFETY: the closure runs in the child between fork and exec, where only async-signal-safe
-    // calls are allowed: prctl, getppid and _exit are plain system calls, and nothing allocates.
-    unsafe {
-        command.pre_exec(move || {
-            // Killed when this process ends, whatever ends it (SIGKILL and SIGHUP included).
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // This process may have died before the prctl: then nobody would send the signal.
-            if libc::getppid() as u32 != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
+    super::workers::dies_with_us(&mut command);
     let child = command
         .process_group(0)
         .args([

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use super::run::{
-    ask, declined, dial, finished, plan_local, report_one, resolved, run_reporter, write_exports,
+    ask, declined, execute, finished, prepare, report_one, resolved, run_reporter, write_exports,
 };
 use super::targets::Found;
 use super::{prompt, AppError};
@@ -93,9 +93,13 @@ pub(super) fn run(
         say(&mut reporter, &report::run_heading(i + 1, n, &labels[i]));
         reporter.debug(&resolved(target));
         let addrs = vec![target.primary()];
-        let local = plan_local(config, &addrs, &mut reporter)?;
-        let result = dial(config, addrs, local, name_of(target), &mut reporter)?;
-        let verdict = judge(&result, &config.thresholds);
+        let ready = prepare(config, &addrs, &name_of(target), &mut reporter)?;
+        let ran = execute(config, ready, addrs, name_of(target), &mut reporter)?;
+        let result = ran.result;
+        let mut verdict = judge(&result, &config.thresholds);
+        if ran.incomplete {
+            verdict.exit_code = EXIT_INCOMPLETE;
+        }
         say(&mut reporter, &report::text(&result, &verdict));
         finished(reporter, 0)?;
         let stop = result.stop;
@@ -168,21 +172,9 @@ fn run_spread(
     }
     let addrs: Vec<SocketAddr> = found.targets.iter().map(Target::primary).collect();
     let names: Vec<TargetName> = found.targets.iter().map(name_of).collect();
-    let local = plan_local(config, &addrs, &mut reporter)?;
-    let mut result = dial(
-        config,
-        addrs,
-        local,
-        TargetName::spread(&names),
-        &mut reporter,
-    )?;
-    result.identity.names = names;
-    report_one(
-        config,
-        &result,
-        &found.text(),
-        reporter,
-        stdout_taken,
-        files,
-    )
+    let spread = TargetName::spread(&names);
+    let ready = prepare(config, &addrs, &spread, &mut reporter)?;
+    let mut ran = execute(config, ready, addrs, spread, &mut reporter)?;
+    ran.result.identity.names = names;
+    report_one(config, &ran, &found.text(), reporter, stdout_taken, files)
 }

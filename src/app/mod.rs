@@ -14,6 +14,8 @@ mod prompt;
 mod run;
 mod saved;
 mod targets;
+mod worker;
+mod workers;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -65,6 +67,9 @@ enum AppError {
     /// The built-in server could not start.
     #[error("{0}")]
     Server(String),
+    /// A worker process of `--workers` could not start or run its part.
+    #[error("{0}")]
+    Worker(String),
     /// A report file cannot be written where asked.
     #[error("{flag} {}: {error} (give a path in a directory that exists and is writable, or - for standard output)", path.display())]
     Export {
@@ -158,6 +163,9 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
             out.write(&cli::man_page());
             written(&mut out, EXIT_OK)
         }
+        Ok(Command::Server(config)) if config.workers > 1 && !config.worker => {
+            workers::server(&config)
+        }
         Ok(Command::Server(config)) => {
             let signals = Signals::for_process().ok();
             let mut out = io::stdout();
@@ -184,7 +192,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
 }
 
 /// Why the server could not start, naming where it tried to listen and what to do.
-fn server_failure(config: &crate::config::ServerConfig, e: &io::Error) -> String {
+pub(super) fn server_failure(config: &crate::config::ServerConfig, e: &io::Error) -> String {
     let at = match config.bind {
         Some(ip) => format!("{}", std::net::SocketAddr::new(ip, config.port)),
         None => format!("port {} (all interfaces)", config.port),

@@ -44,6 +44,9 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
         }
         config.load.checks.send = Some(bytes);
     }
+    if let Some(role) = config.worker {
+        return super::worker::serve(config, role);
+    }
     let files = exports(&config.output);
     check_exports(&files, config.output.json)?;
     // Standard output carries one document when one is asked for there (`--format json`, or
@@ -78,7 +81,12 @@ fn run_one(
     let mut reporter = run_reporter(config, stdout_taken);
     reporter.debug(&resolved(&target));
     let targets = vec![target.primary()];
-    let local = plan_local(config, &targets, &mut reporter)?;
+    let name = TargetName {
+        host: target.host.clone(),
+        display: target.display_name(),
+        port: target.port,
+    };
+    let ready = prepare(config, &targets, &name, &mut reporter)?;
     if !config.assume_yes {
         let answer = ask(stdout_taken, |mut input, mut out| {
             prompt::confirm(
@@ -90,17 +98,81 @@ fn run_one(
             )
         })?;
         if let Some(code) = declined(answer, stdout_taken, &mut reporter) {
+            if let Ready::Workers(mut w) = ready {
+                w.stop();
+            }
             return finished(reporter, code);
         }
     }
-    let name = TargetName {
-        host: target.host.clone(),
-        display: target.display_name(),
-        port: target.port,
-    };
     wait_for_start(config, &mut reporter)?;
-    let result = dial(config, targets, local, name, &mut reporter)?;
-    report_one(config, &result, "", reporter, stdout_taken, files)
+    let ran = execute(config, ready, targets, name, &mut reporter)?;
+    report_one(config, &ran, "", reporter, stdout_taken, files)
+}
+
+/// The local side of one engine run, checked and ready to dial: in this process, or in worker
+/// processes (`--workers`) that have each checked their part.
+pub(super) enum Ready {
+    Here(LocalEndpoints),
+    Workers(super::workers::Started),
+}
+
+/// Checks that the run toward `targets` fits on this machine and gets it ready: the local plan
+/// of this process, or `--workers` started and each checked.
+pub(super) fn prepare(
+    config: &RunConfig,
+    targets: &[SocketAddr],
+    name: &TargetName,
+    reporter: &mut TextReporter,
+) -> Result<Ready, AppError> {
+    match super::workers::count(config) {
+        1 => plan_local(
+            config,
+            preflight::Part::of(config.load.shard),
+            targets,
+            reporter,
+        )
+        .map(Ready::Here),
+        n => super::workers::start(config, n, targets, name, reporter).map(Ready::Workers),
+    }
+}
+
+/// One engine run's outcome: its result, and what a run by workers adds (a line per worker, a
+/// worker that died).
+pub(super) struct Ran {
+    pub result: RunResult,
+    /// Lines for the report (the JSON's `discovery`), one per worker.
+    pub notes: Vec<String>,
+    /// A worker died: its connections are not in the result, the run did not complete.
+    pub incomplete: bool,
+}
+
+/// Runs what [`prepare`] made ready.
+pub(super) fn execute(
+    config: &RunConfig,
+    ready: Ready,
+    targets: Vec<SocketAddr>,
+    name: TargetName,
+    reporter: &mut TextReporter,
+) -> Result<Ran, AppError> {
+    match ready {
+        Ready::Here(local) => Ok(Ran {
+            result: dial(config, targets, local, name, reporter)?,
+            notes: Vec::new(),
+            incomplete: false,
+        }),
+        Ready::Workers(workers) => {
+            let merged = workers.go(reporter);
+            reporter.end_progress();
+            for note in &merged.notes {
+                reporter.debug(note);
+            }
+            Ok(Ran {
+                result: merged.result,
+                notes: merged.notes,
+                incomplete: merged.incomplete,
+            })
+        }
+    }
 }
 
 /// Waits for `--start-at`, the barrier every shard of a plan starts at; a signal while waiting
@@ -143,17 +215,22 @@ pub(super) fn wait_for_start(
 /// exit code.
 pub(super) fn report_one(
     config: &RunConfig,
-    result: &RunResult,
+    ran: &Ran,
     discovery: &str,
     mut reporter: TextReporter,
     stdout_taken: bool,
     files: &[(&'static str, &Path)],
 ) -> Result<i32, AppError> {
-    let verdict = judge(result, &config.thresholds);
+    let result = &ran.result;
+    let mut verdict = judge(result, &config.thresholds);
+    if ran.incomplete {
+        verdict.exit_code = EXIT_INCOMPLETE;
+    }
     // The JSON document only when asked for: building it encodes every histogram.
     let json = (config.output.json || config.output.export_json.is_some()).then(|| {
         let mut doc = Report::new(result, &verdict, &config.output.command_line);
         doc.discovery = discovery.lines().map(str::to_string).collect();
+        doc.discovery.extend(ran.notes.iter().cloned());
         doc.to_json()
     });
     if let (true, Some(json)) = (config.output.json, &json) {
@@ -197,16 +274,13 @@ pub(super) fn resolved(t: &Target) -> String {
 /// and, with -v, what it found.
 pub(super) fn plan_local(
     config: &RunConfig,
+    part: preflight::Part,
     targets: &[SocketAddr],
     reporter: &mut TextReporter,
 ) -> Result<LocalEndpoints, AppError> {
     let fd_limit = preflight::check_fds(config.load.connections)?;
-    let (local, warnings) = preflight::plan_local(
-        config.load.connections,
-        targets,
-        &config.sources,
-        config.port_policy,
-    )?;
+    let (local, warnings) =
+        preflight::plan_local(part, targets, &config.sources, config.port_policy)?;
     for w in warnings {
         reporter.notice(&format!("warning: {}\n", w.0));
     }

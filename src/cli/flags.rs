@@ -269,6 +269,19 @@ pub(super) struct RawRun {
     /// that every shard ramps together
     #[arg(long = "start-at", value_name = "TIME", help_heading = "Distributed")]
     pub(super) start_at: Option<String>,
+    /// Share the plan between N processes of this machine (or `auto`), each the same
+    /// single-threaded engine with its own file-descriptor limit: connection i goes to worker
+    /// i mod N at the plan's time; one prompt, one set of status lines, one merged report
+    ///
+    /// One process holds at most what the open-files limit allows; --workers goes past it.
+    /// `auto` starts as many as that limit needs, and one per core when each still gets 5,000
+    /// connections. --source addresses are dealt between workers (N dividing their count gives
+    /// each its own); workers sharing an address pick from disjoint slices of the port range.
+    #[arg(long, value_name = "N|auto", help_heading = "Distributed")]
+    pub(super) workers: Option<String>,
+    /// A worker process of --workers (set by the parent, never by hand): I of N
+    #[arg(long, value_name = "I/N", hide = true)]
+    pub(super) worker: Option<String>,
     #[command(flatten)]
     pub(super) flags: RunFlags,
 }
@@ -669,4 +682,11 @@ pub(super) struct RawServer {
     /// --close-after, after the client's FIN, and when it stops
     #[arg(long, help_heading = "Behaviour")]
     pub(super) reset: bool,
+    /// Processes sharing the port (SO_REUSEPORT), each with its own file-descriptor limit, to
+    /// hold more than one process can; the kernel spreads the connections between them
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub(super) workers: String,
+    /// A worker process of --workers on PORT (set by the parent, never by hand)
+    #[arg(long, value_name = "PORT", hide = true)]
+    pub(super) worker: Option<String>,
 }

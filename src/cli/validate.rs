@@ -10,7 +10,8 @@ use super::flags::{
 };
 use crate::config::{
     redact_url, CloseMode, EurekaAddress, EurekaConfig, EurekaPort, LoadConfig, Output, Pacing,
-    PortPolicy, RunConfig, ServerConfig, Shard, SourceList, TargetSpec, TargetsConfig,
+    PortPolicy, RunConfig, ServerConfig, Shard, SourceList, TargetSpec, TargetsConfig, WorkerRole,
+    Workers, MAX_WORKERS,
 };
 use crate::local::parse_sources;
 use crate::units::{parse_count, parse_duration, quoted, Unit, UnitError};
@@ -115,7 +116,44 @@ pub(super) fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
     config.load.connections = shard.connections();
     config.load.shard = shard;
     config.start_at = raw.start_at.as_deref().map(start_at).transpose()?;
+    config.workers = raw
+        .workers
+        .as_deref()
+        .map(workers)
+        .transpose()?
+        .unwrap_or_default();
+    config.worker = raw.worker.as_deref().map(worker_role).transpose()?;
     Ok(config)
+}
+
+/// `--workers N|auto`.
+fn workers(text: &str) -> Result<Workers, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("auto") {
+        return Ok(Workers::Auto);
+    }
+    match count("--workers", t, (1, ""), u64::from(MAX_WORKERS)) {
+        Ok(1) => Ok(Workers::One),
+        Ok(n) => Ok(Workers::Count(n as u32)),
+        Err(e) => Err(format!("{e}, or auto")),
+    }
+}
+
+/// The hidden `--worker I/N` a `--workers` parent gives each of its processes.
+fn worker_role(text: &str) -> Result<WorkerRole, String> {
+    let bad = || {
+        format!(
+            "--worker is set by tcpgoon for its own worker processes (got {}); use --workers N",
+            quoted(text)
+        )
+    };
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let index: u32 = i.trim().parse().map_err(|_| bad())?;
+    let count: u32 = n.trim().parse().map_err(|_| bad())?;
+    if count < 2 || index >= count || count > MAX_WORKERS {
+        return Err(bad());
+    }
+    Ok(WorkerRole { index, count })
 }
 
 /// The environment variable that says how many shards share the plan, beside Kubernetes'
@@ -423,6 +461,8 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         thresholds,
         send_file,
         start_at: None,
+        workers: Workers::One,
+        worker: None,
         load: LoadConfig {
             checks,
             connections,
@@ -512,6 +552,18 @@ pub(super) fn validate_server(raw: RawServer) -> Result<ServerConfig, String> {
             };
             format!("{shown} is not a valid TCP port number for the server (-p/--port takes 0 to 65535; 0 picks a free port)")
         })?;
+    // A worker of `server --workers` listens where its parent reserved.
+    let worker_port = raw
+        .worker
+        .as_deref()
+        .map(|p| {
+            p.trim().parse::<u16>().map_err(|_| {
+                "--worker is set by tcpgoon for its own worker processes; use --workers N"
+                    .to_string()
+            })
+        })
+        .transpose()?;
+    let port = worker_port.unwrap_or(port);
     let max_connections = count(
         "--maxconnections",
         &raw.max_connections,
@@ -555,5 +607,19 @@ pub(super) fn validate_server(raw: RawServer) -> Result<ServerConfig, String> {
         echo: raw.echo,
         close_after,
         reset: raw.reset,
+        workers: server_workers(&raw.workers, max_connections)?,
+        worker: worker_port.is_some(),
     })
+}
+
+/// `server --workers N`; `-m` must then be 0: processes sharing a port cannot stop after
+/// exactly `-m` connections between them (the kernel deals the connections).
+fn server_workers(text: &str, max_connections: u64) -> Result<u32, String> {
+    let n = count("--workers", text, (1, ""), u64::from(MAX_WORKERS))? as u32;
+    if n > 1 && max_connections > 0 {
+        return Err(format!(
+            "server --workers {n} cannot stop after exactly -m {max_connections} connections (the kernel deals them between the processes): give -m 0 and bound the server with -d"
+        ));
+    }
+    Ok(n)
 }

@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 
 mod proc;
 
-use crate::config::{PortPolicy, SourceList};
+use crate::config::{PortPolicy, Shard, SourceList};
 use crate::local::{LocalEndpoints, PortRange, PortSet, MAX_BIND_TRIES};
 use proc::{tcp_state, SocketEntry};
 
@@ -30,7 +30,8 @@ pub enum PreflightError {
     #[error(
         "{connections} connections need {needed} open files but the limit is {soft} (hard limit {hard}); \
          raise it with `ulimit -n {needed}` (as root, or LimitNOFILE={needed} in a systemd unit, or nofile \
-         in /etc/security/limits.conf), lower --connections, or split the run over several processes"
+         in /etc/security/limits.conf), lower --connections, or share the run between several processes \
+         with --workers auto"
     )]
     Fds {
         /// Connections asked for.
@@ -137,7 +138,7 @@ fn fd_shortage(
         Some(nr_open) if needed > nr_open => {
             let split =
                 format!(
-                "split the run over several processes (each holds at most about {} connections)",
+                "split the run over several processes with --workers auto (each holds at most about {} connections)",
                 hard.max(soft).min(nr_open).saturating_sub(needed - connections)
             );
             let fix = if needed <= NR_OPEN_MAX {
@@ -179,7 +180,7 @@ pub struct Warning(pub String);
 /// with warnings for a run that fits but will be slow. Connection `i` goes to
 /// `targets[i % targets.len()]` from `sources[i % sources.len()]`.
 pub fn plan_local(
-    connections: u64,
+    part: Part,
     targets: &[SocketAddr],
     source_list: &SourceList,
     policy: PortPolicy,
@@ -195,16 +196,25 @@ pub fn plan_local(
         what: "/proc/sys/net/ipv4/ip_local_port_range",
         err,
     })?;
+    // Workers sharing a source address pick from disjoint slices of the range.
+    let range = match (policy, part.slice) {
+        (PortPolicy::Auto, Some((index, count))) => range.slice(index, count),
+        _ => range,
+    };
     let reserved = proc::reserved_ports();
     let n_sources = sources.len().max(1) as u64;
-    // Most connections any one source (or source/destination pair) needs.
+    let n_targets = targets.len() as u64;
+    // What each source (or source/destination pair) needs.
+    let per_source = part.needs(n_sources, None);
+    let per_pair: Vec<Vec<u64>> = match policy {
+        PortPolicy::Auto => Vec::new(),
+        PortPolicy::Kernel => (0..n_targets)
+            .map(|t| part.needs(n_sources, Some((n_targets, t))))
+            .collect(),
+    };
     let most = match policy {
-        PortPolicy::Auto => share(connections, n_sources, 0),
-        PortPolicy::Kernel => (0..n_sources)
-            .flat_map(|k| (0..targets.len() as u64).map(move |t| (k, t)))
-            .map(|(k, t)| pair_share(connections, n_sources, targets.len() as u64, k, t))
-            .max()
-            .unwrap_or(0),
+        PortPolicy::Auto => per_source.iter().copied().max().unwrap_or(0),
+        PortPolicy::Kernel => per_pair.iter().flatten().copied().max().unwrap_or(0),
     };
     // When the run would use at most half of the free range even if every socket of this
     // namespace held one of its ports, it fits and stays clear of the kernel's slow port search
@@ -245,7 +255,7 @@ pub fn plan_local(
             }
             let shared_in_use = shared.count_in(range);
             let mut own = Vec::with_capacity(sources.len().max(1));
-            for k in 0..sources.len().max(1) {
+            for (k, &need) in per_source.iter().enumerate() {
                 let source = sources.get(k).copied();
                 let mut ports = source
                     .and_then(|ip| on_addr.remove(&ip))
@@ -253,7 +263,6 @@ pub fn plan_local(
                 ports.retain(|&p| !shared.contains(p));
                 ports.sort_unstable();
                 ports.dedup();
-                let need = share(connections, n_sources, k as u64);
                 let in_use = shared_in_use + ports.len() as u32;
                 check_budget(range, need, in_use, source, None, &sockets, |e| {
                     source.is_none_or(|ip| e.local.ip() == ip || e.local.ip().is_unspecified())
@@ -268,7 +277,6 @@ pub fn plan_local(
         PortPolicy::Kernel => {
             // The kernel's limit is per (source, destination) pair: check every pair.
             let reserved_in_use = reserved.count_in(range);
-            let n_targets = targets.len() as u64;
             for (t, &target) in targets.iter().enumerate() {
                 let mut by_addr: HashMap<IpAddr, Vec<u16>> = HashMap::new();
                 let mut all: Vec<u16> = Vec::new();
@@ -287,7 +295,7 @@ pub fn plan_local(
                     };
                     ports.sort_unstable();
                     ports.dedup();
-                    let need = pair_share(connections, n_sources, n_targets, k, t as u64);
+                    let need = per_pair[t][k as usize];
                     let in_use = reserved_in_use + ports.len() as u32;
                     let free =
                         check_budget(range, need, in_use, source, Some(target), &sockets, |e| {
@@ -348,6 +356,48 @@ fn source_name(source: Option<IpAddr>) -> String {
     source.map_or("the default source address".to_string(), |ip| {
         ip.to_string()
     })
+}
+
+/// The connections a process's pre-flight counts: its shard of the plan (the whole plan by
+/// default), and the slice of the port range it picks from when workers share an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// The plan's connections counted against the ports: this process's, or with
+    /// kernel-picked ports every process's of this machine (the kernel shares one budget).
+    pub shard: Shard,
+    /// Slice `index` of `count` of the port range, when tcpgoon picks ports.
+    pub slice: Option<(u32, u32)>,
+}
+
+impl Part {
+    /// The whole of `shard`, the whole port range.
+    pub fn of(shard: Shard) -> Part {
+        Part { shard, slice: None }
+    }
+
+    /// Connections per source address `k` of `s` (those with `i % t.0 == t.1` when `t` is
+    /// given), dealt as the engine deals them: connection `i` of the plan to source `i % s`.
+    fn needs(&self, s: u64, t: Option<(u64, u64)>) -> Vec<u64> {
+        let n = self.shard.connections();
+        if !self.shard.is_part() {
+            return (0..s)
+                .map(|k| match t {
+                    None => share(n, s, k),
+                    Some((t, j)) => pair_share(n, s, t, k, j),
+                })
+                .collect();
+        }
+        // A part's connections are every count-th of the plan: count them (at most what one
+        // process's file descriptors allow, checked before).
+        let mut v = vec![0; s as usize];
+        for j in 0..n {
+            let i = self.shard.global(j);
+            if t.is_none_or(|(t, jj)| i % t == jj) {
+                v[(i % s) as usize] += 1;
+            }
+        }
+        v
+    }
 }
 
 /// Connections that go to source `k` of `s` when `n` are dealt round-robin.
@@ -416,6 +466,35 @@ mod tests {
     /// Issue 6: `-c 100m` advised `ulimit -n 100000008`, which no kernel setting below it
     /// allows.
     #[test]
+    fn a_parts_needs_are_what_the_engine_deals_it() {
+        // 20 sources over 5 workers: worker 2 uses sources 2, 7, 12 and 17 only.
+        let part = Part::of(Shard::whole(97_500).split(2, 5));
+        let needs = part.needs(20, None);
+        for (k, &n) in needs.iter().enumerate() {
+            assert_eq!(n, if k % 5 == 2 { 4_875 } else { 0 }, "source {k}");
+        }
+        // Against a brute count, with targets too.
+        let shard = Shard {
+            index: 1,
+            count: 3,
+            plan: 1_000,
+        }
+        .split(1, 2);
+        let part = Part::of(shard);
+        for (t, j) in [(1u64, 0u64), (2, 0), (2, 1), (3, 2)] {
+            let needs = part.needs(4, Some((t, j)));
+            for (k, &n) in needs.iter().enumerate() {
+                let brute = (0..1_000u64)
+                    .filter(|i| i % 6 == 4 && i % 4 == k as u64 && i % t == j)
+                    .count() as u64;
+                assert_eq!(n, brute, "source {k}, target {j} of {t}");
+            }
+        }
+        // The whole plan: the closed forms.
+        assert_eq!(Part::of(Shard::whole(10)).needs(3, None), [4, 3, 3]);
+    }
+
+    #[test]
     fn fd_advice_stays_possible() {
         let below = fd_shortage(5000, 5010, 1024, 4096, Some(1_048_576)).to_string();
         assert!(below.contains("ulimit -n 5010"), "{below}");
@@ -424,7 +503,7 @@ mod tests {
         assert!(!text.contains("ulimit -n 100000008`, lower"), "{text}");
         assert!(text.contains("fs.nr_open = 1048576"), "{text}");
         assert!(
-            text.contains("several processes (each holds at most about 19992 connections)"),
+            text.contains("several processes with --workers auto (each holds at most about 19992 connections)"),
             "{text}"
         );
         assert!(text.contains("sysctl -w fs.nr_open=100000008"), "{text}");
@@ -524,7 +603,13 @@ mod tests {
     fn a_whole_block_of_sources_plans() {
         let sources = crate::local::parse_sources("127.1.0.0/16").unwrap();
         let target: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        let (mut local, _) = plan_local(100, &[target], &sources, PortPolicy::Auto).unwrap();
+        let (mut local, _) = plan_local(
+            Part::of(Shard::whole(100)),
+            &[target],
+            &sources,
+            PortPolicy::Auto,
+        )
+        .unwrap();
         assert_eq!(local.sources().len(), 65_536);
         // The last address of the block gets a cursor that hands out ports.
         let (source, picker) = local.for_connection(65_535);

@@ -1,0 +1,711 @@
+//! `run --workers N`: one plan shared by N processes of this machine, because one process holds
+//! only what its open-files limit allows and uses one core. Each worker is this same binary with
+//! the same arguments and the hidden `--worker I/N` (see `worker`): the same single-threaded
+//! engine dialing connection `i` of the plan when `i mod N` is its number, at the plan's time.
+//! This side is the coordinator the user sees: it starts the workers (each checks that its part
+//! fits before anything is dialed; the first that cannot is the one error line), asks the one
+//! prompt, starts them together, prints the sum of their counts as the status lines, forwards
+//! SIGINT and SIGTERM to every worker, merges their reports exactly (`results::merge`) and says
+//! when a worker died, whose connections are then not in the totals and make the run incomplete.
+
+use std::collections::VecDeque;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::worker::{parse_snapshot, Job};
+use super::AppError;
+use crate::config::{RunConfig, Shard, Workers};
+use crate::engine::signals::Signals;
+use crate::export::json::Document;
+use crate::preflight;
+use crate::report::TextReporter;
+use crate::results::merge::merge;
+use crate::results::{Counts, Observer, RunResult, Snapshot, TargetName};
+
+/// How many processes `config` asks for on this machine (1: this one, as before).
+pub(super) fn count(config: &RunConfig) -> u32 {
+    if config.worker.is_some() {
+        return 1;
+    }
+    let hard = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(_, hard)| hard);
+    // What one process can hold: its limit, less the few descriptors every process has.
+    let per_process = hard.saturating_sub(preflight::FD_EXTRA + 16).max(1);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    config
+        .workers
+        .resolve(config.load.connections, per_process, cores)
+}
+
+/// What a worker tells its parent.
+enum Msg {
+    Ready(usize),
+    Status(usize, Snapshot),
+    Progress(usize, Snapshot),
+    Report(usize, String),
+    /// A line of its standard error.
+    Line(usize, String),
+    /// Its standard output ended (it exited, or is about to).
+    Done(usize),
+}
+
+struct Worker {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// Its statuses not yet summed into a line, and the last one that was.
+    statuses: VecDeque<Snapshot>,
+    last_status: Option<Snapshot>,
+    last_progress: Option<Snapshot>,
+    report: Option<String>,
+    done: bool,
+    /// Why it ended without a report, once it has.
+    died: Option<String>,
+    /// Its connections of the plan.
+    connections: u64,
+}
+
+/// Workers started, each with its part of the plan checked, waiting for `go`.
+pub(super) struct Started {
+    workers: Vec<Worker>,
+    rx: Receiver<Msg>,
+    signals: Option<Signals>,
+    /// This machine's part of the plan, which the workers split.
+    machine: Shard,
+    /// `--source`, in its order.
+    sources: Vec<std::net::IpAddr>,
+}
+
+/// The end of a run by workers: the merged result, what the report must add (a worker that died,
+/// one line per worker), and whether a dead worker left the run incomplete.
+pub(super) struct Merged {
+    pub result: RunResult,
+    pub notes: Vec<String>,
+    pub incomplete: bool,
+}
+
+/// Starts `n` workers toward `targets` and waits until each has checked its part (file
+/// descriptors, ports, source addresses). The first that cannot run is the error (the others
+/// are stopped; nothing was dialed); warnings are said once.
+pub(super) fn start(
+    config: &RunConfig,
+    n: u32,
+    targets: &[SocketAddr],
+    name: &TargetName,
+    reporter: &mut TextReporter,
+) -> Result<Started, AppError> {
+    // Before any reader thread: they inherit the blocked mask, so the signals come here.
+    let signals = Signals::for_process().ok();
+    let exe = std::env::current_exe().map_err(|e| {
+        AppError::Server(format!(
+            "cannot find this program to start its workers: {e}"
+        ))
+    })?;
+    let job = serde_json::to_string(&Job {
+        targets: targets.to_vec(),
+        host: name.host.clone(),
+        display: name.display.clone(),
+        port: name.port,
+    })
+    .expect("a job serializes");
+    let (tx, rx) = mpsc::channel();
+    let mut workers = Vec::with_capacity(n as usize);
+    let spawn_all = (0..n).try_for_each(|w| {
+        let mut child = spawn(&exe, w, n)?;
+        let mut stdin = child.stdin.take();
+        if let Some(input) = stdin.as_mut() {
+            // A worker that died at once shows as such below.
+            let _ = writeln!(input, "{job}");
+        }
+        read_stdout(w as usize, child.stdout.take(), tx.clone());
+        read_stderr(w as usize, child.stderr.take(), tx.clone());
+        workers.push(Worker {
+            child,
+            stdin,
+            statuses: VecDeque::new(),
+            last_status: None,
+            last_progress: None,
+            report: None,
+            done: false,
+            died: None,
+            connections: config.load.shard.split(w, n).connections(),
+        });
+        Ok::<_, AppError>(())
+    });
+    drop(tx);
+    let mut started = Started {
+        workers,
+        rx,
+        signals,
+        machine: config.load.shard,
+        sources: config.sources.addrs().to_vec(),
+    };
+    if let Err(e) = spawn_all {
+        started.stop();
+        return Err(e);
+    }
+    reporter.debug(&format!(
+        "{}: processes {}; connection i of the plan to worker i mod {n}",
+        describe(config.workers, n),
+        started
+            .workers
+            .iter()
+            .map(|w| w.child.id().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let mut ready = vec![false; n as usize];
+    let mut said: Vec<String> = Vec::new();
+    let mut errors: Vec<(usize, String)> = Vec::new();
+    while !ready.iter().all(|&r| r) {
+        if started.signals.as_mut().is_some_and(|s| s.drain() > 0) {
+            started.stop();
+            return Err(AppError::Interrupted("while the workers started"));
+        }
+        match started.rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(Msg::Ready(w)) => ready[w] = true,
+            Ok(Msg::Line(w, line)) => {
+                if line.starts_with("error: ") {
+                    errors.push((w, line));
+                } else if !said.contains(&line) {
+                    // The same warning from every worker is said once.
+                    reporter.notice(&format!("{line}\n"));
+                    said.push(line);
+                }
+            }
+            Ok(Msg::Done(w)) => {
+                started.workers[w].done = true;
+                // Its last error lines may still be on their way.
+                let deadline = std::time::Instant::now() + Duration::from_millis(500);
+                while let Ok(m) = started
+                    .rx
+                    .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+                {
+                    if let Msg::Line(x, line) = m {
+                        if line.starts_with("error: ") {
+                            errors.push((x, line));
+                        }
+                    }
+                }
+                let status = started.workers[w].child.wait().ok();
+                started.stop();
+                let (who, why) = match errors.first() {
+                    Some((x, line)) => (*x, line.trim_start_matches("error: ").to_string()),
+                    None => (
+                        w,
+                        format!("it ended ({}) before it was ready", exit_text(status)),
+                    ),
+                };
+                return Err(AppError::Worker(format!("worker {who}/{n}: {why}")));
+            }
+            Ok(_) => {}
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    Ok(started)
+}
+
+/// Worker `w` of `n`: this program with this command's arguments and `--worker w/n`, in its own
+/// process group (a Ctrl-C at the terminal reaches this process, which forwards it once), killed
+/// if this process dies.
+fn spawn(exe: &std::path::Path, w: u32, n: u32) -> Result<Child, AppError> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let at = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    args.splice(at..at, ["--worker".into(), format!("{w}/{n}").into()]);
+    let mut command = Command::new(exe);
+    dies_with_us(&mut command);
+    command
+        .process_group(0)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| AppError::Worker(format!("cannot start worker {w}/{n}: {e}")))
+}
+
+/// Makes the child of `command` die with this process, however this process ends.
+pub(super) fn dies_with_us(command: &mut Command) {
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the child between fork and exec, where only async-signal-safe
+    // calls are allowed: prctl, getppid and _exit are plain system calls, and nothing allocates.
+    unsafe {
+        command.pre_exec(move || {
+            // Killed when this process ends, whatever ends it (SIGKILL and SIGHUP included).
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // This process may have died before the prctl: then nobody would send the signal.
+            if libc::getppid() as u32 != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+fn read_stdout(w: usize, out: Option<std::process::ChildStdout>, tx: Sender<Msg>) {
+    let Some(out) = out else {
+        let _ = tx.send(Msg::Done(w));
+        return;
+    };
+    std::thread::spawn(move || {
+        let mut out = BufReader::new(out);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match out.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let (word, rest) = line
+                .trim_end()
+                .split_once(' ')
+                .unwrap_or((line.trim_end(), ""));
+            let msg = match word {
+                "ready" => Msg::Ready(w),
+                "status" => match parse_snapshot(rest) {
+                    Some(s) => Msg::Status(w, s),
+                    None => continue,
+                },
+                "progress" => match parse_snapshot(rest) {
+                    Some(s) => Msg::Progress(w, s),
+                    None => continue,
+                },
+                "report" => {
+                    let Ok(len) = rest.parse::<usize>() else {
+                        break;
+                    };
+                    let mut doc = vec![0; len];
+                    if out.read_exact(&mut doc).is_err() {
+                        break;
+                    }
+                    Msg::Report(w, String::from_utf8_lossy(&doc).into_owned())
+                }
+                _ => continue,
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(Msg::Done(w));
+    });
+}
+
+fn read_stderr(w: usize, err: Option<std::process::ChildStderr>, tx: Sender<Msg>) {
+    let Some(err) = err else { return };
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(Msg::Line(w, line)).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn exit_text(status: Option<std::process::ExitStatus>) -> String {
+    match status {
+        Some(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => format!("exit code {code}"),
+            (None, Some(sig)) => format!(
+                "killed by signal {sig}{}",
+                nix::sys::signal::Signal::try_from(sig)
+                    .map_or(String::new(), |s| format!(" ({s})"))
+            ),
+            _ => "no exit status".to_string(),
+        },
+        None => "no exit status".to_string(),
+    }
+}
+
+fn sum(snaps: impl Iterator<Item = Snapshot>) -> Snapshot {
+    let mut s = Snapshot {
+        at: Duration::ZERO,
+        counts: Counts::default(),
+        max_established: 0,
+    };
+    for x in snaps {
+        s.at = s.at.max(x.at);
+        let (c, d) = (&mut s.counts, &x.counts);
+        c.total += d.total;
+        c.not_initiated += d.not_initiated;
+        c.dialing += d.dialing;
+        c.established += d.established;
+        c.closed += d.closed;
+        c.error += d.error;
+        c.local_error += d.local_error;
+        // Each worker's own peak; their sum bounds the run's (the merged report has it exactly).
+        s.max_established += x.max_established;
+    }
+    s
+}
+
+impl Started {
+    /// Stops every worker before its run (the prompt was declined, or one could not start):
+    /// nothing was dialed.
+    pub(super) fn stop(&mut self) {
+        for w in &mut self.workers {
+            w.stdin = None;
+            let _ = w.child.kill();
+            let _ = w.child.wait();
+        }
+    }
+
+    /// Starts every worker at the same moment, sums their counts into `reporter`'s status lines
+    /// and progress, forwards signals, and merges their reports.
+    pub(super) fn go(mut self, reporter: &mut TextReporter) -> Merged {
+        let n = self.workers.len();
+        // A moment from now, for every worker to have read it: their clocks start together.
+        let at = SystemTime::now() + Duration::from_millis(20);
+        let nanos = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
+        for w in &mut self.workers {
+            if let Some(input) = w.stdin.as_mut() {
+                let _ = writeln!(input, "go {nanos}");
+                let _ = input.flush();
+            }
+        }
+        while !self.workers.iter().all(|w| w.done) {
+            if let Some(k) = self.signals.as_mut().map(Signals::drain).filter(|&k| k > 0) {
+                forward(self.workers.iter().filter(|w| !w.done).map(|w| &w.child), k);
+            }
+            match self.rx.recv_timeout(Duration::from_millis(20)) {
+                Ok(Msg::Status(w, s)) => {
+                    self.workers[w].statuses.push_back(s);
+                    self.status_lines(reporter);
+                }
+                Ok(Msg::Progress(w, s)) => {
+                    self.workers[w].last_progress = Some(s);
+                    let now = sum(self.workers.iter().filter_map(|w| w.last_progress));
+                    reporter.progress(&now);
+                }
+                Ok(Msg::Report(w, doc)) => self.workers[w].report = Some(doc),
+                Ok(Msg::Line(w, line)) => reporter.notice(&format!("worker {w}/{n}: {line}\n")),
+                Ok(Msg::Done(w)) => {
+                    let worker = &mut self.workers[w];
+                    worker.done = true;
+                    if worker.report.is_none() {
+                        // Said now, not only in the final report: from here on the sums are
+                        // without it.
+                        let status = worker.child.wait().ok();
+                        let died = format!(
+                            "worker {w}/{n} died ({}) before its report: its {} connections are not in the totals",
+                            exit_text(status),
+                            worker.connections
+                        );
+                        reporter.notice(&format!("error: {died}\n"));
+                        worker.died = Some(died);
+                        worker.statuses.clear();
+                        worker.last_status = None;
+                        worker.last_progress = None;
+                    }
+                    self.status_lines(reporter);
+                }
+                Ok(Msg::Ready(_)) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        // The stderr lines still on their way.
+        while let Ok(m) = self.rx.recv_timeout(Duration::from_millis(50)) {
+            if let Msg::Line(w, line) = m {
+                reporter.notice(&format!("worker {w}/{n}: {line}\n"));
+            }
+        }
+        self.status_lines(reporter);
+        self.merged(reporter)
+    }
+
+    /// Prints a status line for every round of statuses the workers have all sent (a worker
+    /// that has finished counts with its last one).
+    fn status_lines(&mut self, reporter: &mut TextReporter) {
+        loop {
+            let waiting = self
+                .workers
+                .iter()
+                .any(|w| w.statuses.is_empty() && !w.done);
+            let any = self.workers.iter().any(|w| !w.statuses.is_empty());
+            if waiting || !any {
+                return;
+            }
+            for w in &mut self.workers {
+                if let Some(s) = w.statuses.pop_front() {
+                    w.last_status = Some(s);
+                }
+            }
+            let line = sum(self.workers.iter().filter_map(|w| w.last_status));
+            reporter.status(&line);
+        }
+    }
+
+    fn merged(mut self, reporter: &mut TextReporter) -> Merged {
+        let n = self.workers.len();
+        let mut parts = Vec::new();
+        let mut notes = Vec::new();
+        let mut missing = 0u64;
+        for (i, w) in self.workers.iter_mut().enumerate() {
+            w.stdin = None;
+            let status = if w.died.is_some() {
+                None
+            } else {
+                w.child.wait().ok()
+            };
+            let part = w.report.as_deref().map(Document::from_json);
+            match part {
+                Some(Ok(Document::Run(report))) => match report.to_result() {
+                    Ok((result, verdict)) => {
+                        notes.push(format!(
+                            "worker {i}/{n}: {} of {} established, {} errors, peak {}, exit {}",
+                            result.counts.ever_established(),
+                            result.counts.total,
+                            result.counts.error,
+                            result.max_established,
+                            verdict.exit_code
+                        ));
+                        parts.push(result);
+                        continue;
+                    }
+                    Err(e) => notes.push(format!("worker {i}/{n}: its report cannot be read: {e}")),
+                },
+                Some(Ok(Document::Suite(_))) => {
+                    notes.push(format!("worker {i}/{n}: it sent a suite, not its run"))
+                }
+                Some(Err(e)) => {
+                    notes.push(format!("worker {i}/{n}: its report cannot be read: {e}"))
+                }
+                None => notes.push(w.died.clone().unwrap_or_else(|| {
+                    format!(
+                        "worker {i}/{n} died ({}) before its report",
+                        exit_text(status)
+                    )
+                })),
+            }
+            missing += w.connections;
+        }
+        let plan = self.workers.iter().map(|w| w.connections).sum::<u64>();
+        if missing > 0 {
+            let line = format!(
+                "Missing: {missing} of the plan's {plan} connections are not in these totals (their worker died); the run is incomplete"
+            );
+            reporter.notice(&format!("error: {line}\n"));
+            notes.push(line);
+        }
+        let mut result = merge(&parts);
+        // The sources in --source's order, as one process lists them (each worker has its own).
+        let order: std::collections::HashMap<_, _> = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(k, ip)| (*ip, k))
+            .collect();
+        result
+            .per_source
+            .sort_by_key(|(ip, _)| order.get(ip).copied().unwrap_or(usize::MAX));
+        // The machine's part of the plan: a --shard's, or the whole plan.
+        result.identity.load.shard = if self.machine.is_part() {
+            self.machine
+        } else {
+            Shard::whole(result.identity.load.connections)
+        };
+        Merged {
+            result,
+            notes,
+            incomplete: missing > 0,
+        }
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        for w in &mut self.workers {
+            if w.child.try_wait().ok().flatten().is_none() {
+                let _ = w.child.kill();
+                let _ = w.child.wait();
+            }
+        }
+    }
+}
+
+/// `Workers` as the `-v` line names it.
+pub(super) fn describe(w: Workers, n: u32) -> String {
+    match w {
+        Workers::Auto => format!("--workers auto: {n}"),
+        _ => format!("--workers {n}"),
+    }
+}
+
+/// `server --workers N`: N server processes on one port (`SO_REUSEPORT`), each with its own
+/// file-descriptor limit. This process reserves the port (so that `-p 0` gives all the same
+/// one), starts the workers, lets go of the port once every worker listens, prints the Go
+/// tool's banner once and every worker's lines, forwards SIGINT and SIGTERM, and ends with the
+/// sum of the connections they accepted.
+pub(super) fn server(config: &crate::config::ServerConfig) -> i32 {
+    use crate::server::{self, ServerStop};
+    let mut signals = Signals::for_process().ok();
+    let reserve = match server::listen(config.bind, config.port, true) {
+        Ok(l) => l,
+        Err(e) => return super::fail(AppError::Server(super::server_failure(config, &e))),
+    };
+    let port = match reserve.local_addr() {
+        Ok(a) => a.port(),
+        Err(e) => return super::fail(AppError::Server(super::server_failure(config, &e))),
+    };
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            return super::fail(AppError::Server(format!(
+                "cannot find this program to start its workers: {e}"
+            )))
+        }
+    };
+    let n = config.workers as usize;
+    enum Line {
+        Listening,
+        Accepted(u64, u8),
+        Text(String),
+        Done,
+    }
+    let (tx, rx) = mpsc::channel::<(usize, Line)>();
+    let mut children: Vec<Child> = Vec::with_capacity(n);
+    for w in 0..n {
+        let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+        args.extend(["--worker".into(), port.to_string().into()]);
+        let mut command = Command::new(&exe);
+        dies_with_us(&mut command);
+        let spawned = command
+            .process_group(0)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn();
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => {
+                for c in &mut children {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                }
+                return super::fail(AppError::Server(format!(
+                    "cannot start server worker {w}/{n}: {e}"
+                )));
+            }
+        };
+        let out = child.stdout.take();
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            if let Some(out) = out {
+                for line in BufReader::new(out).lines() {
+                    let Ok(line) = line else { break };
+                    let msg = match line.split_whitespace().collect::<Vec<_>>()[..] {
+                        ["listening"] => Line::Listening,
+                        ["accepted", a, k] => match (a.parse(), k.parse()) {
+                            (Ok(a), Ok(k)) => Line::Accepted(a, k),
+                            _ => Line::Text(line),
+                        },
+                        _ => Line::Text(line),
+                    };
+                    if tx.send((w, msg)).is_err() {
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send((w, Line::Done));
+        });
+        children.push(child);
+    }
+    drop(tx);
+    let mut out = io::stdout().lock();
+    let mut listening = 0;
+    let mut done = vec![false; n];
+    let mut accepted = 0u64;
+    let mut stops: Vec<u8> = Vec::new();
+    let mut reserve = Some(reserve);
+    while !done.iter().all(|&d| d) {
+        if let Some(k) = signals.as_mut().map(Signals::drain).filter(|&k| k > 0) {
+            // After the terminal's ^C, as one server does.
+            let _ = writeln!(out);
+            let running = children.iter().zip(&done).filter(|(_, &d)| !d);
+            forward(running.map(|(c, _)| c), k);
+        }
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok((_, Line::Listening)) => {
+                listening += 1;
+                if listening == n {
+                    // Every worker listens: the reserved listener would take a share of the
+                    // connections and never accept them.
+                    reserve = None;
+                    let _ = writeln!(out, "{}", server::banner_line(port, config));
+                    if let Some(line) = server::behaviour_line(config) {
+                        let _ = writeln!(out, "{line}");
+                    }
+                    let _ = writeln!(
+                        out,
+                        "Workers: {n} processes share port {port} (SO_REUSEPORT); the kernel deals the connections between them"
+                    );
+                    let _ = writeln!(out, "Press Ctrl+C to end");
+                    let _ = out.flush();
+                }
+            }
+            Ok((_, Line::Accepted(a, k))) => {
+                accepted += a;
+                stops.push(k);
+            }
+            Ok((_, Line::Text(line))) => {
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+            Ok((w, Line::Done)) => {
+                done[w] = true;
+                if listening < n && reserve.is_some() {
+                    // A worker could not listen (its error is on stderr): stop the others.
+                    for c in &mut children {
+                        let _ = c.kill();
+                        let _ = c.wait();
+                    }
+                    return EXIT_INCOMPLETE_SERVER;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let mut failed = false;
+    for c in &mut children {
+        failed |= !c.wait().is_ok_and(|s| s.success());
+    }
+    drop(reserve);
+    let stop = if stops.contains(&(ServerStop::Signal as u8)) {
+        ServerStop::Signal
+    } else {
+        ServerStop::Duration
+    };
+    let _ = writeln!(out, "{}", server::last_line(stop, accepted, config));
+    let _ = out.flush();
+    if failed || stops.len() < n {
+        let _ = writeln!(
+            io::stderr(),
+            "error: {} of {n} server workers did not end cleanly",
+            n - stops.len().min(n)
+        );
+        return EXIT_INCOMPLETE_SERVER;
+    }
+    crate::verdict::EXIT_OK
+}
+
+const EXIT_INCOMPLETE_SERVER: i32 = crate::verdict::EXIT_INCOMPLETE;
+
+/// Forwards `k` signals (SIGINT or SIGTERM, each read by this process) to `children` as as many
+/// SIGINTs: a first one ends a worker's ramp or hold, a second ends it at once, as in one
+/// process.
+fn forward<'a>(children: impl Iterator<Item = &'a Child>, k: usize) {
+    for c in children {
+        for _ in 0..k {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGINT,
+            );
+        }
+    }
+}
