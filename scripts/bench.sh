@@ -47,12 +47,25 @@ done
 r1=$(median_wall floodconnect 17001 19500)
 t=$(median_wall "$bin" run 127.0.0.1 17001 -c 19500 -s 0 -y -i 0)
 printf '%-8s %-34s %10s %10s %8s\n' 19500 "floodconnect, 1 source address" "$r1" "$t" "$(ratio "$t" "$r1")"
+# Past one process: 97,500 connections by 5 workers over 20 source addresses, against five
+# floodconnect processes in parallel over the same 20 (4 each), beside a sink of 6 processes.
+export SINK_WORKERS=6
+workers=("$bin" run 127.0.0.1 17001 -c 97500 -s 0 -y -i 0 --workers 5 --source 127.0.0.1-127.0.0.20)
+r5=$(median_wall bash -c 'for k in 0 1 2 3 4; do floodconnect 17001 19500 0 4 $((1+4*k)) & done; wait')
+t5=$(median_wall "${workers[@]}")
+printf '%-8s %-34s %10s %10s %8s\n' 97500 "5 x floodconnect, 20 source addr." "$r5" "$t5" "$(ratio "$t5" "$r5")"
+held=$("$netns_run" "${workers[@]}" 2>/dev/null | grep '^Total' | tail -1)
+echo "  --workers 5, its final line: $held"
+w_rss=$(measure "${workers[@]}" | cut -d' ' -f2)
+unset SINK_WORKERS
 echo
 
 rss() { measure "$bin" run 127.0.0.1 17001 -c "$1" -s 0 -y -i 0 | cut -d' ' -f2; }
 small=$(rss 500); large=$(rss 19500)
 echo "memory: peak RSS ${small} KiB at 500, ${large} KiB at 19500 connections:" \
   "$(awk -v a="$small" -v b="$large" 'BEGIN { printf "%.1f", (b - a) * 1024 / 19000 }') bytes per added connection"
+echo "memory, --workers 5 at 97500: the largest process's peak RSS ${w_rss} KiB (19500 connections each):" \
+  "$(awk -v a="$small" -v b="$w_rss" 'BEGIN { printf "%.1f", (b - a) * 1024 / 19000 }') bytes per added connection"
 
 # Idle: the difference of whole-run CPU with and without a 10 s hold (medians: the dial phase's
 # own CPU varies by a few hundredths between runs), and a direct reading of the CPU the process
