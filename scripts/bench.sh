@@ -56,7 +56,11 @@ t5=$(median_wall "${workers[@]}")
 printf '%-8s %-34s %10s %10s %8s\n' 97500 "5 x floodconnect, 20 source addr." "$r5" "$t5" "$(ratio "$t5" "$r5")"
 held=$("$netns_run" "${workers[@]}" 2>/dev/null | grep '^Total' | tail -1)
 echo "  --workers 5, its final line: $held"
-w_rss=$(measure "${workers[@]}" | cut -d' ' -f2)
+# Each worker's peak RSS, read after the ramp while the connections are held (the largest of
+# the five), and the peak of the whole process tree (the parent's, while it merges the reports).
+w_rss=$("$netns_run" bash -c '"$@" --hold 12s >/dev/null 2>&1 & p=$!; sleep 10
+  for c in $(pgrep -P $p); do awk "/VmHWM/ {print \$2}" /proc/$c/status; done | sort -n | tail -1; wait $p' _ "${workers[@]}")
+tree_rss=$(measure "${workers[@]}" | cut -d' ' -f2)
 unset SINK_WORKERS
 echo
 
@@ -64,8 +68,9 @@ rss() { measure "$bin" run 127.0.0.1 17001 -c "$1" -s 0 -y -i 0 | cut -d' ' -f2;
 small=$(rss 500); large=$(rss 19500)
 echo "memory: peak RSS ${small} KiB at 500, ${large} KiB at 19500 connections:" \
   "$(awk -v a="$small" -v b="$large" 'BEGIN { printf "%.1f", (b - a) * 1024 / 19000 }') bytes per added connection"
-echo "memory, --workers 5 at 97500: the largest process's peak RSS ${w_rss} KiB (19500 connections each):" \
-  "$(awk -v a="$small" -v b="$w_rss" 'BEGIN { printf "%.1f", (b - a) * 1024 / 19000 }') bytes per added connection"
+echo "memory, --workers 5 at 97500: the largest worker's peak RSS ${w_rss} KiB (19500 connections each):" \
+  "$(awk -v a="$small" -v b="$w_rss" 'BEGIN { printf "%.1f", (b - a) * 1024 / 19000 }') bytes per added connection;" \
+  "the largest process of the run (the parent merging the reports) ${tree_rss} KiB"
 
 # Idle: the difference of whole-run CPU with and without a 10 s hold (medians: the dial phase's
 # own CPU varies by a few hundredths between runs), and a direct reading of the CPU the process

@@ -230,6 +230,21 @@ fn a_shard_run_by_workers_merges_with_the_other_shards() {
     ));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let m = json_of(&merged);
+    // The page names its parts too.
+    let page = temp("merged.html");
+    let o = tg(&format!(
+        "merge {} {} --format html -o {}",
+        files[0].display(),
+        files[1].display(),
+        page.display()
+    ));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("<pre class=\"notes\">Merged 2 reports"),
+        "{html}"
+    );
+    assert!(html.contains("  shard 0/2 "), "{html}");
     assert_eq!(m["counts"]["total"], 40);
     assert_eq!(m["counts"]["established"], 40);
     assert_eq!(server.accepted(), 40);
@@ -291,8 +306,9 @@ fn a_dead_worker_is_reported_and_fails_the_run() {
     let server = BuiltinServer::holding("127.0.0.6");
     let file = temp("dead.json");
     let mut child = spawn(&format!(
-        "run -y -c 300 -s 5 -i 0 --hold 500ms --workers 3 --export-json {} 127.0.0.6 {}",
+        "run -y -c 300 -s 5 -i 0 --hold 500ms --workers 3 --export-json {} --export-html {} 127.0.0.6 {}",
         file.display(),
+        file.with_extension("html").display(),
         server.port
     ));
     let workers = wait_workers(child.id(), 3);
@@ -323,6 +339,9 @@ fn a_dead_worker_is_reported_and_fails_the_run() {
     assert_eq!(doc["exit_code"], 1);
     let notes = doc["discovery"].to_string();
     assert!(notes.contains("worker 1/3 died"), "{notes}");
+    let html = std::fs::read_to_string(file.with_extension("html")).unwrap();
+    assert!(html.contains("worker 1/3 died"), "{html}");
+    assert!(html.contains("Missing: 100 of the plan"), "{html}");
 }
 
 /// Workers that share the default source address pick from disjoint slices of the port range:

@@ -86,7 +86,7 @@ pub(super) fn merge(config: &MergeConfig) -> Result<i32, AppError> {
             doc.to_json()
         }
         ReportFormat::Junit => export::junit::render(&merged, &verdict),
-        ReportFormat::Html => export::html::render(&merged, &verdict, &command_line),
+        ReportFormat::Html => export::html::render(&merged, &verdict, &command_line, &lines),
     };
     let inputs: Vec<&Path> = config.files.iter().map(|f| f.as_path()).collect();
     write_rendered(config.output.as_deref(), &inputs, &rendered)?;

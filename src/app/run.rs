@@ -226,11 +226,15 @@ pub(super) fn report_one(
     if ran.incomplete {
         verdict.exit_code = EXIT_INCOMPLETE;
     }
+    let notes: Vec<String> = discovery
+        .lines()
+        .map(str::to_string)
+        .chain(ran.notes.iter().cloned())
+        .collect();
     // The JSON document only when asked for: building it encodes every histogram.
     let json = (config.output.json || config.output.export_json.is_some()).then(|| {
         let mut doc = Report::new(result, &verdict, &config.output.command_line);
-        doc.discovery = discovery.lines().map(str::to_string).collect();
-        doc.discovery.extend(ran.notes.iter().cloned());
+        doc.discovery.clone_from(&notes);
         doc.to_json()
     });
     if let (true, Some(json)) = (config.output.json, &json) {
@@ -246,7 +250,9 @@ pub(super) fn report_one(
     write_exports(files, |flag| match flag {
         "--export-json" => json.clone().unwrap_or_default().into_bytes(),
         "--export-junit" => export::junit::render(result, &verdict).into_bytes(),
-        _ => export::html::render(result, &verdict, &config.output.command_line).into_bytes(),
+        _ => {
+            export::html::render(result, &verdict, &config.output.command_line, &notes).into_bytes()
+        }
     })?;
     Ok(code)
 }

@@ -36,9 +36,12 @@ pub(super) fn render(config: &ReportConfig) -> Result<(), AppError> {
                     again.to_json()
                 }
                 ReportFormat::Junit => export::junit::render(&result, &verdict),
-                ReportFormat::Html => {
-                    export::html::render(&result, &verdict, &document.command_line)
-                }
+                ReportFormat::Html => export::html::render(
+                    &result,
+                    &verdict,
+                    &document.command_line,
+                    &document.discovery,
+                ),
             }
         }
         Document::Suite(suite) => render_suite(&suite, config.format).map_err(read)?,

@@ -68,13 +68,18 @@ pub fn escape(text: &str) -> String {
 }
 
 /// The whole page for one run.
-pub fn render(result: &RunResult, verdict: &Verdict, command_line: &[String]) -> String {
+pub fn render(
+    result: &RunResult,
+    verdict: &Verdict,
+    command_line: &[String],
+    notes: &[String],
+) -> String {
     let mut out = String::new();
     page_head(
         &mut out,
         &format!("tcpgoon: {}", result.identity.target.label()),
     );
-    body(&mut out, result, verdict, command_line, "");
+    body(&mut out, result, verdict, command_line, "", notes);
     out.push_str("</body>\n</html>\n");
     out
 }
@@ -134,7 +139,14 @@ pub fn render_many(
     for (i, (_, run)) in rows.iter().enumerate() {
         if let Some((r, v)) = run {
             let _ = writeln!(out, "<article id=\"run-{}\">", i + 1);
-            body(&mut out, r, v, command_line, &format!("run-{}-", i + 1));
+            body(
+                &mut out,
+                r,
+                v,
+                command_line,
+                &format!("run-{}-", i + 1),
+                &[],
+            );
             out.push_str("</article>\n");
         }
     }
@@ -153,9 +165,16 @@ fn page_head(out: &mut String, title: &str) {
 }
 
 /// One run's header, verdict, charts and text; section ids start with `prefix`.
-fn body(out: &mut String, r: &RunResult, verdict: &Verdict, command_line: &[String], prefix: &str) {
+fn body(
+    out: &mut String,
+    r: &RunResult,
+    verdict: &Verdict,
+    command_line: &[String],
+    prefix: &str,
+    notes: &[String],
+) {
     let id = |name: &str| format!("{prefix}{name}");
-    header(out, r, command_line);
+    header(out, r, command_line, notes);
     summary(out, &id("summary"), r, verdict);
     section(
         out,
@@ -210,7 +229,7 @@ fn shell_words(words: &[String]) -> String {
         .join(" ")
 }
 
-fn header(out: &mut String, r: &RunResult, command_line: &[String]) {
+fn header(out: &mut String, r: &RunResult, command_line: &[String], notes: &[String]) {
     let id = &r.identity;
     let name = &id.target;
     let _ = writeln!(
@@ -254,7 +273,16 @@ fn header(out: &mut String, r: &RunResult, command_line: &[String]) {
     for (k, v) in rows {
         let _ = writeln!(out, "<tr><td>{k}</td><td>{v}</td></tr>");
     }
-    out.push_str("</table>\n</header>\n");
+    out.push_str("</table>\n");
+    // Where the run came from: the targets' discovery, a merge's parts, the workers.
+    if !notes.is_empty() {
+        let _ = writeln!(
+            out,
+            "<pre class=\"notes\">{}</pre>",
+            escape(&notes.join("\n"))
+        );
+    }
+    out.push_str("</header>\n");
 }
 
 /// How a run that was not let finish ended, when it still judged every connection (an exit code
@@ -1284,8 +1312,16 @@ mod tests {
             thresholds: Vec::new(),
             exit_code: EXIT_INCOMPLETE,
         };
-        let page = render(&r, &v, &["tcpgoon".to_string()]);
+        let page = render(&r, &v, &["tcpgoon".to_string()], &[]);
         assert!(!page.contains("<svg"), "{page}");
+        assert!(!page.contains("class=\"notes\""), "no notes, no block");
+        // Notes (a merge's parts, the workers) in the header, escaped.
+        let notes = ["worker 1/3 died (<signal>)".to_string()];
+        let page = render(&r, &v, &["tcpgoon".to_string()], &notes);
+        assert!(
+            page.contains("<pre class=\"notes\">worker 1/3 died (&lt;signal&gt;)</pre>"),
+            "{page}"
+        );
         assert!(page.contains("The run recorded no timeline."));
         assert!(page.contains("No connection was established"));
         assert!(page.contains("Exit code 1: incomplete"));
