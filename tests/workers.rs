@@ -373,10 +373,10 @@ fn workers_sharing_an_address_split_its_ports() {
     assert_eq!(ns.sockets_toward(17001, "01"), 0, "nothing dialed");
 }
 
-/// One prompt for all the workers; a "no" stops them all before any dial.
-#[test]
-fn workers_ask_one_prompt() {
-    let server = TestServer::start("127.0.0.7", Behaviour::Hold);
+/// Starts `run -c 30 --workers 3` toward `server` and reads up to its prompt.
+fn at_the_prompt(
+    server: &TestServer,
+) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
     let mut child = tcpgoon()
         .args(["run", "-c", "30", "--workers", "3", "127.0.0.7"])
         .arg(server.port())
@@ -385,7 +385,6 @@ fn workers_ask_one_prompt() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = child.id();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut prompt = Vec::new();
     // The prompt ends without a newline: read up to its question.
@@ -398,6 +397,16 @@ fn workers_ask_one_prompt() {
     }
     let prompt = String::from_utf8_lossy(&prompt).into_owned();
     assert_eq!(prompt.matches("(y/N)").count(), 1, "{prompt}");
+    (child, out)
+}
+
+/// One prompt for all the workers; a "no" stops them all before any dial, and so does a
+/// Ctrl-C at the prompt (as in one process: the command ends, the workers with it).
+#[test]
+fn workers_ask_one_prompt() {
+    let server = TestServer::start("127.0.0.7", Behaviour::Hold);
+    let (mut child, mut out) = at_the_prompt(&server);
+    let pid = child.id();
     // The workers wait, checked, for the answer.
     assert_eq!(workers_of(pid).len(), 3);
     child.stdin.take().unwrap().write_all(b"n\n").unwrap();
@@ -406,6 +415,41 @@ fn workers_ask_one_prompt() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1));
     assert!(workers_of(pid).is_empty());
+    let (mut child, _out) = at_the_prompt(&server);
+    let pid = child.id();
+    let workers = wait_workers(pid, 3);
+    assert_eq!(workers.len(), 3);
+    signal(pid, "INT");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("a Ctrl-C at the prompt did not end the command");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(2),
+        "ended by the Ctrl-C: {status:?}"
+    );
+    let start = Instant::now();
+    while workers
+        .iter()
+        .any(|w| std::path::Path::new(&format!("/proc/{w}")).exists())
+        && start.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for w in &workers {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{w}")).exists(),
+            "worker {w} outlived the command"
+        );
+    }
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(server.accepted(), 0, "nothing dialed");
 }

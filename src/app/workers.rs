@@ -96,8 +96,11 @@ pub(super) fn start(
     name: &TargetName,
     reporter: &mut TextReporter,
 ) -> Result<Started, AppError> {
-    // Before any reader thread: they inherit the blocked mask, so the signals come here.
-    let signals = Signals::for_process().ok();
+    // Before any reader thread: they inherit the blocked mask and keep it, so a signal always
+    // comes to this thread. Blocked here only while the workers start; unblocked again for the
+    // prompt (a Ctrl-C there ends the command as in one process, and the workers die with it),
+    // and blocked for good from `go`.
+    let signals = Signals::install().ok();
     let exe = std::env::current_exe().map_err(|e| {
         AppError::Server(format!(
             "cannot find this program to start its workers: {e}"
@@ -205,6 +208,8 @@ pub(super) fn start(
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
+    // Restores the mask of before: the prompt can be interrupted.
+    started.signals = None;
     Ok(started)
 }
 
@@ -358,6 +363,8 @@ impl Started {
     /// Starts every worker at the same moment, sums their counts into `reporter`'s status lines
     /// and progress, forwards signals, and merges their reports.
     pub(super) fn go(mut self, reporter: &mut TextReporter) -> Merged {
+        // From here every SIGINT and SIGTERM is read and forwarded, never the default action.
+        self.signals = Signals::for_process().ok();
         let n = self.workers.len();
         // A moment from now, for every worker to have read it: their clocks start together.
         let at = SystemTime::now() + Duration::from_millis(20);
