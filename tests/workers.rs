@@ -245,6 +245,12 @@ fn a_shard_run_by_workers_merges_with_the_other_shards() {
         "{html}"
     );
     assert!(html.contains("  shard 0/2 "), "{html}");
+    // A shard missing: its connections are the plan's, not initiated; the merge is incomplete.
+    let o = tg(&format!("merge {} --format json", files[0].display()));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let alone: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(alone["counts"]["total"], 40);
+    assert_eq!(alone["counts"]["not_initiated"], 20);
     assert_eq!(m["counts"]["total"], 40);
     assert_eq!(m["counts"]["established"], 40);
     assert_eq!(server.accepted(), 40);
@@ -327,16 +333,23 @@ fn a_dead_worker_is_reported_and_fails_the_run() {
     let (out, err) = (stdout(&o), stderr(&o));
     assert_eq!(code(&o), 1, "{out}{err}");
     assert!(
-        err.contains("error: worker 1/3 died (killed by signal 9 (SIGKILL)) before its report: its 100 connections are not in the totals"),
+        err.contains("error: worker 1/3 died (killed by signal 9 (SIGKILL)) before its report: its 100 connections are not in the totals (counted as not initiated)"),
         "{err}"
     );
     assert!(
         err.contains("Missing: 100 of the plan's 300 connections are not in these totals"),
         "{err}"
     );
-    assert_eq!(final_counts(&out)[0], 200, "{out}");
+    // The plan stays the plan: its unknown connections are not initiated, so every percentage
+    // is still of -c, and a merge of this report is incomplete too.
+    let [total, _, established, _, _, not_initiated] = final_counts(&out);
+    assert_eq!(total, 300, "{out}");
+    assert!(not_initiated >= 100 && established <= 200, "{out}");
+    assert!(out.contains("✗ held>=100%"), "{out}");
     let doc = json_of(&file);
     assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["config"]["connections"], 300);
+    assert_eq!(doc["counts"]["total"], 300);
     let notes = doc["discovery"].to_string();
     assert!(notes.contains("worker 1/3 died"), "{notes}");
     let html = std::fs::read_to_string(file.with_extension("html")).unwrap();
@@ -490,15 +503,16 @@ fn bad_worker_counts_are_one_line_each() {
     for (args, says) in [
         (
             "run -y --workers 0 127.0.0.1 1",
-            "--workers must be between 1 and 1024 (got 0), or auto",
+            "--workers takes a whole number of processes from 1 to 1024, or auto (got \"0\")",
         ),
         (
             "run -y --workers x 127.0.0.1 1",
-            "--workers is not a valid count (got \"x\"",
+            "--workers takes a whole number of processes from 1 to 1024, or auto (got \"x\")",
         ),
+        ("run -y --workers 1.5 127.0.0.1 1", "or auto (got \"1.5\")"),
         (
             "run -y --workers 5000 127.0.0.1 1",
-            "--workers must be between 1 and 1024 (got 5000), or auto",
+            "from 1 to 1024, or auto (got \"5000\")",
         ),
         (
             "run -y --worker 0/2 127.0.0.1 1",
@@ -529,4 +543,203 @@ fn bad_worker_counts_are_one_line_each() {
         assert!(err.starts_with("error: "), "{args}: {err}");
         assert!(err.contains(says), "{args}: {err}");
     }
+}
+
+/// The status lines sum every worker's counts, a finished worker's with its final ones: the
+/// established count climbs as the plan's does.
+#[test]
+fn status_lines_keep_the_counts_of_finished_workers() {
+    let server = TestServer::start("127.0.0.10", Behaviour::Hold);
+    let o = tg(&format!(
+        "run -y -c 4 -s 300 -i 100ms --hold 300ms --workers 3 127.0.0.10 {}",
+        server.port()
+    ));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    let lines: Vec<[u64; 6]> = out.lines().filter_map(parse_status).collect();
+    let established: Vec<u64> = lines.iter().map(|l| l[2]).collect();
+    assert!(lines.iter().all(|l| l[0] == 4), "{out}");
+    assert!(
+        established.windows(2).all(|w| w[0] <= w[1]),
+        "never back: {established:?}"
+    );
+    // The last line before the report (the report's own is the last of all) has all four.
+    assert_eq!(established[established.len() - 2], 4, "{out}");
+    assert!(
+        established.contains(&2) && established.contains(&3),
+        "{established:?}"
+    );
+}
+
+/// --max-dialing bounds the plan's dials in flight, shared between the workers.
+#[test]
+fn max_dialing_is_the_plans_not_each_workers() {
+    let (_listener, port) = full_backlog_listener();
+    let o = tg(&format!(
+        "run -y -c 20 -s 0 -d 1200 --max-dialing 4 -i 200ms --workers 2 127.0.0.1 {port}"
+    ));
+    let out = stdout(&o);
+    let most = out
+        .lines()
+        .filter_map(parse_status)
+        .map(|l| l[1])
+        .max()
+        .unwrap_or(0);
+    assert_eq!(most, 4, "{out}");
+}
+
+/// `--send @FILE` is read once, by the parent: standard input works as with one process.
+#[test]
+fn send_from_a_file_read_once_for_every_worker() {
+    let server = TestServer::start("127.0.0.11", Behaviour::Echo);
+    let mut child = tcpgoon()
+        .args([
+            "run",
+            "-y",
+            "-c",
+            "4",
+            "-s",
+            "0",
+            "-i",
+            "0",
+            "--send",
+            "@/dev/stdin",
+        ])
+        .args(["--expect", "hello", "--workers", "2", "127.0.0.11"])
+        .arg(server.port())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"hello").unwrap();
+    let o = wait_output(&mut child, Duration::from_secs(20));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    assert!(out.contains("Verified: 4 of 4"), "{out}");
+}
+
+/// A worker that ends while the prompt waits stops the command before anything is dialed.
+#[test]
+fn a_worker_lost_at_the_prompt_dials_nothing() {
+    let server = TestServer::start("127.0.0.7", Behaviour::Hold);
+    let (mut child, _out) = at_the_prompt(&server);
+    let workers = wait_workers(child.id(), 3);
+    signal(workers[1], "KILL");
+    std::thread::sleep(Duration::from_millis(200));
+    child.stdin.take().unwrap().write_all(b"y\n").unwrap();
+    let o = wait_output(&mut child, Duration::from_secs(20));
+    let err = stderr(&o);
+    assert_eq!(code(&o), 1, "{err}");
+    assert!(
+        err.contains(
+            "ended (killed by signal 9 (SIGKILL)) before the run started: nothing was dialed"
+        ),
+        "{err}"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(server.accepted(), 0);
+}
+
+/// A stopped worker is said, and does not keep the command alive past a second interrupt.
+#[test]
+fn a_stopped_worker_cannot_hold_the_run_hostage() {
+    let server = TestServer::start("127.0.0.12", Behaviour::Hold);
+    let mut child = spawn(&format!(
+        "run -y -c 30 -s 0 -i 0 --hold 30s --workers 3 127.0.0.12 {}",
+        server.port()
+    ));
+    let pid = child.id();
+    let workers = wait_workers(pid, 3);
+    std::thread::sleep(Duration::from_millis(500));
+    signal(workers[0], "STOP");
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Instant::now();
+    signal(pid, "INT");
+    std::thread::sleep(Duration::from_millis(200));
+    signal(pid, "INT");
+    let o = wait_output(&mut child, Duration::from_secs(20));
+    let err = stderr(&o);
+    assert!(
+        sent.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(code(&o), 1, "{err}");
+    assert!(
+        err.contains("is stopped: the status lines wait for it"),
+        "{err}"
+    );
+    assert!(
+        err.contains("died (killed by signal 9 (SIGKILL)) before its report"),
+        "{err}"
+    );
+}
+
+/// `server --workers` joins no other server's port.
+#[test]
+fn server_workers_refuse_a_port_in_use() {
+    let mut first = BuiltinServer::start(
+        "127.0.0.13",
+        &["-m", "0", "-d", "20", "-q", "--workers", "2"],
+    );
+    let o = tg(&format!(
+        "server --bind 127.0.0.13 -p {} -m 0 -d 5 -q --workers 2",
+        first.port
+    ));
+    let err = stderr(&o);
+    assert_eq!(code(&o), 1, "{err}");
+    assert!(err.contains("Address already in use"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let _ = first.wait_exit(Duration::ZERO);
+}
+
+/// A server worker that dies is said at once; the final count says it leaves it out.
+#[test]
+fn a_dead_server_worker_is_said() {
+    let mut server = tcpgoon()
+        .args([
+            "server",
+            "--bind",
+            "127.0.0.14",
+            "-p",
+            "0",
+            "-m",
+            "0",
+            "-d",
+            "20",
+            "-q",
+        ])
+        .args(["--workers", "2"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = server.id();
+    let mut out = BufReader::new(server.stdout.take().unwrap());
+    let mut banner = String::new();
+    out.read_line(&mut banner).unwrap();
+    assert!(
+        banner.starts_with("Running the simple TCP server"),
+        "{banner}"
+    );
+    let workers = wait_workers(pid, 2);
+    assert_eq!(workers.len(), 2);
+    signal(workers[1], "KILL");
+    std::thread::sleep(Duration::from_millis(300));
+    signal(pid, "INT");
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut out, &mut rest);
+    let o = wait_output(&mut server, Duration::from_secs(10));
+    let err = stderr(&o);
+    assert_eq!(code(&o), 1, "{rest}{err}");
+    assert!(
+        err.contains("died (killed by signal 9 (SIGKILL)): its connections are gone and the final count leaves them out"),
+        "{err}"
+    );
+    assert!(
+        rest.contains("Stopped by a signal after 0 connections"),
+        "{rest}"
+    );
 }

@@ -36,7 +36,16 @@ pub(super) fn merge(config: &MergeConfig) -> Result<i32, AppError> {
     }
     let notes = belong_together(&parts).map_err(AppError::Conflict)?;
     let results: Vec<RunResult> = parts.iter().map(|(_, r, _)| r.clone()).collect();
-    let merged = add_up(&results);
+    let mut merged = add_up(&results);
+    // A missing shard's connections are the plan's still: not initiated here (their fate is
+    // unknown), so the thresholds' percentages stay of -c and the merged run is incomplete.
+    if let Some(shard) = merged_shards(&parts) {
+        let missing = shard.plan.saturating_sub(merged.counts.total);
+        merged.counts.total += missing;
+        merged.counts.not_initiated += missing;
+        merged.identity.load.connections += missing;
+        merged.identity.load.shard = Shard::whole(merged.identity.load.connections);
+    }
     let written: Vec<_> = parts[0]
         .2
         .thresholds
@@ -182,7 +191,7 @@ fn belong_together(parts: &[(&Path, RunResult, Verdict)]) -> Result<Vec<String>,
                 .map(|(_, r, _)| r.identity.load.connections)
                 .sum();
             notes.push(format!(
-                "Missing: shard{} {} of {}: the merge covers {covered} of the plan's {} connections",
+                "Missing: shard{} {} of {}: the merge covers {covered} of the plan's {} connections (the rest counted as not initiated)",
                 if missing.len() == 1 { "" } else { "s" },
                 missing.join(", "),
                 shard.count,

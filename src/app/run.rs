@@ -31,6 +31,10 @@ pub(super) fn run(config: RunConfig, typo: Option<&CommandTypo>) -> i32 {
 
 /// [`run`], with every failure as an [`AppError`].
 fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32, AppError> {
+    // A worker gets `--send @FILE`'s bytes from its parent, which read the file once.
+    if let Some(role) = config.worker {
+        return super::worker::serve(config, role);
+    }
     if let Some(path) = &config.send_file {
         let bytes = std::fs::read(path).map_err(|error| AppError::SendFile {
             path: path.clone(),
@@ -43,9 +47,6 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
             });
         }
         config.load.checks.send = Some(bytes);
-    }
-    if let Some(role) = config.worker {
-        return super::worker::serve(config, role);
     }
     let files = exports(&config.output);
     check_exports(&files, config.output.json)?;
@@ -161,7 +162,7 @@ pub(super) fn execute(
             incomplete: false,
         }),
         Ready::Workers(workers) => {
-            let merged = workers.go(reporter);
+            let merged = workers.go(reporter)?;
             reporter.end_progress();
             for note in &merged.notes {
                 reporter.debug(note);

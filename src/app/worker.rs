@@ -33,6 +33,8 @@ pub(super) struct Job {
     pub host: String,
     pub display: String,
     pub port: u16,
+    /// `--send`'s bytes (read from `@FILE` by the parent, once).
+    pub send: Option<Vec<u8>>,
 }
 
 /// A snapshot as one protocol line's numbers.
@@ -117,10 +119,15 @@ pub(super) fn serve(mut config: RunConfig, role: WorkerRole) -> Result<i32, AppE
             "--worker is set by tcpgoon for its own worker processes; use --workers N".to_string(),
         ));
     };
+    config.load.checks.send = job.send.clone();
     let machine = config.load.shard;
     let shard = machine.split(role.index, role.count);
     config.load.shard = shard;
     config.load.connections = shard.connections();
+    // --max-dialing bounds the plan's dials in flight: each worker has its share (at least 1).
+    let (n, w) = (role.count as usize, role.index as usize);
+    config.load.max_dialing =
+        (config.load.max_dialing / n + usize::from(w < config.load.max_dialing % n)).max(1);
     let mut reporter = TextReporter::with_progress(config.verbose, None, true);
     let part = match config.port_policy {
         // The kernel shares one budget per source and destination between the processes:
@@ -179,6 +186,14 @@ pub(super) fn serve(mut config: RunConfig, role: WorkerRole) -> Result<i32, AppE
         .and_then(|engine| engine.run(&mut observer))
         .map_err(AppError::Poll)?;
     let mut reporter = observer.0;
+    reporter.print(&snapshot_line(
+        "final",
+        &Snapshot {
+            at: result.elapsed,
+            counts: result.counts,
+            max_established: result.max_established,
+        },
+    ));
     let verdict = judge(&result, &config.thresholds);
     let json = Report::new(&result, &verdict, &config.output.command_line).to_json();
     reporter.print(&format!("report {}\n{json}", json.len()));

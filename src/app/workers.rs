@@ -35,9 +35,12 @@ pub(super) fn count(config: &RunConfig) -> u32 {
     // What one process can hold: its limit, less the few descriptors every process has.
     let per_process = hard.saturating_sub(preflight::FD_EXTRA + 16).max(1);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    // Never a worker with nothing to dial.
+    let most = u32::try_from(config.load.connections.max(1)).unwrap_or(u32::MAX);
     config
         .workers
         .resolve(config.load.connections, per_process, cores)
+        .min(most)
 }
 
 /// What a worker tells its parent.
@@ -45,6 +48,8 @@ enum Msg {
     Ready(usize),
     Status(usize, Snapshot),
     Progress(usize, Snapshot),
+    /// Its counts at the end of its run, before its report.
+    Final(usize, Snapshot),
     Report(usize, String),
     /// A line of its standard error.
     Line(usize, String),
@@ -58,7 +63,12 @@ struct Worker {
     /// Its statuses not yet summed into a line, and the last one that was.
     statuses: VecDeque<Snapshot>,
     last_status: Option<Snapshot>,
-    last_progress: Option<Snapshot>,
+    /// Its most recent counts, from any message: what the progress display sums.
+    latest: Option<Snapshot>,
+    /// Its counts at its end (for a worker that died: all its connections, not initiated).
+    last: Option<Snapshot>,
+    /// Said once: it is stopped (SIGSTOP) and the status lines wait for it.
+    stopped_said: bool,
     report: Option<String>,
     done: bool,
     /// Why it ended without a report, once it has.
@@ -76,6 +86,8 @@ pub(super) struct Started {
     machine: Shard,
     /// `--source`, in its order.
     sources: Vec<std::net::IpAddr>,
+    /// The plan's `--max-dialing`.
+    max_dialing: usize,
 }
 
 /// The end of a run by workers: the merged result, what the report must add (a worker that died,
@@ -111,11 +123,17 @@ pub(super) fn start(
         host: name.host.clone(),
         display: name.display.clone(),
         port: name.port,
+        // Read once, here: `--send @/dev/stdin` or a pipe could not be read again.
+        send: config.load.checks.send.clone(),
     })
     .expect("a job serializes");
     let (tx, rx) = mpsc::channel();
     let mut workers = Vec::with_capacity(n as usize);
+    let mut signals = signals;
     let spawn_all = (0..n).try_for_each(|w| {
+        if signals.as_mut().is_some_and(|s| s.drain() > 0) {
+            return Err(AppError::Interrupted("while the workers started"));
+        }
         let mut child = spawn(&exe, w, n)?;
         let mut stdin = child.stdin.take();
         if let Some(input) = stdin.as_mut() {
@@ -129,7 +147,9 @@ pub(super) fn start(
             stdin,
             statuses: VecDeque::new(),
             last_status: None,
-            last_progress: None,
+            latest: None,
+            last: None,
+            stopped_said: false,
             report: None,
             done: false,
             died: None,
@@ -144,6 +164,7 @@ pub(super) fn start(
         signals,
         machine: config.load.shard,
         sources: config.sources.addrs().to_vec(),
+        max_dialing: config.load.max_dialing,
     };
     if let Err(e) = spawn_all {
         started.stop();
@@ -159,10 +180,17 @@ pub(super) fn start(
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    // Every worker checks its part at once; wait for all (ready, or ended), so that the error
+    // said is the lowest-numbered worker's whichever ended first.
     let mut ready = vec![false; n as usize];
     let mut said: Vec<String> = Vec::new();
     let mut errors: Vec<(usize, String)> = Vec::new();
-    while !ready.iter().all(|&r| r) {
+    let mut ended: Vec<usize> = Vec::new();
+    while ready
+        .iter()
+        .zip(&started.workers)
+        .any(|(&r, w)| !r && !w.done)
+    {
         if started.signals.as_mut().is_some_and(|s| s.drain() > 0) {
             started.stop();
             return Err(AppError::Interrupted("while the workers started"));
@@ -180,33 +208,37 @@ pub(super) fn start(
             }
             Ok(Msg::Done(w)) => {
                 started.workers[w].done = true;
-                // Its last error lines may still be on their way.
-                let deadline = std::time::Instant::now() + Duration::from_millis(500);
-                while let Ok(m) = started
-                    .rx
-                    .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
-                {
-                    if let Msg::Line(x, line) = m {
-                        if line.starts_with("error: ") {
-                            errors.push((x, line));
-                        }
-                    }
-                }
-                let status = started.workers[w].child.wait().ok();
-                started.stop();
-                let (who, why) = match errors.first() {
-                    Some((x, line)) => (*x, line.trim_start_matches("error: ").to_string()),
-                    None => (
-                        w,
-                        format!("it ended ({}) before it was ready", exit_text(status)),
-                    ),
-                };
-                return Err(AppError::Worker(format!("worker {who}/{n}: {why}")));
+                ended.push(w);
             }
             Ok(_) => {}
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
+    }
+    if let Some(&first) = ended.iter().min() {
+        // Their last error lines may still be on their way.
+        let deadline = std::time::Instant::now() + Duration::from_millis(300);
+        while let Ok(m) = started
+            .rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+        {
+            if let Msg::Line(x, line) = m {
+                if line.starts_with("error: ") {
+                    errors.push((x, line));
+                }
+            }
+        }
+        let status = started.workers[first].child.wait().ok();
+        started.stop();
+        errors.sort_by_key(|(x, _)| *x);
+        let (who, why) = match errors.first() {
+            Some((x, line)) => (*x, line.trim_start_matches("error: ").to_string()),
+            None => (
+                first,
+                format!("it ended ({}) before it was ready", exit_text(status)),
+            ),
+        };
+        return Err(AppError::Worker(format!("worker {who}/{n}: {why}")));
     }
     // Restores the mask of before: the prompt can be interrupted.
     started.signals = None;
@@ -278,6 +310,10 @@ fn read_stdout(w: usize, out: Option<std::process::ChildStdout>, tx: Sender<Msg>
                 },
                 "progress" => match parse_snapshot(rest) {
                     Some(s) => Msg::Progress(w, s),
+                    None => continue,
+                },
+                "final" => match parse_snapshot(rest) {
+                    Some(s) => Msg::Final(w, s),
                     None => continue,
                 },
                 "report" => {
@@ -361,13 +397,23 @@ impl Started {
     }
 
     /// Starts every worker at the same moment, sums their counts into `reporter`'s status lines
-    /// and progress, forwards signals, and merges their reports.
-    pub(super) fn go(mut self, reporter: &mut TextReporter) -> Merged {
+    /// and progress, forwards signals, and merges their reports. A worker that ended while the
+    /// prompt waited is an error before anything is dialed.
+    pub(super) fn go(mut self, reporter: &mut TextReporter) -> Result<Merged, AppError> {
         // From here every SIGINT and SIGTERM is read and forwarded, never the default action.
         self.signals = Signals::for_process().ok();
         let n = self.workers.len();
+        for (i, w) in self.workers.iter_mut().enumerate() {
+            if let Ok(Some(status)) = w.child.try_wait() {
+                self.stop();
+                return Err(AppError::Worker(format!(
+                    "worker {i}/{n} ended ({}) before the run started: nothing was dialed",
+                    exit_text(Some(status))
+                )));
+            }
+        }
         // A moment from now, for every worker to have read it: their clocks start together.
-        let at = SystemTime::now() + Duration::from_millis(20);
+        let at = SystemTime::now() + Duration::from_millis(20 + n as u64);
         let nanos = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
         for w in &mut self.workers {
             if let Some(input) = w.stdin.as_mut() {
@@ -375,19 +421,45 @@ impl Started {
                 let _ = input.flush();
             }
         }
+        let mut signalled = 0;
+        let mut kill_at: Option<std::time::Instant> = None;
+        let mut checked = std::time::Instant::now();
         while !self.workers.iter().all(|w| w.done) {
             if let Some(k) = self.signals.as_mut().map(Signals::drain).filter(|&k| k > 0) {
                 forward(self.workers.iter().filter(|w| !w.done).map(|w| &w.child), k);
+                signalled += k;
+                // A second signal ends the run at once: a worker that cannot take it (stopped,
+                // hung) is killed, and said as dead, after a moment; a third kills at once.
+                if signalled >= 2 {
+                    let grace = if signalled >= 3 { 0 } else { 2000 };
+                    kill_at = Some(std::time::Instant::now() + Duration::from_millis(grace));
+                }
+            }
+            if kill_at.is_some_and(|t| std::time::Instant::now() >= t) {
+                for w in self.workers.iter_mut().filter(|w| !w.done) {
+                    let _ = w.child.kill();
+                }
+                kill_at = None;
+            }
+            if checked.elapsed() >= Duration::from_secs(1) {
+                checked = std::time::Instant::now();
+                self.say_stopped(reporter);
             }
             match self.rx.recv_timeout(Duration::from_millis(20)) {
                 Ok(Msg::Status(w, s)) => {
                     self.workers[w].statuses.push_back(s);
+                    self.workers[w].latest = Some(s);
                     self.status_lines(reporter);
                 }
                 Ok(Msg::Progress(w, s)) => {
-                    self.workers[w].last_progress = Some(s);
-                    let now = sum(self.workers.iter().filter_map(|w| w.last_progress));
-                    reporter.progress(&now);
+                    self.workers[w].latest = Some(s);
+                    self.progress(reporter);
+                }
+                Ok(Msg::Final(w, s)) => {
+                    self.workers[w].last = Some(s);
+                    self.workers[w].latest = Some(s);
+                    self.status_lines(reporter);
+                    self.progress(reporter);
                 }
                 Ok(Msg::Report(w, doc)) => self.workers[w].report = Some(doc),
                 Ok(Msg::Line(w, line)) => reporter.notice(&format!("worker {w}/{n}: {line}\n")),
@@ -395,19 +467,23 @@ impl Started {
                     let worker = &mut self.workers[w];
                     worker.done = true;
                     if worker.report.is_none() {
-                        // Said now, not only in the final report: from here on the sums are
-                        // without it.
+                        // Said now, not only in the final report. Its connections count as not
+                        // initiated from here on: their fate is unknown.
                         let status = worker.child.wait().ok();
                         let died = format!(
-                            "worker {w}/{n} died ({}) before its report: its {} connections are not in the totals",
+                            "worker {w}/{n} died ({}) before its report: its {} connections are not in the totals (counted as not initiated)",
                             exit_text(status),
                             worker.connections
                         );
                         reporter.notice(&format!("error: {died}\n"));
                         worker.died = Some(died);
-                        worker.statuses.clear();
-                        worker.last_status = None;
-                        worker.last_progress = None;
+                        let unknown = Snapshot {
+                            at: worker.latest.map_or(Duration::ZERO, |s| s.at),
+                            counts: Counts::new(worker.connections),
+                            max_established: 0,
+                        };
+                        worker.last = Some(unknown);
+                        worker.latest = Some(unknown);
                     }
                     self.status_lines(reporter);
                 }
@@ -422,28 +498,57 @@ impl Started {
             }
         }
         self.status_lines(reporter);
-        self.merged(reporter)
+        Ok(self.merged(reporter))
     }
 
-    /// Prints a status line for every round of statuses the workers have all sent (a worker
-    /// that has finished counts with its last one).
+    /// The live display: the sum of every worker's most recent counts.
+    fn progress(&self, reporter: &mut TextReporter) {
+        reporter.progress(&sum(self.workers.iter().filter_map(|w| w.latest)));
+    }
+
+    /// Says once of each worker that is stopped (SIGSTOP): the status lines wait for it.
+    fn say_stopped(&mut self, reporter: &mut TextReporter) {
+        let n = self.workers.len();
+        for (i, w) in self.workers.iter_mut().enumerate() {
+            if w.done || w.stopped_said {
+                continue;
+            }
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", w.child.id()));
+            let state = stat
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.chars().next()));
+            if matches!(state, Some(Some('T' | 't'))) {
+                w.stopped_said = true;
+                reporter.notice(&format!(
+                    "warning: worker {i}/{n} (pid {}) is stopped: the status lines wait for it (SIGCONT resumes it; a second interrupt ends the run)\n",
+                    w.child.id()
+                ));
+            }
+        }
+    }
+
+    /// Prints a status line for every round of statuses the workers have all sent; a worker
+    /// that has ended counts with its final counts.
     fn status_lines(&mut self, reporter: &mut TextReporter) {
         loop {
             let waiting = self
                 .workers
                 .iter()
-                .any(|w| w.statuses.is_empty() && !w.done);
+                .any(|w| w.statuses.is_empty() && w.last.is_none() && !w.done);
             let any = self.workers.iter().any(|w| !w.statuses.is_empty());
             if waiting || !any {
                 return;
             }
             for w in &mut self.workers {
-                if let Some(s) = w.statuses.pop_front() {
-                    w.last_status = Some(s);
+                match w.statuses.pop_front() {
+                    Some(s) => w.last_status = Some(s),
+                    None => w.last_status = w.last.or(w.last_status),
                 }
             }
             let line = sum(self.workers.iter().filter_map(|w| w.last_status));
             reporter.status(&line);
+            // A status line redraws the display with its (older) sum: the latest again.
+            self.progress(reporter);
         }
     }
 
@@ -494,12 +599,19 @@ impl Started {
         let plan = self.workers.iter().map(|w| w.connections).sum::<u64>();
         if missing > 0 {
             let line = format!(
-                "Missing: {missing} of the plan's {plan} connections are not in these totals (their worker died); the run is incomplete"
+                "Missing: {missing} of the plan's {plan} connections are not in these totals (their worker died; counted as not initiated); the run is incomplete"
             );
             reporter.notice(&format!("error: {line}\n"));
             notes.push(line);
         }
         let mut result = merge(&parts);
+        // The plan stays the plan: what a dead worker had is unknown, so not initiated (the
+        // percentages of --threshold stay of -c, and the run is incomplete).
+        result.counts.total += missing;
+        result.counts.not_initiated += missing;
+        result.identity.load.connections += missing;
+        // Each worker had its share of --max-dialing; the run had the plan's.
+        result.identity.load.max_dialing = self.max_dialing;
         // The sources in --source's order, as one process lists them (each worker has its own).
         let order: std::collections::HashMap<_, _> = self
             .sources
@@ -551,7 +663,14 @@ pub(super) fn describe(w: Workers, n: u32) -> String {
 pub(super) fn server(config: &crate::config::ServerConfig) -> i32 {
     use crate::server::{self, ServerStop};
     let mut signals = Signals::for_process().ok();
-    let reserve = match server::listen(config.bind, config.port, true) {
+    // The port must be free: a listener without SO_REUSEPORT fails where any other is (a
+    // reusing listener alone would join another server's port without a word).
+    let free = server::listen(config.bind, config.port, false).and_then(|l| l.local_addr());
+    let port = match free {
+        Ok(a) => a.port(),
+        Err(e) => return super::fail(AppError::Server(super::server_failure(config, &e))),
+    };
+    let reserve = match server::listen(config.bind, port, true) {
         Ok(l) => l,
         Err(e) => return super::fail(AppError::Server(super::server_failure(config, &e))),
     };
@@ -626,6 +745,8 @@ pub(super) fn server(config: &crate::config::ServerConfig) -> i32 {
     let mut out = io::stdout().lock();
     let mut listening = 0;
     let mut done = vec![false; n];
+    let mut counted = vec![false; n];
+    let mut signalled = 0;
     let mut accepted = 0u64;
     let mut stops: Vec<u8> = Vec::new();
     let mut reserve = Some(reserve);
@@ -635,6 +756,14 @@ pub(super) fn server(config: &crate::config::ServerConfig) -> i32 {
             let _ = writeln!(out);
             let running = children.iter().zip(&done).filter(|(_, &d)| !d);
             forward(running.map(|(c, _)| c), k);
+            signalled += k;
+            // A worker that cannot take a signal (stopped, hung) does not keep the server up:
+            // the second one kills what is left.
+            if signalled >= 2 {
+                for (c, _) in children.iter_mut().zip(&done).filter(|(_, &d)| !d) {
+                    let _ = c.kill();
+                }
+            }
         }
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok((_, Line::Listening)) => {
@@ -655,9 +784,10 @@ pub(super) fn server(config: &crate::config::ServerConfig) -> i32 {
                     let _ = out.flush();
                 }
             }
-            Ok((_, Line::Accepted(a, k))) => {
+            Ok((w, Line::Accepted(a, k))) => {
                 accepted += a;
                 stops.push(k);
+                counted[w] = true;
             }
             Ok((_, Line::Text(line))) => {
                 let _ = writeln!(out, "{line}");
@@ -665,6 +795,15 @@ pub(super) fn server(config: &crate::config::ServerConfig) -> i32 {
             }
             Ok((w, Line::Done)) => {
                 done[w] = true;
+                if listening == n && !counted[w] {
+                    // It ended without its count: said now, and the final count leaves it out.
+                    let status = children[w].wait().ok();
+                    let _ = writeln!(
+                        io::stderr(),
+                        "error: server worker {w}/{n} died ({}): its connections are gone and the final count leaves them out",
+                        exit_text(status)
+                    );
+                }
                 if listening < n && reserve.is_some() {
                     // A worker could not listen (its error is on stderr): stop the others.
                     for c in &mut children {

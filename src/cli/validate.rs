@@ -132,10 +132,13 @@ fn workers(text: &str) -> Result<Workers, String> {
     if t.eq_ignore_ascii_case("auto") {
         return Ok(Workers::Auto);
     }
-    match count("--workers", t, (1, ""), u64::from(MAX_WORKERS)) {
+    match t.parse::<u64>() {
         Ok(1) => Ok(Workers::One),
-        Ok(n) => Ok(Workers::Count(n as u32)),
-        Err(e) => Err(format!("{e}, or auto")),
+        Ok(n) if (2..=u64::from(MAX_WORKERS)).contains(&n) => Ok(Workers::Count(n as u32)),
+        _ => Err(format!(
+            "--workers takes a whole number of processes from 1 to {MAX_WORKERS}, or auto (got {})",
+            quoted(t)
+        )),
     }
 }
 
