@@ -336,7 +336,7 @@ fn an_interrupted_run_fails_the_run_completed_case() {
         let text = completed["text"].as_str().unwrap();
         assert!(
             text.starts_with("the run did not complete: interrupted by a signal; ")
-                && text.contains(" of 50 never dialed")
+                && text.contains(" of 50 not initiated")
                 && text.contains("\nTotal: 50, "),
             "{text}"
         );

@@ -335,3 +335,32 @@ fn an_interrupted_hold_clears_the_display() {
     let last = visible_lines(&screen).pop().unwrap();
     assert!(last.trim().is_empty(), "the display was left: {last:?}");
 }
+
+/// With `--workers` the display is the sum of the workers' counts, redrawn as they come: the
+/// ramp climbs through many frames, never backwards.
+#[test]
+fn the_display_sums_the_workers_as_they_go() {
+    let server = TestServer::start("127.0.0.1", Behaviour::Hold);
+    let args = format!(
+        "run -y 127.0.0.1 {} -c 600 --rate 600 --hold 300ms -i 0 --workers 3",
+        server.port()
+    );
+    let (rc, screen, stdout) = pty(&args, &[], false);
+    assert_eq!(rc, 0, "{stdout}{}", tail(&screen));
+    let plain = strip_escapes(&screen);
+    let frames: Vec<u64> = plain
+        .match_indices("/600 established")
+        .filter_map(|(at, _)| {
+            let digits: String = plain[..at]
+                .chars()
+                .rev()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.chars().rev().collect::<String>().parse().ok()
+        })
+        .collect();
+    let mut distinct = frames.clone();
+    distinct.dedup();
+    assert!(distinct.len() >= 8, "a frozen display: {frames:?}");
+    assert!(frames.windows(2).all(|w| w[0] <= w[1]), "{frames:?}");
+}

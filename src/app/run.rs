@@ -238,12 +238,18 @@ pub(super) fn report_one(
         doc.discovery.clone_from(&notes);
         doc.to_json()
     });
+    // A run that lost a worker says so in its report too, not only on stderr as it happened.
+    let lost: String = if ran.incomplete {
+        ran.notes.iter().map(|l| format!("{l}\n")).collect()
+    } else {
+        String::new()
+    };
     if let (true, Some(json)) = (config.output.json, &json) {
         reporter.print(json);
     } else if stdout_taken {
-        reporter.notice(&report::text(result, &verdict));
+        reporter.notice(&(lost + &report::text(result, &verdict)));
     } else {
-        reporter.print(&report::text(result, &verdict));
+        reporter.print(&(lost + &report::text(result, &verdict)));
     }
     // After the report is out, so that a file that cannot be written (the disk filled up
     // since the check) costs the file, not the report; every file that can be written is.

@@ -443,7 +443,7 @@ impl Started {
             }
             if checked.elapsed() >= Duration::from_secs(1) {
                 checked = std::time::Instant::now();
-                self.say_stopped(reporter);
+                self.say_stopped(reporter, signalled > 0);
             }
             match self.rx.recv_timeout(Duration::from_millis(20)) {
                 Ok(Msg::Status(w, s)) => {
@@ -501,26 +501,31 @@ impl Started {
         Ok(self.merged(reporter))
     }
 
-    /// The live display: the sum of every worker's most recent counts.
+    /// The live display: the sum of every worker's most recent counts, drawn now.
     fn progress(&self, reporter: &mut TextReporter) {
         reporter.progress(&sum(self.workers.iter().filter_map(|w| w.latest)));
+        reporter.flush();
     }
 
-    /// Says once of each worker that is stopped (SIGSTOP): the status lines wait for it.
-    fn say_stopped(&mut self, reporter: &mut TextReporter) {
+    /// Says once of each worker that is stopped (SIGSTOP): the status lines wait for it. Once
+    /// the run was told to end (`ending`), a stopped worker cannot end by itself: it is killed
+    /// (and said as dead), so that one SIGTERM from `timeout` or Kubernetes still gets a report.
+    fn say_stopped(&mut self, reporter: &mut TextReporter, ending: bool) {
         let n = self.workers.len();
         for (i, w) in self.workers.iter_mut().enumerate() {
-            if w.done || w.stopped_said {
+            if w.done || (w.stopped_said && !ending) {
                 continue;
             }
             let stat = std::fs::read_to_string(format!("/proc/{}/stat", w.child.id()));
             let state = stat
                 .ok()
                 .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.chars().next()));
-            if matches!(state, Some(Some('T' | 't'))) {
+            if matches!(state, Some(Some('T' | 't'))) && ending {
+                let _ = w.child.kill();
+            } else if matches!(state, Some(Some('T' | 't'))) {
                 w.stopped_said = true;
                 reporter.notice(&format!(
-                    "warning: worker {i}/{n} (pid {}) is stopped: the status lines wait for it (SIGCONT resumes it; a second interrupt ends the run)\n",
+                    "warning: worker {i}/{n} (pid {}) is stopped: the status lines wait for it (SIGCONT resumes it; an interrupt kills it and ends the run)\n",
                     w.child.id()
                 ));
             }

@@ -478,17 +478,17 @@ pub(super) struct RunFlags {
     #[arg(long, value_enum, default_value = "text", help_heading = "Results")]
     pub(super) format: Format,
     /// Also write the JSON report to FILE (atomically: a temporary file, then a rename; - for
-    /// stdout), whatever --format says; written on every completed or interrupted run
+    /// stdout), whatever --format says; written on every run that dialed, completed or interrupted
     #[arg(long = "export-json", value_name = "FILE", help_heading = "Results")]
     pub(super) export_json: Option<std::path::PathBuf>,
     /// Also write a JUnit XML report to FILE for CI dashboards (GitLab, Jenkins, GitHub): a test
     /// case per threshold, one for "no connection errors" and one for "run completed"; atomic, and
-    /// written on every completed or interrupted run; FILE - is stdout (not with --format json or
+    /// written on every run that dialed, completed or interrupted; FILE - is stdout (not with --format json or
     /// --export-json -)
     #[arg(long = "export-junit", value_name = "FILE", help_heading = "Results")]
     pub(super) export_junit: Option<std::path::PathBuf>,
     /// Also write the HTML report to FILE: one self-contained page with charts (atomically; -
-    /// for stdout); written on every completed or interrupted run
+    /// for stdout); written on every run that dialed, completed or interrupted
     #[arg(long = "export-html", value_name = "FILE", help_heading = "Results")]
     pub(super) export_html: Option<std::path::PathBuf>,
     /// Connections per second instead of --sleep: 0.001 to 10000000, with decimals, k and m (0.5,

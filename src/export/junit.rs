@@ -246,7 +246,8 @@ fn completed(r: &RunResult, v: &Verdict) -> TestCase {
             StopReason::Aborted => why.push("aborted by a second signal".to_string()),
         }
         if c.not_initiated > 0 {
-            why.push(format!("{} of {} never dialed", c.not_initiated, c.total));
+            // Never dialed, or lost with a worker (or shard) that died before its report.
+            why.push(format!("{} of {} not initiated", c.not_initiated, c.total));
         }
         if c.dialing > 0 {
             why.push(format!("{} of {} still dialing", c.dialing, c.total));
@@ -414,7 +415,7 @@ mod tests {
         assert_eq!(v.exit_code, EXIT_INCOMPLETE);
         let xml = render(&r, &v);
         assert!(
-            xml.contains("the run did not complete: 3 of 10 never dialed"),
+            xml.contains("the run did not complete: 3 of 10 not initiated"),
             "{xml}"
         );
         assert_eq!(render(&r, &v), xml, "the same run, the same bytes");

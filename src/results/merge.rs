@@ -197,7 +197,8 @@ fn merge_probe(a: Option<ProbeOutcome>, b: Option<ProbeOutcome>) -> Option<Probe
 }
 
 /// The parts' timelines on the merged clock, summed: at every moment one of them has a point,
-/// each part counts as its latest point (nothing yet before its first: all not initiated).
+/// each part counts as its latest point (nothing yet before its first: all not initiated; after
+/// its end, none open: the ones it held are closed).
 fn timelines(parts: &[RunResult], start: SystemTime) -> Timeline {
     let at = |p: &RunResult| {
         p.identity
@@ -224,6 +225,15 @@ fn timelines(parts: &[RunResult], start: SystemTime) -> Timeline {
                 cursors[k] += 1;
             }
             match points.get(cursors[k]) {
+                // Past its end the part's connections are closed (it closed them itself): none
+                // is open any more, whatever its last point says (so shards run one after
+                // another do not add up), and they show among the closed.
+                Some(s) if at(p) + p.elapsed < moment => {
+                    let mut ended = s.counts;
+                    ended.closed += ended.established;
+                    ended.established = 0;
+                    add_counts(&mut counts, &ended);
+                }
                 Some(s) if at(p) + s.at <= moment => add_counts(&mut counts, &s.counts),
                 _ => {
                     counts.total += p.counts.total;
@@ -272,7 +282,8 @@ mod tests {
                 max_established: e,
             });
         }
-        r.elapsed = Duration::from_millis(established_at.last().map_or(0, |p| p.0));
+        // A run lasts past its last change of state (its hold).
+        r.elapsed = Duration::from_millis(established_at.last().map_or(0, |p| p.0) + 100);
         r
     }
 
@@ -288,7 +299,8 @@ mod tests {
         both.merge(&b.connect);
         assert_eq!(m.connect.summary(), both.summary());
         assert_eq!(m.connect.count(), 5);
-        assert_eq!(m.elapsed, Duration::from_millis(15));
+        // B ends last: 5 ms after A started, 110 ms long.
+        assert_eq!(m.elapsed, Duration::from_millis(115));
     }
 
     #[test]
@@ -310,5 +322,14 @@ mod tests {
         let a = part(0, 3, &[(0, 0), (10, 3)]);
         let b = part(5, 2, &[(0, 0), (10, 2)]);
         assert_eq!(merge(&[a, b]).max_established, 5);
+        // One after the other (A over at 50 ms, B from 60 ms): a part's last point does not
+        // hold on past its end.
+        let mut a = part(0, 3, &[(0, 0), (10, 3)]);
+        a.elapsed = Duration::from_millis(50);
+        let b = part(60, 2, &[(0, 0), (10, 2)]);
+        let m = merge(&[a, b]);
+        assert_eq!(m.max_established, 3);
+        let last = m.timeline.points.last().unwrap().counts;
+        assert_eq!((last.total, last.established, last.closed), (5, 2, 3));
     }
 }
