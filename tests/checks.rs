@@ -402,3 +402,40 @@ fn connect_times_do_not_depend_on_the_burst() {
         "unpaced p99 {b:?} against paced {p:?}"
     );
 }
+
+/// `-v` says how each connection's check ended: verified, nothing, or other data.
+#[test]
+fn verbose_lines_say_how_each_check_ended() {
+    let cases: [(Behaviour, &str, &str); 3] = [
+        (
+            Behaviour::Greet(b"HELLO\r\n"),
+            "--expect HELLO",
+            "verified: the expected data came",
+        ),
+        (
+            Behaviour::Hold,
+            "--expect-data --expect-timeout 200ms",
+            "not verified: nothing came",
+        ),
+        (
+            Behaviour::Greet(b"NOPE\r\n"),
+            "--expect HELLO",
+            "not verified: other data came",
+        ),
+    ];
+    for (behaviour, flags, says) in cases {
+        let server = TestServer::start("127.0.0.1", behaviour);
+        let o = tg(&format!(
+            "run -y -c 3 -s 0 -i 0 -v {flags} 127.0.0.1 {}",
+            server.port()
+        ));
+        let err = stderr(&o);
+        for n in 1..=3 {
+            let line = err
+                .lines()
+                .find(|l| l.contains(&format!("connection {n}: {says}")))
+                .unwrap_or_else(|| panic!("{flags}: connection {n}: {err}"));
+            assert!(line.ends_with("after it was established"), "{line}");
+        }
+    }
+}

@@ -122,6 +122,14 @@ fn check_stories(rec: &Recorder, result: &RunResult) {
                 );
                 ended.insert(c, e.kind);
             }
+            // A check is decided on an established connection, after its handshake.
+            EventKind::Checked { after, .. } => {
+                let since = established_at[&c];
+                assert!(
+                    close_to(e.at - since, after),
+                    "{e:?}: established at {since:?}"
+                );
+            }
             // A local failure has no place in these runs.
             EventKind::LocalError { .. } => panic!("unexpected {e:?}"),
         }
@@ -143,6 +151,8 @@ fn replay(total: u64, events: &[ConnEvent]) -> (Counts, u64) {
             .copied()
             .unwrap_or(ConnState::NotInitiated);
         let to = match e.kind {
+            // Not a change of state: the connection stays established.
+            EventKind::Checked { .. } => continue,
             EventKind::Dialing { .. } => ConnState::Dialing,
             EventKind::Established { .. } => ConnState::Established,
             EventKind::Closed { .. } => ConnState::Closed,

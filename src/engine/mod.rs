@@ -28,10 +28,10 @@ use crate::config::{CloseMode, Expect, LoadConfig, PortPolicy};
 use crate::local::{round_robin, LocalEndpoints};
 use crate::results::stats::{ErrorTally, LatencyStats};
 use crate::results::{
-    CloseCause, CloseKind, Closures, ConnEvent, ConnState, Counts, EventKind, HoldEnd, HoldOutcome,
-    Interruption, Mismatch, Observer, ProbeOutcome, Ramp, RunIdentity, RunResult, ShareCounts,
-    Snapshot, StopReason, TargetName, TargetShare, Timeline, Verification, CLOSED_AT_ONCE,
-    MISMATCH_SAMPLES, MISMATCH_SAMPLE_BYTES,
+    CheckOutcome, CloseCause, CloseKind, Closures, ConnEvent, ConnState, Counts, EventKind,
+    HoldEnd, HoldOutcome, Interruption, Mismatch, Observer, ProbeOutcome, Ramp, RunIdentity,
+    RunResult, ShareCounts, Snapshot, StopReason, TargetName, TargetShare, Timeline, Verification,
+    CLOSED_AT_ONCE, MISMATCH_SAMPLES, MISMATCH_SAMPLE_BYTES,
 };
 use conn::{Check, Conn, Peak, Phase};
 use signals::Signals;
@@ -715,7 +715,7 @@ impl Engine {
                 Ok(0) => break CloseCause::Eof,
                 Ok(n) => {
                     if conn.check != Check::Done {
-                        self.check_data(key, n);
+                        self.check_data(key, n, observer);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -727,7 +727,7 @@ impl Engine {
     }
 
     /// `n` bytes arrived in the scratch buffer on a connection whose check is not decided.
-    fn check_data(&mut self, key: usize, n: usize) {
+    fn check_data(&mut self, key: usize, n: usize, observer: &mut dyn Observer) {
         let now = self.now_ns();
         let conn = &mut self.conns[key];
         if conn.check == Check::Awaiting {
@@ -767,13 +767,17 @@ impl Engine {
         if let Some(ok) = decided {
             conn.check = Check::Done;
             self.wheel.cancel(conn.timer);
-            if ok {
+            let index = u64::from(conn.index);
+            let after = Duration::from_nanos(now.saturating_sub(conn.since_ns));
+            let outcome = if ok {
                 self.verification.verified += 1;
-                let index = u64::from(conn.index);
                 self.tally(index, |s| s.verified += 1);
+                CheckOutcome::Verified
             } else {
                 self.verification.mismatched += 1;
-            }
+                CheckOutcome::Mismatched
+            };
+            self.emit(observer, index, now, EventKind::Checked { after, outcome });
         }
     }
 
@@ -971,9 +975,17 @@ impl Engine {
                     debug_assert!(conn.phase == Phase::Established && conn.check != Check::Done);
                     let partial = conn.check == Check::Matching;
                     conn.check = Check::Done;
+                    let index = u64::from(conn.index);
+                    let after = Duration::from_nanos(now.saturating_sub(conn.since_ns));
+                    let matched = usize::from(conn.matched);
+                    let outcome = if partial {
+                        CheckOutcome::Mismatched
+                    } else {
+                        CheckOutcome::Silent
+                    };
+                    self.emit(observer, index, now, EventKind::Checked { after, outcome });
                     if partial {
                         // The start of the expected text, then nothing: other data, shown.
-                        let matched = usize::from(conn.matched);
                         let v = &mut self.verification;
                         v.mismatched += 1;
                         if let (Some(Expect::Bytes(want)), true) = (

@@ -17,8 +17,8 @@ use std::io;
 
 use crate::results::stats::{ErrorTally, LatencyStats, Summary};
 use crate::results::{
-    CloseCause, ConnEvent, Counts, EventKind, HoldEnd, Interruption, ProbeOutcome, RunResult,
-    CLOSED_AT_ONCE,
+    CheckOutcome, CloseCause, ConnEvent, Counts, EventKind, HoldEnd, Interruption, ProbeOutcome,
+    RunResult, CLOSED_AT_ONCE,
 };
 use crate::units::escape_bytes;
 use crate::verdict::{Base, Judged, Measured, Verdict};
@@ -563,6 +563,17 @@ pub fn event_line(e: &ConnEvent) -> String {
             go_duration(after),
             errno_text(errno)
         ),
+        EventKind::Checked { after, outcome } => {
+            let what = match outcome {
+                CheckOutcome::Verified => "verified: the expected data came",
+                CheckOutcome::Silent => "not verified: nothing came",
+                CheckOutcome::Mismatched => "not verified: other data came",
+            };
+            format!(
+                "[{at}] connection {n}: {what} {} after it was established",
+                go_duration(truncate_micros(after))
+            )
+        }
         EventKind::LocalError { errno, source } => {
             let from = source.map_or(String::new(), |ip| format!(" from {ip}"));
             format!(

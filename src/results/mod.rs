@@ -390,6 +390,14 @@ pub enum EventKind {
         /// The OS error number.
         errno: i32,
     },
+    /// The connection's `--expect*` check was decided: the expected data came `after` its
+    /// establishment, or did not (nothing within `--expect-timeout`, or other data).
+    Checked {
+        /// Time since the handshake completed.
+        after: Duration,
+        /// What came.
+        outcome: CheckOutcome,
+    },
     /// This machine could not open the connection (socket, source address or local port):
     /// nothing was sent to the target.
     LocalError {
@@ -398,6 +406,17 @@ pub enum EventKind {
         /// The source address it was to leave from, if `--source` gave one.
         source: Option<std::net::IpAddr>,
     },
+}
+
+/// How a connection's `--expect*` check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckOutcome {
+    /// The expected data (or, with `--expect-data`, any byte) came.
+    Verified,
+    /// Nothing came within `--expect-timeout`.
+    Silent,
+    /// Other data came (or the start of the expected text, then nothing).
+    Mismatched,
 }
 
 /// One state change of one connection.
