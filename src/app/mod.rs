@@ -13,6 +13,7 @@ mod merge;
 mod prompt;
 mod run;
 mod saved;
+mod serve_workers;
 mod targets;
 mod worker;
 mod workers;
@@ -164,7 +165,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
             written(&mut out, EXIT_OK)
         }
         Ok(Command::Server(config)) if config.workers > 1 && !config.worker => {
-            workers::server(&config)
+            serve_workers::server(&config)
         }
         Ok(Command::Server(config)) => {
             let signals = Signals::for_process().ok();
