@@ -510,3 +510,46 @@ fn duplicates_and_spread_runs_keep_the_registrys_count_and_lines() {
     crate::export::validate(&doc);
     let _ = std::fs::remove_file(json);
 }
+
+/// `--workers`: the workers get the instances from their parent, and their command lines (which
+/// every user of the machine can read) carry the registry's URL without its password.
+#[test]
+fn workers_never_carry_the_registrys_password() {
+    let (fixture, hold, _close, _refused) = registry(Flavour::Spring);
+    let url = fixture.base_url_with_credentials("ops", "s3cret-pw");
+    fixture.require_credentials("ops", "s3cret-pw");
+    let mut child = spawn(&format!(
+        "run -y -c 8 -s 0 -i 0 --hold 1500ms --workers 2 --eureka {url} --app Orders"
+    ));
+    let parent = child.id();
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while seen.len() < 2 && start.elapsed() < Duration::from_secs(10) {
+        let out = std::process::Command::new("pgrep")
+            .args(["-P", &parent.to_string()])
+            .output()
+            .unwrap();
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            if let Ok(cmdline) = std::fs::read_to_string(format!("/proc/{pid}/cmdline")) {
+                if cmdline.contains("--worker\0") && !seen.contains(&cmdline) {
+                    seen.push(cmdline);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        seen.len(),
+        2,
+        "two workers for the first instance: {seen:?}"
+    );
+    for cmdline in &seen {
+        assert!(!cmdline.contains("s3cret-pw"), "{cmdline:?}");
+        assert!(cmdline.contains("***@"), "{cmdline:?}");
+    }
+    let o = wait_output(&mut child, Duration::from_secs(60));
+    let out = stdout(&o);
+    // Every instance run by the workers: the refusing one makes it exit 2.
+    assert_eq!(code(&o), 2, "{out}{}", stderr(&o));
+    assert_eq!(hold.accepted(), 8, "{out}");
+}

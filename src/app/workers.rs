@@ -250,6 +250,7 @@ pub(super) fn start(
 /// if this process dies.
 fn spawn(exe: &std::path::Path, w: u32, n: u32) -> Result<Child, AppError> {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    redact_eureka(&mut args);
     let at = args.iter().position(|a| a == "--").unwrap_or(args.len());
     args.splice(at..at, ["--worker".into(), format!("{w}/{n}").into()]);
     let mut command = Command::new(exe);
@@ -262,6 +263,23 @@ fn spawn(exe: &std::path::Path, w: u32, n: u32) -> Result<Child, AppError> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| AppError::Worker(format!("cannot start worker {w}/{n}: {e}")))
+}
+
+/// A worker never asks the registry (its parent gives it the addresses): its command line, which
+/// every user of the machine can read, carries `--eureka`'s URL without its password.
+fn redact_eureka(args: &mut [std::ffi::OsString]) {
+    let mut next_is_url = false;
+    for arg in args.iter_mut() {
+        let text = arg.to_string_lossy().into_owned();
+        if next_is_url {
+            *arg = crate::config::redact_url(&text).into();
+            next_is_url = false;
+        } else if text == "--eureka" {
+            next_is_url = true;
+        } else if let Some(url) = text.strip_prefix("--eureka=") {
+            *arg = format!("--eureka={}", crate::config::redact_url(url)).into();
+        }
+    }
 }
 
 /// Makes the child of `command` die with this process, however this process ends.
