@@ -243,6 +243,16 @@ impl PortSet {
     }
 }
 
+/// The greatest common divisor: which items of a round-robin deal (sources, targets) the
+/// connections of a part of the plan (every `count`-th) can reach.
+pub fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 /// The one rule that deals connections out: connection `i` of a run goes to item
 /// `i % len` (of the targets, of the source addresses). The engine dials by it and the
 /// pre-flight counts by it.

@@ -525,11 +525,7 @@ fn workers_never_carry_the_registrys_password() {
     let start = Instant::now();
     let mut seen = Vec::new();
     while seen.len() < 2 && start.elapsed() < Duration::from_secs(10) {
-        let out = std::process::Command::new("pgrep")
-            .args(["-P", &parent.to_string()])
-            .output()
-            .unwrap();
-        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        for pid in children_of(parent) {
             if let Ok(cmdline) = std::fs::read_to_string(format!("/proc/{pid}/cmdline")) {
                 if cmdline.contains("--worker\0") && !seen.contains(&cmdline) {
                     seen.push(cmdline);

@@ -507,6 +507,18 @@ pub fn full_backlog_listener() -> (socket2::Socket, u16) {
     (s, port)
 }
 
+/// The processes whose parent is `pid` (pgrep -P): the workers of `--workers`.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let out = Command::new("pgrep")
+        .args(["-P", &pid.to_string()])
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 /// Sends `signal` (e.g. "INT") to the process `pid` with kill(1).
 pub fn signal(pid: u32, signal: &str) {
     let ok = Command::new("kill")

@@ -14,22 +14,10 @@ fn temp(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("tcpgoon-{}-workers-{name}", std::process::id()))
 }
 
-/// The worker processes of `parent` still alive (its children).
-fn workers_of(parent: u32) -> Vec<u32> {
-    let out = std::process::Command::new("pgrep")
-        .args(["-P", &parent.to_string()])
-        .output()
-        .expect("pgrep");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
 fn wait_workers(parent: u32, n: usize) -> Vec<u32> {
     let start = Instant::now();
     loop {
-        let w = workers_of(parent);
+        let w = children_of(parent);
         if w.len() >= n || start.elapsed() > Duration::from_secs(10) {
             return w;
         }
@@ -221,27 +209,23 @@ fn a_shard_run_by_workers_merges_with_the_other_shards() {
     assert_eq!(s0["config"]["shard"]["index"], 0);
     assert_eq!(s0["config"]["shard"]["count"], 2);
     assert_eq!(s0["counts"]["total"], 20);
-    let merged = temp("merged.json");
-    let o = tg(&format!(
-        "merge {} {} --format json -o {}",
-        files[0].display(),
-        files[1].display(),
-        merged.display()
-    ));
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let m = json_of(&merged);
+    // Both shards merged, in `format`, into a file: its text.
+    let merge_both = |format: &str| {
+        let out = temp(&format!("merged.{format}"));
+        let o = tg(&format!(
+            "merge {} {} --format {format} -o {}",
+            files[0].display(),
+            files[1].display(),
+            out.display()
+        ));
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        std::fs::read_to_string(&out).unwrap()
+    };
+    let m: Value = serde_json::from_str(&merge_both("json")).unwrap();
     // The shards ran one after the other: the merged peak is one shard's, not their sum.
     assert_eq!(m["max_concurrent"], 20, "{}", m["timeline"]);
     // The page names its parts too.
-    let page = temp("merged.html");
-    let o = tg(&format!(
-        "merge {} {} --format html -o {}",
-        files[0].display(),
-        files[1].display(),
-        page.display()
-    ));
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let html = std::fs::read_to_string(&page).unwrap();
+    let html = merge_both("html");
     assert!(
         html.contains("<pre class=\"notes\">Merged 2 reports"),
         "{html}"
@@ -427,13 +411,13 @@ fn workers_ask_one_prompt() {
     let (mut child, mut out) = at_the_prompt(&server);
     let pid = child.id();
     // The workers wait, checked, for the answer.
-    assert_eq!(workers_of(pid).len(), 3);
+    assert_eq!(children_of(pid).len(), 3);
     child.stdin.take().unwrap().write_all(b"n\n").unwrap();
     let mut rest = String::new();
     let _ = out.read_line(&mut rest);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1));
-    assert!(workers_of(pid).is_empty());
+    assert!(children_of(pid).is_empty());
     let (mut child, _out) = at_the_prompt(&server);
     let pid = child.id();
     let workers = wait_workers(pid, 3);

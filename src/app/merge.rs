@@ -11,7 +11,7 @@ use crate::config::{MergeConfig, ReportFormat, Shard};
 use crate::export::json::{Document, Report};
 use crate::export::{self};
 use crate::report;
-use crate::results::merge::merge as add_up;
+use crate::results::merge::{count_missing, merge as add_up};
 use crate::results::RunResult;
 use crate::verdict::{judge, Verdict};
 
@@ -41,9 +41,7 @@ pub(super) fn merge(config: &MergeConfig) -> Result<i32, AppError> {
     // unknown), so the thresholds' percentages stay of -c and the merged run is incomplete.
     if let Some(shard) = merged_shards(&parts) {
         let missing = shard.plan.saturating_sub(merged.counts.total);
-        merged.counts.total += missing;
-        merged.counts.not_initiated += missing;
-        merged.identity.load.connections += missing;
+        count_missing(&mut merged, missing);
         merged.identity.load.shard = Shard::whole(merged.identity.load.connections);
     }
     let written: Vec<_> = parts[0]

@@ -162,16 +162,12 @@ pub(super) fn execute(
             incomplete: false,
         }),
         Ready::Workers(workers) => {
-            let merged = workers.go(reporter)?;
+            let ran = workers.go(reporter)?;
             reporter.end_progress();
-            for note in &merged.notes {
+            for note in &ran.notes {
                 reporter.debug(note);
             }
-            Ok(Ran {
-                result: merged.result,
-                notes: merged.notes,
-                incomplete: merged.incomplete,
-            })
+            Ok(ran)
         }
     }
 }

@@ -6,15 +6,15 @@
 //! the connections the workers accepted.
 
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-use super::workers::{dies_with_us, exit_text, forward};
+use super::workers::{exit_text, forward, worker_command};
 use super::AppError;
 use crate::engine::signals::Signals;
 use crate::verdict::EXIT_INCOMPLETE;
+
 /// `server --workers N`: N server processes on one port (`SO_REUSEPORT`), each with its own
 /// file-descriptor limit. This process reserves the port (so that `-p 0` gives all the same
 /// one), starts the workers, lets go of the port once every worker listens, prints the Go
@@ -32,10 +32,6 @@ pub(super) fn server(config: &crate::config::ServerConfig) -> i32 {
     };
     let reserve = match server::listen(config.bind, port, true) {
         Ok(l) => l,
-        Err(e) => return super::fail(AppError::Server(super::server_failure(config, &e))),
-    };
-    let port = match reserve.local_addr() {
-        Ok(a) => a.port(),
         Err(e) => return super::fail(AppError::Server(super::server_failure(config, &e))),
     };
     let exe = match std::env::current_exe() {
@@ -56,13 +52,7 @@ pub(super) fn server(config: &crate::config::ServerConfig) -> i32 {
     let (tx, rx) = mpsc::channel::<(usize, Line)>();
     let mut children: Vec<Child> = Vec::with_capacity(n);
     for w in 0..n {
-        let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-        args.extend(["--worker".into(), port.to_string().into()]);
-        let mut command = Command::new(&exe);
-        dies_with_us(&mut command);
-        let spawned = command
-            .process_group(0)
-            .args(args)
+        let spawned = worker_command(&exe, ["--worker".to_string(), port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn();
@@ -105,10 +95,9 @@ pub(super) fn server(config: &crate::config::ServerConfig) -> i32 {
     let mut out = io::stdout().lock();
     let mut listening = 0;
     let mut done = vec![false; n];
-    let mut counted = vec![false; n];
+    // Each worker's closing line: how many it accepted and why it stopped.
+    let mut ended: Vec<Option<(u64, u8)>> = vec![None; n];
     let mut signalled = 0;
-    let mut accepted = 0u64;
-    let mut stops: Vec<u8> = Vec::new();
     let mut reserve = Some(reserve);
     while !done.iter().all(|&d| d) {
         if let Some(k) = signals.as_mut().map(Signals::drain).filter(|&k| k > 0) {
@@ -144,18 +133,14 @@ pub(super) fn server(config: &crate::config::ServerConfig) -> i32 {
                     let _ = out.flush();
                 }
             }
-            Ok((w, Line::Accepted(a, k))) => {
-                accepted += a;
-                stops.push(k);
-                counted[w] = true;
-            }
+            Ok((w, Line::Accepted(a, k))) => ended[w] = Some((a, k)),
             Ok((_, Line::Text(line))) => {
                 let _ = writeln!(out, "{line}");
                 let _ = out.flush();
             }
             Ok((w, Line::Done)) => {
                 done[w] = true;
-                if listening == n && !counted[w] {
+                if listening == n && ended[w].is_none() {
                     // It ended without its count: said now, and the final count leaves it out.
                     let status = children[w].wait().ok();
                     let _ = writeln!(
@@ -164,7 +149,7 @@ pub(super) fn server(config: &crate::config::ServerConfig) -> i32 {
                         exit_text(status)
                     );
                 }
-                if listening < n && reserve.is_some() {
+                if listening < n {
                     // A worker could not listen (its error is on stderr): stop the others.
                     for c in &mut children {
                         let _ = c.kill();
@@ -182,18 +167,20 @@ pub(super) fn server(config: &crate::config::ServerConfig) -> i32 {
         failed |= !c.wait().is_ok_and(|s| s.success());
     }
     drop(reserve);
-    let stop = if stops.contains(&(ServerStop::Signal as u8)) {
+    let counts: Vec<(u64, u8)> = ended.iter().flatten().copied().collect();
+    let accepted = counts.iter().map(|(a, _)| a).sum();
+    let stop = if counts.iter().any(|&(_, k)| k == ServerStop::Signal as u8) {
         ServerStop::Signal
     } else {
         ServerStop::Duration
     };
     let _ = writeln!(out, "{}", server::last_line(stop, accepted, config));
     let _ = out.flush();
-    if failed || stops.len() < n {
+    if failed || counts.len() < n {
         let _ = writeln!(
             io::stderr(),
             "error: {} of {n} server workers did not end cleanly",
-            n - stops.len().min(n)
+            n - counts.len()
         );
         return EXIT_INCOMPLETE;
     }

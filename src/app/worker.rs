@@ -20,6 +20,7 @@ use crate::config::{PortPolicy, RunConfig, Shard, WorkerRole};
 use crate::engine::signals::Signals;
 use crate::engine::{Engine, Plan};
 use crate::export::json::Report;
+use crate::local::gcd;
 use crate::preflight::Part;
 use crate::report::TextReporter;
 use crate::results::{ConnEvent, Counts, Interruption, Observer, Snapshot, TargetName};
@@ -95,14 +96,6 @@ pub(super) fn port_slice(machine: Shard, w: u32, n: u32, sources: usize) -> Opti
     let group: Vec<u32> = (0..n).filter(|&x| residue(x) == mine).collect();
     let index = group.iter().position(|&x| x == w)? as u32;
     (group.len() > 1).then_some((index, group.len() as u32))
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
 }
 
 /// Runs this worker's part; the exit code is 0 once the report is out (the parent judges the

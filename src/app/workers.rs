@@ -16,6 +16,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::run::Ran;
 use super::worker::{parse_snapshot, Job};
 use super::AppError;
 use crate::config::{RunConfig, Shard, Workers};
@@ -23,8 +24,8 @@ use crate::engine::signals::Signals;
 use crate::export::json::Document;
 use crate::preflight;
 use crate::report::TextReporter;
-use crate::results::merge::merge;
-use crate::results::{Counts, Observer, RunResult, Snapshot, TargetName};
+use crate::results::merge::{count_missing, merge};
+use crate::results::{Counts, Observer, Snapshot, TargetName};
 
 /// How many processes `config` asks for on this machine (1: this one, as before).
 pub(super) fn count(config: &RunConfig) -> u32 {
@@ -88,14 +89,6 @@ pub(super) struct Started {
     sources: Vec<std::net::IpAddr>,
     /// The plan's `--max-dialing`.
     max_dialing: usize,
-}
-
-/// The end of a run by workers: the merged result, what the report must add (a worker that died,
-/// one line per worker), and whether a dead worker left the run incomplete.
-pub(super) struct Merged {
-    pub result: RunResult,
-    pub notes: Vec<String>,
-    pub incomplete: bool,
 }
 
 /// Starts `n` workers toward `targets` and waits until each has checked its part (file
@@ -245,19 +238,23 @@ pub(super) fn start(
     Ok(started)
 }
 
-/// Worker `w` of `n`: this program with this command's arguments and `--worker w/n`, in its own
-/// process group (a Ctrl-C at the terminal reaches this process, which forwards it once), killed
-/// if this process dies.
-fn spawn(exe: &std::path::Path, w: u32, n: u32) -> Result<Child, AppError> {
+/// A worker process (of `run` or of `server`): this program with this command's arguments and
+/// `extra` (before a `--`, if any), in its own process group (a Ctrl-C at the terminal reaches
+/// this process, which forwards it once), killed if this process dies.
+pub(super) fn worker_command(exe: &std::path::Path, extra: [String; 2]) -> Command {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     redact_eureka(&mut args);
     let at = args.iter().position(|a| a == "--").unwrap_or(args.len());
-    args.splice(at..at, ["--worker".into(), format!("{w}/{n}").into()]);
+    args.splice(at..at, extra.map(std::ffi::OsString::from));
     let mut command = Command::new(exe);
     dies_with_us(&mut command);
+    command.process_group(0).args(args);
     command
-        .process_group(0)
-        .args(args)
+}
+
+/// Worker `w` of `n` of a run: `--worker w/n`, talking to this process on its three pipes.
+fn spawn(exe: &std::path::Path, w: u32, n: u32) -> Result<Child, AppError> {
+    worker_command(exe, ["--worker".to_string(), format!("{w}/{n}")])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -389,14 +386,7 @@ fn sum(snaps: impl Iterator<Item = Snapshot>) -> Snapshot {
     };
     for x in snaps {
         s.at = s.at.max(x.at);
-        let (c, d) = (&mut s.counts, &x.counts);
-        c.total += d.total;
-        c.not_initiated += d.not_initiated;
-        c.dialing += d.dialing;
-        c.established += d.established;
-        c.closed += d.closed;
-        c.error += d.error;
-        c.local_error += d.local_error;
+        s.counts.add(&x.counts);
         // Each worker's own peak; their sum bounds the run's (the merged report has it exactly).
         s.max_established += x.max_established;
     }
@@ -417,7 +407,7 @@ impl Started {
     /// Starts every worker at the same moment, sums their counts into `reporter`'s status lines
     /// and progress, forwards signals, and merges their reports. A worker that ended while the
     /// prompt waited is an error before anything is dialed.
-    pub(super) fn go(mut self, reporter: &mut TextReporter) -> Result<Merged, AppError> {
+    pub(super) fn go(mut self, reporter: &mut TextReporter) -> Result<Ran, AppError> {
         // From here every SIGINT and SIGTERM is read and forwarded, never the default action.
         self.signals = Signals::for_process().ok();
         let n = self.workers.len();
@@ -575,7 +565,9 @@ impl Started {
         }
     }
 
-    fn merged(mut self, reporter: &mut TextReporter) -> Merged {
+    /// The workers' reports as one run: a line per worker, and a dead worker's connections
+    /// counted as missing.
+    fn merged(mut self, reporter: &mut TextReporter) -> Ran {
         let n = self.workers.len();
         let mut parts = Vec::new();
         let mut notes = Vec::new();
@@ -628,11 +620,8 @@ impl Started {
             notes.push(line);
         }
         let mut result = merge(&parts);
-        // The plan stays the plan: what a dead worker had is unknown, so not initiated (the
-        // percentages of --threshold stay of -c, and the run is incomplete).
-        result.counts.total += missing;
-        result.counts.not_initiated += missing;
-        result.identity.load.connections += missing;
+        // What a dead worker had is unknown.
+        count_missing(&mut result, missing);
         // Each worker had its share of --max-dialing; the run had the plan's.
         result.identity.load.max_dialing = self.max_dialing;
         // The sources in --source's order, as one process lists them (each worker has its own).
@@ -651,7 +640,7 @@ impl Started {
         } else {
             Shard::whole(result.identity.load.connections)
         };
-        Merged {
+        Ran {
             result,
             notes,
             incomplete: missing > 0,

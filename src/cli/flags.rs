@@ -123,7 +123,8 @@ pub(super) enum RawCommand {
         time is the sum of the reports' timelines aligned on wall-clock time, and so is the \
         merged peak. The verdict is judged again on the merged totals, with the reports' \
         thresholds. Reports that do not belong together (other targets, another plan, two of \
-        the same shard) are refused with a line that says why; a shard missing is said.\n\n\
+        the same shard) are refused with a line that says why; a shard missing is said, and its \
+        connections count as not initiated (the merge is incomplete).\n\n\
         Exit codes: the merged run's (0, 2 or 3; 1 when it did not complete), or 1 when a \
         report cannot be read, the reports do not belong together, or the output cannot be \
         written."
@@ -167,6 +168,13 @@ pub(super) struct RawMerge {
     /// The JSON reports of the shards (--export-json FILE, or --format json > FILE)
     #[arg(value_name = "FILE.json", required = true, num_args = 1.., value_hint = clap::ValueHint::FilePath)]
     pub(super) files: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub(super) render: RenderFlags,
+}
+
+/// How `report` and `merge` render what they read.
+#[derive(Debug, Args)]
+pub(super) struct RenderFlags {
     /// What to render
     #[arg(long, value_enum, default_value = "text")]
     pub(super) format: ReportFormat,
@@ -185,17 +193,8 @@ pub(super) struct RawReport {
     /// A JSON report written by tcpgoon (--export-json FILE, or --format json > FILE)
     #[arg(value_name = "FILE.json", value_hint = clap::ValueHint::FilePath)]
     pub(super) file: std::path::PathBuf,
-    /// What to render
-    #[arg(long, value_enum, default_value = "text")]
-    pub(super) format: ReportFormat,
-    /// Write to FILE (atomically) instead of standard output
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_name = "FILE",
-        value_hint = clap::ValueHint::FilePath
-    )]
-    pub(super) output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub(super) render: RenderFlags,
 }
 
 /// What `tcpgoon report` renders.

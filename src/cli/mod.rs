@@ -161,13 +161,13 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
             .map_err(usage),
         RawCommand::Report(raw) => Ok(Command::Report(ReportConfig {
             file: raw.file,
-            format: report_format(raw.format),
-            output: raw.output,
+            format: report_format(raw.render.format),
+            output: raw.render.output,
         })),
         RawCommand::Merge(raw) => Ok(Command::Merge(MergeConfig {
             files: raw.files,
-            format: report_format(raw.format),
-            output: raw.output,
+            format: report_format(raw.render.format),
+            output: raw.render.output,
         })),
         RawCommand::Version => Ok(Command::Version),
         RawCommand::Completions(raw) => docs::shell(&raw.shell)

@@ -16,7 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 mod proc;
 
 use crate::config::{PortPolicy, Shard, SourceList};
-use crate::local::{LocalEndpoints, PortRange, PortSet, MAX_BIND_TRIES};
+use crate::local::{gcd, LocalEndpoints, PortRange, PortSet, MAX_BIND_TRIES};
 use proc::{tcp_state, SocketEntry};
 
 /// File descriptors a run opens besides its connections: the poll, the signalfd, and one spare
@@ -414,14 +414,6 @@ fn pair_share(n: u64, s: u64, t: u64, k: u64, j: u64) -> u64 {
     match (0..t / g).map(|m| k + m * s).find(|i| i % t == j) {
         Some(first) if first < n => (n - first).div_ceil(period),
         _ => 0,
-    }
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
     }
 }
 

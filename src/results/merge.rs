@@ -14,6 +14,15 @@ use super::{
 };
 use crate::config::Shard;
 
+/// Counts `missing` connections of the plan whose part never reported (a shard not given, a
+/// worker that died) as not initiated: they stay in the plan's total, so every percentage is of
+/// the whole plan and the run is incomplete.
+pub fn count_missing(r: &mut RunResult, missing: u64) {
+    r.counts.total += missing;
+    r.counts.not_initiated += missing;
+    r.identity.load.connections += missing;
+}
+
 /// `parts` as one run. Its identity is the first part's, started when the first part started,
 /// with the connections of them all (the whole plan, when they were its shards).
 pub fn merge(parts: &[RunResult]) -> RunResult {
@@ -47,7 +56,7 @@ pub fn merge(parts: &[RunResult]) -> RunResult {
         std::collections::HashMap::new();
     for p in parts {
         let at = offset(p);
-        add_counts(&mut m.counts, &p.counts);
+        m.counts.add(&p.counts);
         m.connect.merge(&p.connect);
         m.time_to_error.merge(&p.time_to_error);
         m.errors.merge(&p.errors);
@@ -121,16 +130,6 @@ pub fn merge(parts: &[RunResult]) -> RunResult {
         .max()
         .unwrap_or(0);
     m
-}
-
-fn add_counts(sum: &mut Counts, c: &Counts) {
-    sum.total += c.total;
-    sum.not_initiated += c.not_initiated;
-    sum.dialing += c.dialing;
-    sum.established += c.established;
-    sum.closed += c.closed;
-    sum.error += c.error;
-    sum.local_error += c.local_error;
 }
 
 fn add_share(sum: &mut ShareCounts, c: &ShareCounts) {
@@ -232,9 +231,9 @@ fn timelines(parts: &[RunResult], start: SystemTime) -> Timeline {
                     let mut ended = s.counts;
                     ended.closed += ended.established;
                     ended.established = 0;
-                    add_counts(&mut counts, &ended);
+                    counts.add(&ended);
                 }
-                Some(s) if at(p) + s.at <= moment => add_counts(&mut counts, &s.counts),
+                Some(s) if at(p) + s.at <= moment => counts.add(&s.counts),
                 _ => {
                     counts.total += p.counts.total;
                     counts.not_initiated += p.counts.total;

@@ -55,6 +55,17 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Adds `other`'s connections, state by state (runs or parts of one plan added up).
+    pub fn add(&mut self, other: &Counts) {
+        self.total += other.total;
+        self.not_initiated += other.not_initiated;
+        self.dialing += other.dialing;
+        self.established += other.established;
+        self.closed += other.closed;
+        self.error += other.error;
+        self.local_error += other.local_error;
+    }
+
     /// All `total` connections not initiated.
     pub fn new(total: u64) -> Self {
         Counts {
