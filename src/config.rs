@@ -43,6 +43,100 @@ pub struct RunConfig {
     /// Set in a worker process started by `--workers` (the hidden `--worker I/N`): which one it
     /// is. A worker takes its targets and its start from its parent and reports to it.
     pub worker: Option<WorkerRole>,
+    /// `find-limit`: the run searches for the target's limit (`load.connections` is `--max`,
+    /// `load.hold` the settle time after dialing stops).
+    pub limit: Option<LimitConfig>,
+}
+
+/// What `find-limit` watches, and when it stops dialing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitConfig {
+    /// The failure signals that count (`--stop-on`).
+    pub stop_on: StopOn,
+    /// How many failures in a row, with no connection passing in between, stop the search
+    /// (`--sustained`, at least 1).
+    pub sustained: u32,
+    /// `--connect-p99`: the p99 of the last [`P99_WINDOW`] connect times above this is a
+    /// failure (with `slow` in `--stop-on`).
+    pub connect_p99: Option<Duration>,
+    /// Where `--max` came from: the user, or what this machine can hold.
+    pub max_from: MaxFrom,
+}
+
+/// How many of the latest connect times `--connect-p99` judges.
+pub const P99_WINDOW: usize = 100;
+
+/// Where `find-limit`'s `--max` came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxFrom {
+    /// `--max N`.
+    Flag,
+    /// The open-files limit of the processes that dial.
+    Files,
+    /// The free local ports toward the target.
+    Ports,
+}
+
+/// The failure signals `find-limit` watches (`--stop-on`), as a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopOn(u8);
+
+impl StopOn {
+    /// Every signal name, in the order of the set's bits.
+    pub const NAMES: [&'static str; 6] =
+        ["error", "timeout", "retransmit", "closed", "check", "slow"];
+    /// Dial errors: refused, reset, unreachable.
+    pub const ERROR: StopOn = StopOn(1);
+    /// Dial timeouts.
+    pub const TIMEOUT: StopOn = StopOn(2);
+    /// SYN retransmits: a handshake that needed them, or a dial unanswered for a second.
+    pub const RETRANSMIT: StopOn = StopOn(4);
+    /// Closures by the far side (rejections right after the handshake included).
+    pub const CLOSED: StopOn = StopOn(8);
+    /// `--expect*` checks that failed (nothing came, other data).
+    pub const CHECK: StopOn = StopOn(16);
+    /// The connect-time p99 above `--connect-p99`.
+    pub const SLOW: StopOn = StopOn(32);
+    /// Every signal.
+    pub const ALL: StopOn = StopOn(63);
+    /// No signal.
+    pub const NONE: StopOn = StopOn(0);
+
+    /// The signal called `name`.
+    pub fn named(name: &str) -> Option<StopOn> {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|bit| StopOn(1 << bit))
+    }
+
+    /// Both sets.
+    #[must_use]
+    pub fn with(self, other: StopOn) -> StopOn {
+        StopOn(self.0 | other.0)
+    }
+
+    /// This set less `other`'s signals.
+    #[must_use]
+    pub fn without(self, other: StopOn) -> StopOn {
+        StopOn(self.0 & !other.0)
+    }
+
+    /// True when every signal of `other` is in this set.
+    pub fn has(self, other: StopOn) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The names in this set, comma-separated.
+    pub fn names(self) -> String {
+        Self::NAMES
+            .iter()
+            .enumerate()
+            .filter(|(bit, _)| self.0 & (1 << bit) != 0)
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 /// `--workers`: how many processes of this machine share one plan.
@@ -286,6 +380,8 @@ pub enum Metric {
     FirstByte(Stat),
     /// A statistic of the lifetimes of the connections the far side closed.
     Lifetime(Stat),
+    /// `find-limit`'s answer: connections held at once with every check passing.
+    Limit,
 }
 
 impl Metric {
@@ -300,6 +396,7 @@ impl Metric {
             Metric::Errors => "errors".into(),
             Metric::Retransmitted => "retransmitted".into(),
             Metric::Alive => "alive".into(),
+            Metric::Limit => "limit".into(),
             Metric::Connect(s) => format!("connect_{}", s.name()),
             Metric::FirstByte(s) => format!("first_byte_{}", s.name()),
             Metric::Lifetime(s) => format!("lifetime_{}", s.name()),
@@ -317,6 +414,7 @@ impl Metric {
             "errors" => Metric::Errors,
             "retransmitted" => Metric::Retransmitted,
             "alive" => Metric::Alive,
+            "limit" => Metric::Limit,
             _ => {
                 if let Some(s) = name.strip_prefix("connect_") {
                     Metric::Connect(Stat::from_name(s)?)
@@ -621,6 +719,15 @@ pub enum Pacing {
     Interval(Duration),
     /// Connections per second (`--rate`), strictly positive and finite.
     Rate(f64),
+    /// Plateaus (`find-limit --step K --step-hold T`): connections `K × s` to `K × (s + 1) - 1`
+    /// are due at `s × T`, so each plateau of `K` more is held `T` before the next. `size` is at
+    /// least 1.
+    Steps {
+        /// Connections added per step.
+        size: u64,
+        /// How long each plateau is held before the next step.
+        every: Duration,
+    },
 }
 
 impl Pacing {
@@ -632,6 +739,7 @@ impl Pacing {
             // i / rate seconds; computed in f64 then rounded, exact to well under a microsecond
             // for any count and rate a run can have.
             Pacing::Rate(rate) => ((i as f64) * 1e9 / rate).round() as u128,
+            Pacing::Steps { size, every } => u128::from(i / size.max(1)) * every.as_nanos(),
         };
         u64::try_from(ns).unwrap_or(u64::MAX)
     }
@@ -639,6 +747,32 @@ impl Pacing {
     /// True when every connection is due at once (`--sleep 0`).
     pub fn is_unpaced(&self) -> bool {
         matches!(*self, Pacing::Interval(d) if d.is_zero())
+    }
+}
+
+impl std::fmt::Display for Pacing {
+    /// The pace in words: `500 connections/s`, `one connection every 10ms`, `steps of 100 more,
+    /// each held 5s` (durations in whole milliseconds, or seconds when whole).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dur = |d: Duration| {
+            if d.subsec_nanos() == 0 {
+                format!("{}s", d.as_secs())
+            } else {
+                format!("{}ms", d.as_secs_f64() * 1e3)
+            }
+        };
+        match *self {
+            Pacing::Rate(rate) => write!(f, "{rate} connections/s"),
+            Pacing::Interval(d) if d.is_zero() => write!(f, "as fast as --max-dialing allows"),
+            Pacing::Interval(d) => write!(f, "one connection every {}", dur(d)),
+            Pacing::Steps { size, every } => {
+                write!(
+                    f,
+                    "steps of {size} more connections, each held {}",
+                    dur(every)
+                )
+            }
+        }
     }
 }
 

@@ -18,8 +18,9 @@
 use std::time::Duration;
 
 use crate::config::{Bound, Metric, Op, Stat, Threshold};
+use crate::results::limit::{Answer, Limit};
 use crate::results::stats::LatencyStats;
-use crate::results::{Counts, RunResult};
+use crate::results::{Counts, RunResult, StopReason};
 
 /// Exit code: every connection ended Established or Closed, none pending.
 pub const EXIT_OK: i32 = 0;
@@ -103,6 +104,9 @@ pub fn implicit_thresholds(r: &RunResult) -> Vec<Threshold> {
 
 /// Judges a run against its written thresholds and the implicit ones they do not replace.
 pub fn judge(r: &RunResult, written: &[Threshold]) -> Verdict {
+    if let Some(limit) = &r.limit {
+        return judge_search(r, limit, written);
+    }
     let mut thresholds: Vec<Judged> = written
         .iter()
         .map(|t| judge_one(r, t.clone(), false))
@@ -119,6 +123,27 @@ pub fn judge(r: &RunResult, written: &[Threshold]) -> Verdict {
         EXIT_INCOMPLETE
     } else if r.counts.error > 0 && !errors_written {
         EXIT_ERRORS
+    } else if thresholds.iter().any(|t| !t.pass) {
+        EXIT_THRESHOLD
+    } else {
+        EXIT_OK
+    };
+    Verdict {
+        thresholds,
+        exit_code,
+    }
+}
+
+/// `find-limit`'s verdict: failures are how the limit is found, so they decide nothing; the
+/// written thresholds (`limit>=N`) do, and a search a signal ended before its answer did not
+/// complete.
+fn judge_search(r: &RunResult, limit: &Limit, written: &[Threshold]) -> Verdict {
+    let thresholds: Vec<Judged> = written
+        .iter()
+        .map(|t| judge_one(r, t.clone(), false))
+        .collect();
+    let exit_code = if limit.answer == Answer::Interrupted || r.stop == StopReason::Aborted {
+        EXIT_INCOMPLETE
     } else if thresholds.iter().any(|t| !t.pass) {
         EXIT_THRESHOLD
     } else {
@@ -194,6 +219,7 @@ pub fn measure(r: &RunResult, metric: Metric) -> Measured {
         Metric::Connect(s) => stat(&r.connect, s),
         Metric::FirstByte(s) => stat(&r.verification.first_byte, s),
         Metric::Lifetime(s) => stat(&r.closures.lifetime, s),
+        Metric::Limit => count(r.limit.as_ref().map_or(0, |l| l.held)),
     }
 }
 

@@ -284,15 +284,15 @@ fn a_mistyped_command_suggests_the_closest_one() {
     for (args, want) in [
         (
             "sever -p 5000",
-            "error: 'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, discover, report, merge, version, completions, man; see `tcpgoon --help`\n",
+            "error: 'sever' is not a command (did you mean `tcpgoon server`?); commands: run, find-limit, server, demo, discover, report, merge, version, completions, man; see `tcpgoon --help`\n",
         ),
         (
             "dmeo -c 5",
-            "error: 'dmeo' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, discover, report, merge, version, completions, man; see `tcpgoon --help`\n",
+            "error: 'dmeo' is not a command (did you mean `tcpgoon demo`?); commands: run, find-limit, server, demo, discover, report, merge, version, completions, man; see `tcpgoon --help`\n",
         ),
         (
             "sever",
-            "error: 'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, discover, report, merge, version, completions, man; see `tcpgoon --help`\n",
+            "error: 'sever' is not a command (did you mean `tcpgoon server`?); commands: run, find-limit, server, demo, discover, report, merge, version, completions, man; see `tcpgoon --help`\n",
         ),
     ] {
         let o = tg(args);

@@ -90,7 +90,7 @@ fn check_stories(rec: &Recorder, result: &RunResult) {
                 dialed += 1;
                 dialing_at.insert(c, e.at);
             }
-            EventKind::Established { connect_time } => {
+            EventKind::Established { connect_time, .. } => {
                 let dialed_at = dialing_at[&c];
                 // The connect time is the kernel's view of the handshake (its RTT sample), never
                 // more than the wall time from connect() to the event.

@@ -176,6 +176,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
             }
         }
         Ok(Command::Run { config, typo }) => run::run(config, typo.as_ref()),
+        Ok(Command::FindLimit(config)) => run::run(config, None),
         Ok(Command::Demo(config)) => demo::demo(config),
         Ok(Command::Discover(config)) => match targets::discover(&config) {
             Ok(code) => code,
@@ -247,7 +248,7 @@ mod tests {
         assert_eq!(typo_or_usage(usage.to_string(), &typo, |_| true), usage);
         assert_eq!(
             typo_or_usage(usage.to_string(), &typo, |_| false),
-            "error: 'demo1' is not a command (did you mean `tcpgoon demo`?); commands: run, server, demo, discover, report, merge, version, completions, man; see `tcpgoon --help`\n"
+            "error: 'demo1' is not a command (did you mean `tcpgoon demo`?); commands: run, find-limit, server, demo, discover, report, merge, version, completions, man; see `tcpgoon --help`\n"
         );
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::prompt::{self, Answer};
 use super::{fail, AppError};
 use crate::cli::CommandTypo;
-use crate::config::{Output, PortPolicy, RunConfig, MAX_CHECK_BYTES};
+use crate::config::{MaxFrom, Output, PortPolicy, RunConfig, MAX_CHECK_BYTES};
 use crate::discover::Target;
 use crate::engine::signals::Signals;
 use crate::engine::{Engine, PickMechanism, Plan};
@@ -19,7 +19,8 @@ use crate::export::{self, json::Report};
 use crate::local::LocalEndpoints;
 use crate::preflight;
 use crate::report::{self, TextReporter};
-use crate::results::{RunResult, TargetName};
+use crate::results::limit::{LimitFinder, Watching};
+use crate::results::{Observer, RunResult, TargetName};
 use crate::verdict::{judge, EXIT_INCOMPLETE};
 
 pub(super) fn run(config: RunConfig, typo: Option<&CommandTypo>) -> i32 {
@@ -48,8 +49,9 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
         }
         config.load.checks.send = Some(bytes);
     }
-    let files = exports(&config.output);
-    check_exports(&files, config.output.json)?;
+    let output = config.output.clone();
+    let files = exports(&output);
+    check_exports(&files, output.json)?;
     // Standard output carries one document when one is asked for there (`--format json`, or
     // an export to `-`): the text goes to stderr then, and the status lines only with -v.
     let stdout_taken = config.output.json || files.iter().any(|(_, p)| p.as_os_str() == "-");
@@ -69,7 +71,36 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
         let typo = typo.map_or(String::new(), |t| format!("; {}", t.not_a_command_either()));
         AppError::Resolve(e, typo)
     })?;
+    size_search(&mut config, target.primary())?;
     run_one(&config, target, stdout_taken, &files)
+}
+
+/// `find-limit` without `--max`: as many connections as this machine can open toward
+/// `target`, in as many processes as `--workers` gives: the open-files limit of each, and the
+/// free local ports of the sources; which of them bounds the search is said in its answer.
+fn size_search(config: &mut RunConfig, target: SocketAddr) -> Result<(), AppError> {
+    match config.limit {
+        Some(limit) if limit.max_from != MaxFrom::Flag => {}
+        _ => return Ok(()),
+    }
+    let cap = preflight::capacity(target, &config.sources, config.port_policy)?;
+    // The spare descriptors `--workers` leaves each process, and a margin of ports for those
+    // other programs take meanwhile (and for workers' slices of the range).
+    let per_process = cap.per_process.saturating_sub(16).max(1);
+    let ports = cap.ports.saturating_sub(cap.ports / 50 + 64).max(1);
+    config.load.connections = ports.min(per_process * u64::from(crate::config::MAX_WORKERS));
+    let files = per_process.saturating_mul(u64::from(super::workers::count(config)));
+    let (max, from) = if ports < files {
+        (ports, MaxFrom::Ports)
+    } else {
+        (files, MaxFrom::Files)
+    };
+    config.load.connections = max;
+    config.load.shard = crate::config::Shard::whole(max);
+    if let Some(limit) = config.limit.as_mut() {
+        limit.max_from = from;
+    }
+    Ok(())
 }
 
 /// One run against one target: the Go tool's run.
@@ -87,6 +118,9 @@ fn run_one(
         display: target.display_name(),
         port: target.port,
     };
+    if config.limit.is_some() && config.load.checks.expect.is_none() {
+        reporter.notice("note: without --expect-data (or --send/--expect) a connection counts as held once its handshake completes; behind a load balancer one waiting in its queue looks held too\n");
+    }
     let ready = prepare(config, &targets, &name, &mut reporter)?;
     if !config.assume_yes {
         let answer = ask(stdout_taken, |mut input, mut out| {
@@ -372,10 +406,39 @@ pub(super) fn dial(
         local,
         name,
     };
-    let result = Engine::new(plan, signals)
-        .and_then(|engine| engine.run(reporter))
-        .map_err(AppError::Poll)?;
+    let result = engine_run(config, plan, signals, reporter)?;
     reporter.end_progress();
+    Ok(result)
+}
+
+/// The engine's run of `plan` with `observer`; for `find-limit`, with the limit finder watching
+/// every event beside it, its answer in the result.
+pub(super) fn engine_run(
+    config: &RunConfig,
+    plan: Plan,
+    signals: Option<Signals>,
+    observer: &mut dyn Observer,
+) -> Result<RunResult, AppError> {
+    let Some(limit) = config.limit else {
+        return Engine::new(plan, signals)
+            .and_then(|engine| engine.run(observer))
+            .map_err(AppError::Poll);
+    };
+    let load = &plan.load;
+    let mut finder = LimitFinder::new(
+        limit,
+        load.checks.expect.is_some(),
+        load.shard,
+        load.shard.plan,
+    );
+    let mut watching = Watching {
+        inner: observer,
+        finder: &mut finder,
+    };
+    let mut result = Engine::new(plan, signals)
+        .and_then(|engine| engine.run(&mut watching))
+        .map_err(AppError::Poll)?;
+    result.limit = Some(finder.finish());
     Ok(result)
 }
 

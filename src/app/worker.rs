@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::AppError;
 use crate::config::{PortPolicy, RunConfig, Shard, WorkerRole};
 use crate::engine::signals::Signals;
-use crate::engine::{Engine, Plan};
+use crate::engine::Plan;
 use crate::export::json::Report;
 use crate::local::gcd;
 use crate::preflight::Part;
@@ -36,6 +36,9 @@ pub(super) struct Job {
     pub port: u16,
     /// `--send`'s bytes (read from `@FILE` by the parent, once).
     pub send: Option<Vec<u8>>,
+    /// The plan's connections as the parent settled them (`find-limit` sizes `--max` there).
+    #[serde(default)]
+    pub plan: Option<u64>,
 }
 
 /// A snapshot as one protocol line's numbers.
@@ -113,6 +116,10 @@ pub(super) fn serve(mut config: RunConfig, role: WorkerRole) -> Result<i32, AppE
         ));
     };
     config.load.checks.send = job.send.clone();
+    if let (Some(plan), false) = (job.plan, config.load.shard.is_part()) {
+        config.load.shard = crate::config::Shard::whole(plan);
+        config.load.connections = plan;
+    }
     let machine = config.load.shard;
     let shard = machine.split(role.index, role.count);
     config.load.shard = shard;
@@ -175,9 +182,7 @@ pub(super) fn serve(mut config: RunConfig, role: WorkerRole) -> Result<i32, AppE
         },
     };
     let mut observer = ToParent(reporter);
-    let result = Engine::new(plan, signals)
-        .and_then(|engine| engine.run(&mut observer))
-        .map_err(AppError::Poll)?;
+    let result = super::run::engine_run(&config, plan, signals, &mut observer)?;
     let mut reporter = observer.0;
     reporter.print(&snapshot_line(
         "final",

@@ -118,6 +118,8 @@ pub(super) fn start(
         port: name.port,
         // Read once, here: `--send @/dev/stdin` or a pipe could not be read again.
         send: config.load.checks.send.clone(),
+        // `find-limit` sized its --max here, from this machine's limits.
+        plan: Some(config.load.shard.plan),
     })
     .expect("a job serializes");
     let (tx, rx) = mpsc::channel();

@@ -84,6 +84,31 @@ pub(super) enum RawCommand {
         the port is taken)."
     )]
     Server(RawServer),
+    /// Find how many connections a target holds, and what fails first
+    #[command(
+        override_usage = "tcpgoon find-limit [OPTIONS] <HOST> <PORT>",
+        after_help = concat!(
+            "Opens connections one after another (--rate, or plateaus of --step more held \
+             --step-hold each) and holds all of them, watching every failure signal (dial errors \
+             and timeouts, SYN retransmits, closures by the target, failed --expect* checks, a slow \
+             connect p99), and stops dialing at the first sustained failure: --sustained failures \
+             with no connection passing in between. The first line of the report is the answer: \
+             \"held N connections with every check passing; first failure at M: what (evidence)\". \
+             A connection the target closes right after its handshake while older ones stay open \
+             was never held; one waiting in a load balancer's queue is held only as far as the \
+             checks can tell: give --expect-data (or --send/--expect) against a load balancer. \
+             Without --max the search opens at most what this machine can (open files, ports); \
+             reaching it says \"at least N\". Takes run's flags except -c, -s, --hold and \
+             --probe-at-end; --threshold takes limit>=N. See docs/capacity-planning.md.\n\n",
+            units_help!(),
+            "Exit codes: 0 an answer (the limit, or at least N); 1 the search did not complete \
+             (interrupted before a sustained failure, a worker lost) or could not start; 3 a \
+             threshold failed (limit>=N).",
+            "\n\nExample: tcpgoon find-limit -y --rate 200 --expect-data my-lb.example.com 443",
+            "\nExample: tcpgoon find-limit -y --step 1000 --step-hold 30s --max 50k my-lb 443"
+        )
+    )]
+    FindLimit(Box<RawFindLimit>),
     /// Start the built-in server on loopback and run the test against it (takes run's flags)
     #[command(
         after_help = concat!(
@@ -394,6 +419,85 @@ pub(super) struct RawDiscover {
 }
 
 #[derive(Debug, Args)]
+pub(super) struct RawFindLimit {
+    /// The target's host name or IP address, resolved once before the search
+    pub(super) host: Option<String>,
+    /// The target's TCP port: 1 to 65535
+    pub(super) port: Option<String>,
+    /// Anything more: an error
+    #[arg(hide = true)]
+    pub(super) extra: Vec<String>,
+    /// The most connections to open: 1 to 100000000, with k and m [default: what this machine
+    /// can hold: the open-files limit of the processes that dial, the free local ports]
+    #[arg(
+        long,
+        value_name = "COUNT",
+        help_heading = "Search",
+        allow_hyphen_values = true
+    )]
+    pub(super) max: Option<String>,
+    /// Plateaus instead of a steady --rate: COUNT more connections at each step, dialed at once
+    /// (within --max-dialing), then held --step-hold before the next
+    #[arg(
+        long,
+        value_name = "COUNT",
+        requires = "step_hold",
+        conflicts_with = "rate",
+        help_heading = "Search",
+        allow_hyphen_values = true
+    )]
+    pub(super) step: Option<String>,
+    /// How long each plateau of --step is held before the next (a bare number is seconds)
+    #[arg(
+        long = "step-hold",
+        value_name = "DURATION",
+        requires = "step",
+        help_heading = "Search",
+        allow_hyphen_values = true
+    )]
+    pub(super) step_hold: Option<String>,
+    /// The failure signals that count, comma-separated: error (refused, unreachable), timeout
+    /// (dial timeouts), retransmit (SYNs sent again), closed (closures by the target), check
+    /// (--expect* not verified), slow (--connect-p99); or all [default: all]
+    #[arg(long = "stop-on", value_name = "SIGNALS", help_heading = "Search")]
+    pub(super) stop_on: Option<String>,
+    /// Failures in a row, with no connection passing in between, that end the search: 1 to
+    /// 100000 [default: 3]
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = "Search",
+        allow_hyphen_values = true
+    )]
+    pub(super) sustained: Option<String>,
+    /// A failure: the p99 of the latest 100 connect times above this (a bare number is ms)
+    #[arg(
+        long = "connect-p99",
+        value_name = "DURATION",
+        help_heading = "Search",
+        allow_hyphen_values = true
+    )]
+    pub(super) connect_p99: Option<String>,
+    /// How long what was dialed is held once dialing stops, to see what the target does with
+    /// it (a bare number is seconds) [default: 2s]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        help_heading = "Search",
+        allow_hyphen_values = true
+    )]
+    pub(super) settle: Option<String>,
+    /// Run the search in this many processes (or auto): more connections than one process's
+    /// open-files limit allows
+    #[arg(long, value_name = "N|auto", help_heading = "Distributed")]
+    pub(super) workers: Option<String>,
+    #[arg(long, value_name = "I/N", hide = true)]
+    pub(super) worker: Option<String>,
+    #[command(flatten)]
+    pub(super) flags: RunFlags,
+}
+
+#[derive(Debug, Args)]
 pub(super) struct RawDemo {
     #[command(flatten)]
     pub(super) flags: RunFlags,
@@ -410,17 +514,12 @@ pub(super) struct RunFlags {
     #[arg(short = 'y', long = "assume-yes")]
     pub(super) assume_yes: bool,
     /// Number of connections you want to open: 1 to 100000000, with k and m (10k, 1.5m)
+    /// [default: 100]
     ///
     /// Each connection is dialed once and never reopened; one the far side closes counts as
     /// Closed.
-    #[arg(
-        short = 'c',
-        long,
-        default_value = "100",
-        value_name = "COUNT",
-        allow_hyphen_values = true
-    )]
-    pub(super) connections: String,
+    #[arg(short = 'c', long, value_name = "COUNT", allow_hyphen_values = true)]
+    pub(super) connections: Option<String>,
     /// Connection dialing timeout, in ms: at least 1ms
     ///
     /// A bare number is milliseconds; a number with a unit means what it says: 500ms, 2s,
@@ -446,19 +545,14 @@ pub(super) struct RunFlags {
         allow_hyphen_values = true
     )]
     pub(super) interval: String,
-    /// Time you want to sleep between connections, in ms (0: dial as fast as --max-dialing allows)
+    /// Time you want to sleep between connections, in ms (0: dial as fast as --max-dialing
+    /// allows) [default: 10]
     ///
     /// A bare number is milliseconds; a number with a unit means what it says: 500ms, 2s,
     /// 1m30s. Connection i is due at i × sleep after the start, a schedule that does not drift.
     /// Not with --rate.
-    #[arg(
-        short = 's',
-        long,
-        default_value = "10",
-        value_name = "MS",
-        allow_hyphen_values = true
-    )]
-    pub(super) sleep: String,
+    #[arg(short = 's', long, value_name = "MS", allow_hyphen_values = true)]
+    pub(super) sleep: Option<String>,
     /// No live progress display on the standard error
     ///
     /// The display (established of asked, dial rate, ETA, errors; then the hold's time left and
@@ -502,18 +596,13 @@ pub(super) struct RunFlags {
     )]
     pub(super) rate: Option<String>,
     /// Keep the established connections open this long after every dial has settled (0: close
-    /// them at once)
+    /// them at once) [default: 0]
     ///
     /// A bare number is seconds; a number with a unit means what it says: 500ms, 2s, 1m30s.
     /// Closures by the far side show in the status lines; the hold ends early when nothing is
     /// left open.
-    #[arg(
-        long,
-        default_value = "0",
-        value_name = "DURATION",
-        allow_hyphen_values = true
-    )]
-    pub(super) hold: String,
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub(super) hold: Option<String>,
     /// Source addresses to spread connections over: a list, range or CIDR (127.0.0.2-127.0.0.9)
     ///
     /// Used round-robin, up to 65536 addresses, each an address of this machine (checked

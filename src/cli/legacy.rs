@@ -8,8 +8,9 @@ use std::ffi::OsString;
 use std::net::IpAddr;
 
 /// The subcommands, as typed.
-pub(super) const COMMANDS: [&str; 9] = [
+pub(super) const COMMANDS: [&str; 10] = [
     "run",
+    "find-limit",
     "server",
     "demo",
     "discover",

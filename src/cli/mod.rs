@@ -27,7 +27,7 @@ pub use legacy::CommandTypo;
 use legacy::{command_typo, normalize, COMMANDS};
 pub use validate::targets_file;
 
-use validate::{arity, validate_flags, validate_run, validate_server};
+use validate::{arity, validate_find_limit, validate_flags, validate_run, validate_server};
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +39,8 @@ pub enum Command {
         /// The host may be a mistyped command (older form): say so if it does not resolve.
         typo: Option<CommandTypo>,
     },
+    /// Search for the target's limit (`RunConfig::limit` is set).
+    FindLimit(RunConfig),
     /// Run the built-in server.
     Server(ServerConfig),
     /// Run against a built-in server started for the purpose; host and port are placeholders.
@@ -137,6 +139,9 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
     match cli.command {
         RawCommand::Run(raw) => validate_run(*raw)
             .map(|config| Command::Run { config, typo: None })
+            .map_err(usage),
+        RawCommand::FindLimit(raw) => validate_find_limit(*raw)
+            .map(Command::FindLimit)
             .map_err(usage),
         RawCommand::Demo(raw) => validate_flags("127.0.0.1".to_string(), 1, raw.flags)
             .map(|c| {
@@ -791,7 +796,7 @@ mod tests {
         );
         assert_eq!(
             typo.message(),
-            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, server, demo, discover, report, merge, version, completions, man; see `tcpgoon --help`"
+            "'sever' is not a command (did you mean `tcpgoon server`?); commands: run, find-limit, server, demo, discover, report, merge, version, completions, man; see `tcpgoon --help`"
         );
     }
 

@@ -5,13 +5,13 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::flags::{
-    Close, EurekaAddressFlag, EurekaPortFlag, Format, RawRun, RawServer, RunFlags, SourcePorts,
-    TargetFlags,
+    Close, EurekaAddressFlag, EurekaPortFlag, Format, RawFindLimit, RawRun, RawServer, RunFlags,
+    SourcePorts, TargetFlags,
 };
 use crate::config::{
-    redact_url, CloseMode, EurekaAddress, EurekaConfig, EurekaPort, LoadConfig, Output, Pacing,
-    PortPolicy, RunConfig, ServerConfig, Shard, SourceList, TargetSpec, TargetsConfig, WorkerRole,
-    Workers, MAX_WORKERS,
+    redact_url, CloseMode, EurekaAddress, EurekaConfig, EurekaPort, LimitConfig, LoadConfig,
+    MaxFrom, Metric, Output, Pacing, PortPolicy, RunConfig, ServerConfig, Shard, SourceList,
+    StopOn, TargetSpec, TargetsConfig, WorkerRole, Workers, MAX_WORKERS,
 };
 use crate::local::parse_sources;
 use crate::units::{parse_count, parse_duration, quoted, Unit, UnitError};
@@ -105,6 +105,12 @@ pub(super) fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
         (host, _) => return Err(arity(usize::from(host.is_some()))),
     };
     let mut config = validate_flags(host, port, raw.flags)?;
+    if let Some(t) = config.thresholds.iter().find(|t| t.metric == Metric::Limit) {
+        return Err(format!(
+            "--threshold {}: limit is what `tcpgoon find-limit` measures; run checks -c connections (held>=100%)",
+            t.expr
+        ));
+    }
     config.targets = targets;
     let env = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let shard = shard(
@@ -125,6 +131,143 @@ pub(super) fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
     config.worker = raw.worker.as_deref().map(worker_role).transpose()?;
     Ok(config)
 }
+
+/// `find-limit`: run's flags, without those the search sets itself, and its own.
+pub(super) fn validate_find_limit(raw: RawFindLimit) -> Result<RunConfig, String> {
+    if !raw.extra.is_empty() {
+        return Err(format!(
+            "find-limit takes HOST PORT and flags; {} is one argument too many (see `tcpgoon find-limit --help`)",
+            quoted(&raw.extra[0])
+        ));
+    }
+    let (Some(host), Some(port)) = (raw.host.clone(), raw.port.as_deref()) else {
+        return Err(
+            "find-limit needs the target's HOST and PORT (see `tcpgoon find-limit --help`)"
+                .to_string(),
+        );
+    };
+    let port = target_port(port)?;
+    let f = &raw.flags;
+    for (given, flag, instead) in [
+        (
+            f.connections.is_some(),
+            "-c/--connections",
+            "--max sets the most connections to open",
+        ),
+        (
+            f.sleep.is_some(),
+            "-s/--sleep",
+            "--rate or --step with --step-hold set the pace",
+        ),
+        (
+            f.hold.is_some(),
+            "--hold",
+            "--settle sets how long what was dialed is held once dialing stops",
+        ),
+        (
+            f.probe_at_end,
+            "--probe-at-end",
+            "run `tcpgoon run -c N --hold T --probe-at-end` with the limit found",
+        ),
+    ] {
+        if given {
+            return Err(format!("find-limit does not take {flag}: {instead}"));
+        }
+    }
+    let max = raw
+        .max
+        .as_deref()
+        .map(|m| count("--max", m, (1, ""), MAX_CONNECTIONS))
+        .transpose()?;
+    let steps = match (&raw.step, &raw.step_hold) {
+        (Some(k), Some(t)) => {
+            let size = count("--step", k, (1, ""), MAX_CONNECTIONS)?;
+            let every = duration("--step-hold", t, Unit::Seconds, AT_LEAST_1MS)?;
+            if every < Duration::from_millis(1) {
+                return Err(format!(
+                    "--step-hold must be at least 1ms (got {})",
+                    t.trim()
+                ));
+            }
+            Some(Pacing::Steps { size, every })
+        }
+        _ => None,
+    };
+    let mut stop_on = StopOn::NONE;
+    match raw.stop_on.as_deref().map(str::trim) {
+        None | Some("all") => stop_on = StopOn::ALL,
+        Some(list) => {
+            for name in list.split(',').map(str::trim) {
+                let signal = StopOn::named(name).ok_or_else(|| {
+                    format!(
+                        "--stop-on takes signals from {} (or all), comma-separated (got {})",
+                        StopOn::NAMES.join(", "),
+                        quoted(name)
+                    )
+                })?;
+                stop_on = stop_on.with(signal);
+            }
+        }
+    }
+    let connect_p99 = raw
+        .connect_p99
+        .as_deref()
+        .map(|t| duration("--connect-p99", t, Unit::Millis, AT_LEAST_1MS))
+        .transpose()?;
+    let named_slow = raw.stop_on.as_deref().map(str::trim) != Some("all") && raw.stop_on.is_some();
+    if named_slow && stop_on.has(StopOn::SLOW) && connect_p99.is_none() {
+        return Err(
+            "--stop-on slow needs --connect-p99 DURATION, the bound on the connect-time p99"
+                .to_string(),
+        );
+    }
+    if connect_p99.is_none() {
+        // Nothing to judge the connect times against: `slow` watches nothing.
+        stop_on = stop_on.without(StopOn::SLOW);
+    }
+    let sustained = match raw.sustained.as_deref() {
+        None => 3,
+        Some(t) => count("--sustained", t, (1, ""), 100_000)? as u32,
+    };
+    let settle = duration(
+        "--settle",
+        raw.settle.as_deref().unwrap_or("2s"),
+        Unit::Seconds,
+        ZERO_OR_MORE,
+    )?;
+    let rate_given = f.rate.is_some();
+    let mut config = validate_flags(host, port, raw.flags)?;
+    config.load.pacing = match steps {
+        Some(steps) => steps,
+        None if !rate_given => Pacing::Rate(DEFAULT_SEARCH_RATE),
+        None => config.load.pacing,
+    };
+    let connections = max.unwrap_or(MAX_CONNECTIONS);
+    config.load.connections = connections;
+    config.load.shard = Shard::whole(connections);
+    config.load.hold = settle;
+    config.limit = Some(LimitConfig {
+        stop_on,
+        sustained,
+        connect_p99,
+        max_from: if max.is_some() {
+            MaxFrom::Flag
+        } else {
+            MaxFrom::Files
+        },
+    });
+    config.workers = raw
+        .workers
+        .as_deref()
+        .map(workers)
+        .transpose()?
+        .unwrap_or_default();
+    config.worker = raw.worker.as_deref().map(worker_role).transpose()?;
+    Ok(config)
+}
+
+/// `find-limit`'s pace without --rate or --step: connections per second.
+pub const DEFAULT_SEARCH_RATE: f64 = 500.0;
 
 /// `--workers N|auto`.
 fn workers(text: &str) -> Result<Workers, String> {
@@ -405,7 +548,12 @@ pub(super) fn arity(given: usize) -> String {
 }
 
 pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<RunConfig, String> {
-    let connections = count("--connections", &raw.connections, (1, ""), MAX_CONNECTIONS)?;
+    let connections = count(
+        "--connections",
+        raw.connections.as_deref().unwrap_or("100"),
+        (1, ""),
+        MAX_CONNECTIONS,
+    )?;
     let dial_timeout = duration(
         "--dial-timeout",
         &raw.dial_timeout,
@@ -441,9 +589,19 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
                 })?;
             Pacing::Rate(rate)
         }
-        None => Pacing::Interval(duration("--sleep", &raw.sleep, Unit::Millis, ZERO_OR_MORE)?),
+        None => Pacing::Interval(duration(
+            "--sleep",
+            raw.sleep.as_deref().unwrap_or("10"),
+            Unit::Millis,
+            ZERO_OR_MORE,
+        )?),
     };
-    let hold = duration("--hold", &raw.hold, Unit::Seconds, ZERO_OR_MORE)?;
+    let hold = duration(
+        "--hold",
+        raw.hold.as_deref().unwrap_or("0"),
+        Unit::Seconds,
+        ZERO_OR_MORE,
+    )?;
     let max_dialing = count("--max-dialing", &raw.max_dialing, (1, ""), MAX_DIALING)? as usize;
     let sources = match &raw.source {
         Some(text) => parse_sources(text).map_err(|e| format!("--source {e}"))?,
@@ -506,6 +664,7 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         },
         no_progress: raw.no_progress,
         targets: TargetsConfig::default(),
+        limit: None,
     })
 }
 

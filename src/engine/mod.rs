@@ -135,6 +135,9 @@ pub struct Engine {
     report_ticks: u64,
     hold_over: bool,
     stop: StopReason,
+    /// The observer asked for no more dials (`find-limit` found its answer): the plan ends
+    /// with what was dialed, which is held for the hold as a completed run's would be.
+    enough: bool,
     timeline: Timeline,
     /// The state the last batch left when no timeline point shows it (see `sample`).
     unshown: Option<Snapshot>,
@@ -211,6 +214,7 @@ impl Engine {
             report_ticks: 0,
             hold_over: false,
             stop: StopReason::Completed,
+            enough: false,
             wants_events: false,
             plan,
         })
@@ -255,6 +259,7 @@ impl Engine {
                 self.on_signal(observer);
             }
             self.fire_timers(observer);
+            self.check_enough(&*observer);
             self.launch_due(observer);
             self.update_phase();
             self.update_hold();
@@ -320,7 +325,9 @@ impl Engine {
 
     /// True when no more dials will happen and none is in flight.
     fn dials_settled(&self) -> bool {
-        (self.launched == self.plan.load.connections || self.stop != StopReason::Completed)
+        (self.launched == self.plan.load.connections
+            || self.enough
+            || self.stop != StopReason::Completed)
             && self.counts.dialing == 0
     }
 
@@ -387,10 +394,20 @@ impl Engine {
         }
     }
 
+    /// Stops dialing for good when the observer has seen enough.
+    fn check_enough(&mut self, observer: &dyn Observer) {
+        if !self.enough && observer.stop_dialing() {
+            self.enough = true;
+            if let Some(key) = self.pace_timer.take() {
+                self.wheel.cancel(key);
+            }
+        }
+    }
+
     /// Dials every connection that is due, as long as fewer than `max_dialing` are in flight,
     /// and arms the pacing timer for the next one.
     fn launch_due(&mut self, observer: &mut dyn Observer) {
-        if self.stop != StopReason::Completed || self.pace_timer.is_some() {
+        if self.stop != StopReason::Completed || self.enough || self.pace_timer.is_some() {
             return;
         }
         while self.launched < self.plan.load.connections
@@ -406,6 +423,9 @@ impl Engine {
             }
             self.launched += 1;
             self.dial(i, due, observer);
+            if observer.stop_dialing() {
+                return self.check_enough(&*observer);
+            }
         }
     }
 
@@ -599,13 +619,13 @@ impl Engine {
         // a second or more, is the truth). Our own loop's delay in noticing is not the
         // target's.
         let info = info.map_or_else(|| checks::handshake(&conn.stream), Ok);
-        let connect_time = match info {
+        let (connect_time, retransmitted) = match info {
             Ok(h) if h.retransmits > 0 => {
                 self.retransmitted += 1;
-                waited
+                (waited, true)
             }
-            Ok(h) if !h.rtt.is_zero() => h.rtt.min(waited),
-            _ => waited,
+            Ok(h) if !h.rtt.is_zero() => (h.rtt.min(waited), false),
+            _ => (waited, false),
         };
         // Lifetimes and first-byte times count from the handshake as the kernel completed it,
         // not from when the loop noticed: under a burst of dials that can be milliseconds
@@ -646,7 +666,10 @@ impl Engine {
             observer,
             index,
             now,
-            EventKind::Established { connect_time },
+            EventKind::Established {
+                connect_time,
+                retransmitted,
+            },
         );
         if self.sending(key) {
             self.send_more(key, observer);
@@ -1074,6 +1097,7 @@ impl Engine {
             ramp: self.ramp,
             stop: self.stop,
             timeline: self.timeline,
+            limit: None,
         };
         // Close the poll first: the kernel then drops every registration in one pass instead
         // of unregistering each socket as it closes.

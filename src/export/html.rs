@@ -428,6 +428,9 @@ fn summary(out: &mut String, id: &str, r: &RunResult, v: &Verdict) {
             Pacing::Interval(d) if d.is_zero() => "all at once (--sleep 0)".to_string(),
             Pacing::Interval(d) => format!("one every {}", go_duration(d)),
             Pacing::Rate(rate) => format!("{rate} connections/s"),
+            Pacing::Steps { size, every } => {
+                format!("steps of {size} more, each held {}", go_duration(every))
+            }
         },
     );
     row(out, "Dialed", ramp.dialed);

@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{
     Bound, Checks, CloseMode, Expect, Keepalive, LoadConfig, Metric, Op, Pacing, Shard, Threshold,
 };
+use crate::config::{MaxFrom, StopOn};
+use crate::results::limit::{Answer, Failure, Limit, Signal, Tally};
 use crate::results::stats::{ErrorTally, LatencyStats};
 use crate::results::{
     Closures, Counts, HoldEnd, HoldOutcome, Mismatch, ProbeOutcome, Ramp, RunIdentity, RunResult,
@@ -94,6 +96,228 @@ pub struct Report {
     pub exit_code: i32,
     /// Why the run ended: `completed`, `interrupted` (a first signal) or `aborted` (a second).
     pub stop_reason: String,
+    /// `find-limit`'s answer: how many connections the target held at once with every check
+    /// passing, what failed first, and the evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<LimitData>,
+}
+
+/// `find-limit`'s plateaus.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StepData {
+    /// Connections added per step.
+    pub size: u64,
+    /// How long each plateau is held before the next.
+    pub hold_us: f64,
+}
+
+/// `find-limit`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LimitData {
+    /// Connections held at once with every check passing (closed right after the handshake
+    /// while older ones stayed open: never counted).
+    pub held: u64,
+    /// When that many were first held at once, from the start.
+    pub held_at_us: Option<f64>,
+    /// `found` (the target failed for good: `held` is its limit), `at_max` (no sustained
+    /// failure up to `max`: at least `held`), `local_limit` (this machine could not open more:
+    /// at least), `interrupted` (a signal came first: at least).
+    pub answer: String,
+    /// True when `held` is the target's limit, false when it is a lower bound.
+    pub exact: bool,
+    /// The first connection the target did not hold: its number (from 1), its signal, when.
+    pub first_failure: Option<FailureData>,
+    /// The first failure is the target closing the connections it held.
+    pub collapse: bool,
+    /// Failing connections from the stopping streak on, by their first signal.
+    pub failures: FailureTally,
+    /// Of those, connections the target had held and then closed.
+    pub held_then_closed: u64,
+    /// The longest time from handshake to closure among the rejected connections.
+    pub rejected_within_us: Option<f64>,
+    /// Failures that a later passing connection forgave.
+    pub blips: u64,
+    /// The first of them.
+    pub first_blip: Option<FailureData>,
+    /// When dialing stopped, from the start.
+    pub dialing_stopped_us: Option<f64>,
+    /// The OS error of the first connection this machine could not open.
+    pub local_error: Option<Reason>,
+    /// The most connections the search would open, and where that number came from: `flag`
+    /// (`--max`), `files` (the open-files limit) or `ports` (the free local ports).
+    pub max: u64,
+    /// Where `max` came from.
+    pub max_from: String,
+    /// The signals watched (`--stop-on`).
+    pub stop_on: Vec<String>,
+    /// Failures in a row that stop the search (`--sustained`).
+    pub sustained: u32,
+    /// `--connect-p99`, if given.
+    pub connect_p99_us: Option<f64>,
+    /// Whether `--expect*` checks were part of passing.
+    pub checked: bool,
+}
+
+/// One failing connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FailureData {
+    /// Its number in the plan, from 1.
+    pub connection: u64,
+    /// `error`, `timeout`, `retransmit`, `closed`, `rejected`, `silent`, `mismatched` or `slow`.
+    pub signal: String,
+    /// For `error`: the OS error.
+    pub errno: Option<i32>,
+    /// When it was seen, from the start.
+    pub at_us: f64,
+}
+
+/// Failing connections by their first signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FailureTally {
+    /// Dial errors (refused, unreachable).
+    pub error: u64,
+    /// Dial timeouts.
+    pub timeout: u64,
+    /// SYNs sent again (at the handshake, or a dial unanswered for a second).
+    pub retransmit: u64,
+    /// Of the retransmits, dials that then timed out.
+    pub retransmit_timed_out: u64,
+    /// Closed by the far side.
+    pub closed: u64,
+    /// Closed right after the handshake while older connections stayed open.
+    pub rejected: u64,
+    /// Nothing came within `--expect-timeout`.
+    pub silent: u64,
+    /// Other data came.
+    pub mismatched: u64,
+    /// The connect-time p99 above `--connect-p99`.
+    pub slow: u64,
+}
+
+impl LimitData {
+    fn new(l: &Limit) -> LimitData {
+        let failure = |f: &Failure| FailureData {
+            connection: f.conn,
+            signal: f.signal.name().to_string(),
+            errno: match f.signal {
+                Signal::Error(e) => Some(e),
+                _ => None,
+            },
+            at_us: us(f.at),
+        };
+        let t = &l.failures;
+        LimitData {
+            held: l.held,
+            held_at_us: l.held_at.map(us),
+            answer: l.answer.name().to_string(),
+            exact: l.answer == Answer::Found,
+            first_failure: l.first_failure.as_ref().map(failure),
+            collapse: l.collapse,
+            failures: FailureTally {
+                error: t.errors,
+                timeout: t.timeouts,
+                retransmit: t.retransmits,
+                retransmit_timed_out: t.retransmits_timed_out,
+                closed: t.closed,
+                rejected: t.rejected,
+                silent: t.silent,
+                mismatched: t.mismatched,
+                slow: t.slow,
+            },
+            held_then_closed: l.held_then_closed,
+            rejected_within_us: l.rejected_within.map(us),
+            blips: l.blips,
+            first_blip: l.first_blip.as_ref().map(failure),
+            dialing_stopped_us: l.dialing_stopped.map(us),
+            local_error: l.local_errno.map(|errno| Reason {
+                errno,
+                reason: crate::report::errno_text(errno),
+                count: 1,
+            }),
+            max: l.max,
+            max_from: match l.max_from {
+                Some(MaxFrom::Flag) | None => "flag",
+                Some(MaxFrom::Files) => "files",
+                Some(MaxFrom::Ports) => "ports",
+            }
+            .to_string(),
+            stop_on: l
+                .stop_on
+                .map(|s| {
+                    s.names()
+                        .split(',')
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            sustained: l.sustained,
+            connect_p99_us: l.connect_p99.map(us),
+            checked: l.checked,
+        }
+    }
+
+    fn to_limit(&self) -> Result<Limit, ReadError> {
+        let failure = |f: &FailureData, field| -> Result<Failure, ReadError> {
+            Ok(Failure {
+                conn: f.connection,
+                signal: Signal::from_name(&f.signal, f.errno.unwrap_or(0))
+                    .ok_or_else(|| ReadError::Field(field, f.signal.clone()))?,
+                at: from_us(field, f.at_us)?,
+            })
+        };
+        let t = &self.failures;
+        let mut stop_on = StopOn::NONE;
+        for name in &self.stop_on {
+            stop_on = stop_on.with(
+                StopOn::named(name)
+                    .ok_or_else(|| ReadError::Field("limit.stop_on", name.clone()))?,
+            );
+        }
+        Ok(Limit {
+            held: self.held,
+            held_at: opt_from_us("limit.held_at_us", self.held_at_us)?,
+            answer: Answer::from_name(&self.answer)
+                .ok_or_else(|| ReadError::Field("limit.answer", self.answer.clone()))?,
+            first_failure: self
+                .first_failure
+                .as_ref()
+                .map(|f| failure(f, "limit.first_failure"))
+                .transpose()?,
+            collapse: self.collapse,
+            failures: Tally {
+                errors: t.error,
+                timeouts: t.timeout,
+                retransmits: t.retransmit,
+                retransmits_timed_out: t.retransmit_timed_out,
+                closed: t.closed,
+                rejected: t.rejected,
+                silent: t.silent,
+                mismatched: t.mismatched,
+                slow: t.slow,
+            },
+            held_then_closed: self.held_then_closed,
+            rejected_within: opt_from_us("limit.rejected_within_us", self.rejected_within_us)?,
+            blips: self.blips,
+            first_blip: self
+                .first_blip
+                .as_ref()
+                .map(|f| failure(f, "limit.first_blip"))
+                .transpose()?,
+            dialing_stopped: opt_from_us("limit.dialing_stopped_us", self.dialing_stopped_us)?,
+            local_errno: self.local_error.as_ref().map(|r| r.errno),
+            max: self.max,
+            max_from: Some(match self.max_from.as_str() {
+                "files" => MaxFrom::Files,
+                "ports" => MaxFrom::Ports,
+                _ => MaxFrom::Flag,
+            }),
+            stop_on: Some(stop_on),
+            sustained: self.sustained,
+            connect_p99: opt_from_us("limit.connect_p99_us", self.connect_p99_us)?,
+            checked: self.checked,
+        })
+    }
 }
 
 /// Several runs, one per target, one after another (several targets without `--spread`).
@@ -218,6 +442,9 @@ pub struct Config {
     pub interval_us: Option<f64>,
     /// Dials per second (`--rate`), when paced by rate.
     pub rate_per_s: Option<f64>,
+    /// Plateaus (`find-limit --step K --step-hold T`), when paced by steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepData>,
     /// The longest a dial may take.
     pub dial_timeout_us: f64,
     /// Between status lines; none for a status at the start only.
@@ -801,11 +1028,18 @@ impl Report {
             connections: load.connections,
             interval_us: match load.pacing {
                 Pacing::Interval(d) => Some(us(d)),
-                Pacing::Rate(_) => None,
+                _ => None,
             },
             rate_per_s: match load.pacing {
                 Pacing::Rate(r) => Some(r),
-                Pacing::Interval(_) => None,
+                _ => None,
+            },
+            step: match load.pacing {
+                Pacing::Steps { size, every } => Some(StepData {
+                    size,
+                    hold_us: us(every),
+                }),
+                _ => None,
             },
             dial_timeout_us: us(load.dial_timeout),
             report_interval_us: load.interval.map(us),
@@ -962,6 +1196,7 @@ impl Report {
                 StopReason::Aborted => "aborted",
             }
             .to_string(),
+            limit: r.limit.as_ref().map(LimitData::new),
         }
     }
 
@@ -1050,6 +1285,13 @@ impl Report {
             text.as_deref().map(|t| from_b64(field, t)).transpose()
         };
         let pacing = match (cfg.interval_us, cfg.rate_per_s) {
+            _ if cfg.step.is_some_and(|s| s.size > 0) => {
+                let step = cfg.step.expect("checked");
+                Pacing::Steps {
+                    size: step.size,
+                    every: from_us("config.step.hold_us", step.hold_us)?,
+                }
+            }
             (_, Some(rate)) if rate.is_finite() && rate > 0.0 => Pacing::Rate(rate),
             (Some(gap), _) => Pacing::Interval(from_us("config.interval_us", gap)?),
             _ => {
@@ -1269,6 +1511,7 @@ impl Report {
                     })
                     .collect(),
             },
+            limit: self.limit.as_ref().map(LimitData::to_limit).transpose()?,
         };
         let thresholds = self
             .thresholds

@@ -122,6 +122,60 @@ pub fn check_fds(connections: u64) -> Result<u64, PreflightError> {
     Ok(soft)
 }
 
+/// What this machine can dial toward one target at most, for `find-limit`'s `--max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// Connections one process can hold: its open-files limit (raised to the hard limit), less
+    /// what is open and [`FD_EXTRA`].
+    pub per_process: u64,
+    /// Free local ports of the port range over every source address (one routing-picked
+    /// source without `--source`).
+    pub ports: u64,
+}
+
+/// Measures [`Capacity`] toward `target` from `source_list`: the same counts the pre-flight
+/// checks a run against.
+pub fn capacity(
+    target: SocketAddr,
+    source_list: &SourceList,
+    policy: PortPolicy,
+) -> Result<Capacity, PreflightError> {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let (soft, _) = rlimit::Resource::NOFILE.get().unwrap_or((1024, 1024));
+    let per_process = soft.saturating_sub(open_fds() + FD_EXTRA);
+    let range = proc::local_port_range().map_err(|err| PreflightError::Kernel {
+        what: "/proc/sys/net/ipv4/ip_local_port_range",
+        err,
+    })?;
+    let sockets = proc::tcp_sockets().map_err(|err| PreflightError::Kernel {
+        what: "/proc/net/tcp",
+        err,
+    })?;
+    let reserved = proc::reserved_ports();
+    let sources: Vec<Option<IpAddr>> = match source_list.addrs() {
+        [] => vec![None],
+        addrs => addrs.iter().copied().map(Some).collect(),
+    };
+    let mut ports = 0u64;
+    for source in sources {
+        let mut taken = reserved.clone();
+        for e in sockets.iter().filter(|e| range.contains(e.local.port())) {
+            let same_source =
+                source.is_none_or(|ip| e.local.ip() == ip || e.local.ip().is_unspecified());
+            // With kernel-picked ports only sockets toward the same destination share them.
+            let counts = match policy {
+                PortPolicy::Auto => same_source,
+                PortPolicy::Kernel => same_source && e.remote == target,
+            };
+            if counts {
+                taken.insert(e.local.port());
+            }
+        }
+        ports += u64::from(range.len() - taken.count_in(range));
+    }
+    Ok(Capacity { per_process, ports })
+}
+
 /// The highest value `fs.nr_open` takes on a 64-bit kernel (`sysctl_nr_open_max`).
 pub const NR_OPEN_MAX: u64 = 2_147_483_584;
 

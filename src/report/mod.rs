@@ -8,6 +8,7 @@
 
 mod console;
 pub mod godur;
+pub mod limit;
 pub mod progress;
 
 pub use console::{Console, ReportOut, TextReporter};
@@ -99,7 +100,8 @@ fn percentiles(s: &LatencyStats) -> String {
 /// the thresholds (what a run prints at its end, and `tcpgoon report` prints again).
 pub fn text(r: &RunResult, v: &Verdict) -> String {
     format!(
-        "{}{}{}{}",
+        "{}{}{}{}{}",
+        limit::block(r),
         final_block(r),
         extended_block(r),
         checks_block(r),
@@ -544,9 +546,17 @@ pub fn event_line(e: &ConnEvent) -> String {
         } => {
             format!("[{at}] connection {n}: dialing {target}")
         }
-        EventKind::Established { connect_time } => format!(
-            "[{at}] connection {n}: established after {}",
-            go_duration(connect_time)
+        EventKind::Established {
+            connect_time,
+            retransmitted,
+        } => format!(
+            "[{at}] connection {n}: established after {}{}",
+            go_duration(connect_time),
+            if retransmitted {
+                " (the SYN was sent again)"
+            } else {
+                ""
+            }
         ),
         EventKind::Closed { lifetime, cause } => {
             let how = match cause {

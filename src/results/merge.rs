@@ -51,6 +51,7 @@ pub fn merge(parts: &[RunResult]) -> RunResult {
     m.identity.load.shard = Shard::whole(connections);
     m.counts = Counts::default();
     m.stop = StopReason::Completed;
+    m.limit = super::limit::Limit::merge(parts.iter().filter_map(|p| p.limit.as_ref()));
     let mut first_dial: Option<Duration> = None;
     let mut source_row: std::collections::HashMap<std::net::IpAddr, usize> =
         std::collections::HashMap::new();

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::config::LoadConfig;
 
+pub mod limit;
 pub mod merge;
 pub mod stats;
 
@@ -385,6 +386,8 @@ pub enum EventKind {
         /// The handshake as the kernel saw it: its RTT sample of the SYN-ACK, or the time from
         /// `connect()` to the completion event when SYNs were sent again.
         connect_time: Duration,
+        /// The SYN had to be sent again (`TCP_INFO`'s retransmits at completion).
+        retransmitted: bool,
     },
     /// The far side closed the connection after it had been established for `lifetime`.
     Closed {
@@ -637,6 +640,8 @@ pub struct RunResult {
     pub stop: StopReason,
     /// The connections by state over the run.
     pub timeline: Timeline,
+    /// `find-limit`'s answer (`None` for other runs).
+    pub limit: Option<limit::Limit>,
 }
 
 impl RunResult {
@@ -664,6 +669,11 @@ pub trait Observer {
     }
     /// One connection changed state.
     fn event(&mut self, _event: &ConnEvent) {}
+    /// Whether the run should dial no more connections (asked before each round of dials):
+    /// what was dialed settles and is held for the hold, as if the plan had ended there.
+    fn stop_dialing(&self) -> bool {
+        false
+    }
     /// A SIGINT or SIGTERM arrived, and this is what the run does about it.
     fn interrupted(&mut self, _snapshot: &Snapshot, _what: Interruption) {}
     /// End of one loop iteration: a good moment to flush buffered output.

@@ -1,0 +1,1123 @@
+//! `find-limit`'s judge: it follows every connection's events as the engine emits them, says
+//! when the target has failed for good (so that the engine stops dialing), and at the end
+//! answers how many connections the target held at once with every check passing, what failed
+//! first and the evidence.
+//!
+//! It exists apart from the engine because the engine only counts and reports state changes;
+//! deciding what a sequence of them means about the target is this module's one job, and it
+//! is done from the events alone (no socket, no clock but the event times and one reading per
+//! poll batch), so it is tested on event sequences written by hand: the races real targets
+//! produce.
+//!
+//! The rules (docs/capacity-planning.md explains them to users):
+//! - A connection *passes* when it is established without a watched failure (no SYN sent
+//!   again, its connect time not pushing the p99 over `--connect-p99`) and, with `--expect*`,
+//!   verified. It stops passing when the far side closes it.
+//! - A *failure* is the first watched signal of a connection: a dial error or timeout, a SYN
+//!   sent again (seen at the handshake, or a dial still unanswered after the kernel's first
+//!   retransmission timeout), a closure by the far side, a failed check, a slow connect. A
+//!   connection fails at most once.
+//! - The *streak* is the number of failures since the latest pass of a connection that still
+//!   passes. When it reaches `--sustained`, dialing stops. A pass forgives the failures before
+//!   it (they are *blips*, said in the answer) unless that connection is closed later.
+//! - A *rejection* is a passing connection closed within [`CLOSED_AT_ONCE`] of its handshake
+//!   while an older passing connection is still open after the same poll batch (a limit that
+//!   accepts, then closes the newcomer: nginx's `limit_conn`, a listener's reset of what its
+//!   queue held). A rejected connection was never held. A closure with no older connection
+//!   left (a collapse: the target drops everything) rejects nothing.
+//! - The answer N is the most connections passing at once, counted per poll batch (a batch is
+//!   one moment: a handshake and a closure in one batch overlap, whatever their order), and
+//!   rejected connections never count.
+
+use std::time::{Duration, Instant};
+
+use super::{CheckOutcome, ConnEvent, EventKind, Interruption, Observer, Snapshot, CLOSED_AT_ONCE};
+use crate::config::{LimitConfig, Shard, P99_WINDOW};
+pub use crate::config::{MaxFrom, StopOn};
+
+/// A dial still unanswered this long has had its SYN sent again (Linux's initial
+/// retransmission timeout is one second).
+pub const SYN_RETRANSMIT_AFTER: Duration = Duration::from_millis(1_010);
+
+/// The first watched signal of a failing connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// The dial failed with this OS error (refused, unreachable, reset).
+    Error(i32),
+    /// The dial timed out (`--dial-timeout`).
+    Timeout,
+    /// The SYN was sent again (the handshake needed it, or nothing answered for a second).
+    Retransmit,
+    /// The far side closed the connection.
+    Closed,
+    /// The far side closed it right after its handshake while older ones stayed open.
+    Rejected,
+    /// Nothing came within `--expect-timeout`.
+    Silent,
+    /// Other data came.
+    Mismatched,
+    /// Its connect time pushed the p99 of the latest ones over `--connect-p99`.
+    Slow,
+}
+
+impl Signal {
+    /// The signal's name in `--stop-on` and in the JSON report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Error(_) => "error",
+            Signal::Timeout => "timeout",
+            Signal::Retransmit => "retransmit",
+            Signal::Closed => "closed",
+            Signal::Rejected => "rejected",
+            Signal::Silent => "silent",
+            Signal::Mismatched => "mismatched",
+            Signal::Slow => "slow",
+        }
+    }
+
+    /// The signal named `name` (with `errno` for `error`).
+    pub fn from_name(name: &str, errno: i32) -> Option<Signal> {
+        Some(match name {
+            "error" => Signal::Error(errno),
+            "timeout" => Signal::Timeout,
+            "retransmit" => Signal::Retransmit,
+            "closed" => Signal::Closed,
+            "rejected" => Signal::Rejected,
+            "silent" => Signal::Silent,
+            "mismatched" => Signal::Mismatched,
+            "slow" => Signal::Slow,
+            _ => return None,
+        })
+    }
+}
+
+/// How the search ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Answer {
+    /// The target failed for good: the answer is its limit.
+    Found,
+    /// Every connection up to `--max` was dialed without a sustained failure: the target held
+    /// at least this many.
+    #[default]
+    AtMax,
+    /// This machine could not open more connections (ports, addresses, files): at least.
+    LocalLimit,
+    /// A signal ended the search first: at least.
+    Interrupted,
+}
+
+impl Answer {
+    /// Its name in the JSON report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Answer::Found => "found",
+            Answer::AtMax => "at_max",
+            Answer::LocalLimit => "local_limit",
+            Answer::Interrupted => "interrupted",
+        }
+    }
+
+    /// The answer named `name`.
+    pub fn from_name(name: &str) -> Option<Answer> {
+        Some(match name {
+            "found" => Answer::Found,
+            "at_max" => Answer::AtMax,
+            "local_limit" => Answer::LocalLimit,
+            "interrupted" => Answer::Interrupted,
+            _ => return None,
+        })
+    }
+}
+
+/// One failing connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    /// The connection's number in the plan, from 1.
+    pub conn: u64,
+    /// What it showed first.
+    pub signal: Signal,
+    /// When it was seen, from the start of the run.
+    pub at: Duration,
+}
+
+/// Failing connections by their first signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    /// Dial errors.
+    pub errors: u64,
+    /// Dial timeouts.
+    pub timeouts: u64,
+    /// SYNs sent again.
+    pub retransmits: u64,
+    /// Closed by the far side (not rejections).
+    pub closed: u64,
+    /// Closed right after the handshake while older ones stayed open.
+    pub rejected: u64,
+    /// Nothing came within `--expect-timeout`.
+    pub silent: u64,
+    /// Other data came.
+    pub mismatched: u64,
+    /// Connect-time p99 over the bound.
+    pub slow: u64,
+    /// Of the retransmits, those whose dial then timed out.
+    pub retransmits_timed_out: u64,
+}
+
+impl Tally {
+    fn count(&mut self, signal: Signal) {
+        *self.slot(signal) += 1;
+    }
+
+    fn slot(&mut self, signal: Signal) -> &mut u64 {
+        match signal {
+            Signal::Error(_) => &mut self.errors,
+            Signal::Timeout => &mut self.timeouts,
+            Signal::Retransmit => &mut self.retransmits,
+            Signal::Closed => &mut self.closed,
+            Signal::Rejected => &mut self.rejected,
+            Signal::Silent => &mut self.silent,
+            Signal::Mismatched => &mut self.mismatched,
+            Signal::Slow => &mut self.slow,
+        }
+    }
+
+    /// How many connections of `signal`'s kind.
+    pub fn of(&self, signal: Signal) -> u64 {
+        *self.clone().slot(signal)
+    }
+
+    /// Both tallies.
+    pub fn add(&mut self, o: &Tally) {
+        self.errors += o.errors;
+        self.timeouts += o.timeouts;
+        self.retransmits += o.retransmits;
+        self.closed += o.closed;
+        self.rejected += o.rejected;
+        self.silent += o.silent;
+        self.mismatched += o.mismatched;
+        self.slow += o.slow;
+        self.retransmits_timed_out += o.retransmits_timed_out;
+    }
+
+    /// Every failing connection.
+    pub fn total(&self) -> u64 {
+        self.errors
+            + self.timeouts
+            + self.retransmits
+            + self.closed
+            + self.rejected
+            + self.silent
+            + self.mismatched
+            + self.slow
+    }
+}
+
+/// `find-limit`'s answer: plain data, in the run's result.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Limit {
+    /// Connections held at once with every check passing (rejected ones never count).
+    pub held: u64,
+    /// When that many were first held at once.
+    pub held_at: Option<Duration>,
+    /// How the search ended.
+    pub answer: Answer,
+    /// The first failure of the streak that stopped the search, as the answer names it: the
+    /// first connection the target did not hold (its number and signal), or, when the target
+    /// closed what it held, the next connection with the signal `closed`.
+    pub first_failure: Option<Failure>,
+    /// Whether the first failure is the target closing connections it held (a collapse).
+    pub collapse: bool,
+    /// The failing connections from the stopping streak on, by signal.
+    pub failures: Tally,
+    /// The connections of the stopping streak that the target had held: closed, with older
+    /// ones closed too.
+    pub held_then_closed: u64,
+    /// The longest time from handshake to closure among the rejections.
+    pub rejected_within: Option<Duration>,
+    /// Failures a later passing connection forgave (before the stopping streak).
+    pub blips: u64,
+    /// The first of them.
+    pub first_blip: Option<Failure>,
+    /// When dialing stopped (the streak reached `--sustained`, or the local limit).
+    pub dialing_stopped: Option<Duration>,
+    /// The OS error of the first connection this machine could not open.
+    pub local_errno: Option<i32>,
+    /// `--max`, and where it came from.
+    pub max: u64,
+    /// Where `max` came from.
+    pub max_from: Option<MaxFrom>,
+    /// The rule: signals watched, streak length, p99 bound.
+    pub stop_on: Option<StopOn>,
+    /// `--sustained`.
+    pub sustained: u32,
+    /// `--connect-p99`.
+    pub connect_p99: Option<Duration>,
+    /// Whether `--expect*` checks were part of passing.
+    pub checked: bool,
+}
+
+impl Limit {
+    /// The limits of the parts of one plan (`--workers`, shards), as one: the held counts add
+    /// up, the first failure is the earliest-numbered, the tallies add up.
+    pub fn merge<'a>(parts: impl IntoIterator<Item = &'a Limit>) -> Option<Limit> {
+        let mut out: Option<Limit> = None;
+        for p in parts {
+            let Some(m) = out.as_mut() else {
+                out = Some(p.clone());
+                continue;
+            };
+            m.held += p.held;
+            m.held_at = m.held_at.max(p.held_at);
+            m.answer = match (m.answer, p.answer) {
+                (Answer::Found, _) | (_, Answer::Found) => Answer::Found,
+                (Answer::LocalLimit, _) | (_, Answer::LocalLimit) => Answer::LocalLimit,
+                (Answer::Interrupted, _) | (_, Answer::Interrupted) => Answer::Interrupted,
+                _ => Answer::AtMax,
+            };
+            // A part whose target closed what it held names the connection after its own
+            // last one: of several such parts, the latest is the plan's next connection. A
+            // connection the target did not hold comes first.
+            if let Some(f) = p.first_failure {
+                let better = match m.first_failure {
+                    None => true,
+                    Some(mf) => match (m.collapse, p.collapse) {
+                        (true, true) => f.conn > mf.conn,
+                        (true, false) => true,
+                        (false, true) => false,
+                        (false, false) => f.conn < mf.conn,
+                    },
+                };
+                if better {
+                    m.first_failure = Some(f);
+                    m.collapse = p.collapse;
+                }
+            }
+            m.failures.add(&p.failures);
+            m.held_then_closed += p.held_then_closed;
+            m.rejected_within = m.rejected_within.max(p.rejected_within);
+            m.blips += p.blips;
+            if let Some(b) = p.first_blip {
+                if m.first_blip.is_none_or(|mb| b.conn < mb.conn) {
+                    m.first_blip = Some(b);
+                }
+            }
+            m.dialing_stopped = match (m.dialing_stopped, p.dialing_stopped) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            m.local_errno = m.local_errno.or(p.local_errno);
+        }
+        out
+    }
+}
+
+// Per-connection flags.
+const DIALING: u8 = 1;
+const PASSED: u8 = 2;
+const PASSING: u8 = 4;
+const FAILED: u8 = 8;
+const REJECTED: u8 = 16;
+const CLOSED: u8 = 32;
+const SETTLED: u8 = 64;
+
+/// What the finder keeps per connection: 16 bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    flags: u8,
+    /// The poll batch in which it passed, and in which it closed.
+    pass_batch: u32,
+    close_batch: u32,
+    /// While dialing: when it was dialed; once passed: when (ms from the start).
+    ms: u32,
+}
+
+/// A closure of a passing connection, judged at the end of its poll batch.
+#[derive(Debug, Clone, Copy)]
+struct Closing {
+    slot: u32,
+    rank: u32,
+    /// Its entry in `failures`, when the closure counted as one.
+    failure: Option<usize>,
+    /// From its handshake to its closure.
+    lifetime: Duration,
+}
+
+/// Follows a run's events and decides when the target has failed for good. Feed it every
+/// event (through [`Watching`]), then take the answer with [`LimitFinder::finish`].
+#[derive(Debug)]
+pub struct LimitFinder {
+    config: LimitConfig,
+    expects: bool,
+    shard: Shard,
+    slots: Vec<Slot>,
+    /// Rank (pass order) of each connection that passed, by slot; `u32::MAX` otherwise.
+    ranks: Vec<u32>,
+    /// Slots in pass order.
+    order: Vec<u32>,
+    /// The first entry of `order` that may still pass (older ones no longer do).
+    oldest: usize,
+    /// Passes, newest last, with the number of failures before each: the streak is the
+    /// failures since the newest that still passes.
+    stack: Vec<(u32, usize)>,
+    failures: Vec<Failure>,
+    /// When the streak reached `--sustained`: where it began and ended in `failures`.
+    streak: Option<(usize, usize)>,
+    closing: Vec<Closing>,
+    /// Dialed connections in dial order, for the ones still unanswered after a second.
+    dialing: std::collections::VecDeque<u32>,
+    batch: u32,
+    start: Option<Instant>,
+    /// The latest connect times, for `--connect-p99`.
+    window: std::collections::VecDeque<Duration>,
+    slow_in_window: usize,
+    retransmits_timed_out: u64,
+    rejected_within: Option<Duration>,
+    local_errno: Option<i32>,
+    interrupted: bool,
+    stopped_at: Option<Duration>,
+    max: u64,
+}
+
+impl LimitFinder {
+    /// A finder for the connections of `shard` (of a plan of `max`), with `expects` when
+    /// `--expect*` checks decide passing.
+    pub fn new(config: LimitConfig, expects: bool, shard: Shard, max: u64) -> LimitFinder {
+        let n = usize::try_from(shard.connections()).unwrap_or(usize::MAX);
+        LimitFinder {
+            config,
+            expects,
+            shard,
+            slots: vec![Slot::default(); n],
+            ranks: vec![u32::MAX; n],
+            order: Vec::new(),
+            oldest: 0,
+            stack: Vec::new(),
+            failures: Vec::new(),
+            streak: None,
+            closing: Vec::new(),
+            dialing: std::collections::VecDeque::new(),
+            batch: 1,
+            start: None,
+            window: std::collections::VecDeque::with_capacity(P99_WINDOW),
+            slow_in_window: 0,
+            retransmits_timed_out: 0,
+            rejected_within: None,
+            local_errno: None,
+            interrupted: false,
+            stopped_at: None,
+            max,
+        }
+    }
+
+    /// True once the target has failed for good, or this machine cannot open more.
+    pub fn done(&self) -> bool {
+        self.stopped_at.is_some()
+    }
+
+    fn slot_of(&self, conn: u64) -> Option<usize> {
+        let j = conn.checked_sub(self.shard.index)? / self.shard.count.max(1);
+        usize::try_from(j).ok().filter(|&j| j < self.slots.len())
+    }
+
+    fn conn_of(&self, slot: usize) -> u64 {
+        self.shard.global(slot as u64)
+    }
+
+    fn watches(&self, signal: Signal) -> bool {
+        let bit = match signal {
+            Signal::Error(_) => StopOn::ERROR,
+            Signal::Timeout => StopOn::TIMEOUT,
+            Signal::Retransmit => StopOn::RETRANSMIT,
+            Signal::Closed | Signal::Rejected => StopOn::CLOSED,
+            Signal::Silent | Signal::Mismatched => StopOn::CHECK,
+            Signal::Slow => StopOn::SLOW,
+        };
+        self.config.stop_on.has(bit)
+    }
+
+    /// Connection in `slot` passes now.
+    fn pass(&mut self, slot: usize, at: Duration) {
+        let s = &mut self.slots[slot];
+        if s.flags & (FAILED | CLOSED | PASSED) != 0 {
+            return;
+        }
+        s.flags |= PASSED | PASSING;
+        s.pass_batch = self.batch;
+        s.ms = u32::try_from(at.as_millis()).unwrap_or(u32::MAX);
+        self.ranks[slot] = self.order.len() as u32;
+        self.order.push(slot as u32);
+        self.stack.push((slot as u32, self.failures.len()));
+    }
+
+    /// Connection in `slot` fails with `signal` (if watched, and if it had not failed yet).
+    /// Returns its entry in `failures`.
+    fn failure(&mut self, slot: usize, signal: Signal, at: Duration) -> Option<usize> {
+        if !self.watches(signal) || self.slots[slot].flags & FAILED != 0 {
+            return None;
+        }
+        self.slots[slot].flags |= FAILED;
+        let pos = self.failures.len();
+        self.failures.push(Failure {
+            conn: self.conn_of(slot) + 1,
+            signal,
+            at,
+        });
+        while let Some(&(top, _)) = self.stack.last() {
+            if self.slots[top as usize].flags & PASSING != 0 {
+                break;
+            }
+            self.stack.pop();
+        }
+        let since = self.stack.last().map_or(0, |&(_, n)| n);
+        if self.streak.is_none() && self.failures.len() - since >= self.config.sustained as usize {
+            self.streak = Some((since, self.failures.len()));
+            self.stopped_at.get_or_insert(at);
+        }
+        Some(pos)
+    }
+
+    fn on_event(&mut self, e: &ConnEvent) {
+        let Some(slot) = self.slot_of(e.conn) else {
+            return;
+        };
+        match e.kind {
+            EventKind::Dialing { .. } => {
+                let s = &mut self.slots[slot];
+                s.flags |= DIALING;
+                s.ms = u32::try_from(e.at.as_millis()).unwrap_or(u32::MAX);
+                self.dialing.push_back(slot as u32);
+            }
+            EventKind::Established {
+                connect_time,
+                retransmitted,
+            } => {
+                self.slots[slot].flags = (self.slots[slot].flags & !DIALING) | SETTLED;
+                if retransmitted {
+                    self.failure(slot, Signal::Retransmit, e.at);
+                }
+                if self.slow(connect_time) {
+                    self.failure(slot, Signal::Slow, e.at);
+                }
+                if !self.expects {
+                    self.pass(slot, e.at);
+                }
+            }
+            EventKind::Checked { outcome, .. } => match outcome {
+                CheckOutcome::Verified => self.pass(slot, e.at),
+                CheckOutcome::Silent => {
+                    self.failure(slot, Signal::Silent, e.at);
+                }
+                CheckOutcome::Mismatched => {
+                    self.failure(slot, Signal::Mismatched, e.at);
+                }
+            },
+            EventKind::Closed { lifetime, .. } => {
+                let s = &mut self.slots[slot];
+                let was_passing = s.flags & PASSING != 0;
+                s.flags = (s.flags & !(PASSING | DIALING)) | CLOSED | SETTLED;
+                s.close_batch = self.batch;
+                let failure = self.failure(slot, Signal::Closed, e.at);
+                // Judged at the end of the batch: a rejection, or not. One that never passed
+                // (closed before its check) is newer than every passing connection.
+                if was_passing || lifetime < CLOSED_AT_ONCE {
+                    self.closing.push(Closing {
+                        slot: slot as u32,
+                        rank: if was_passing {
+                            self.ranks[slot]
+                        } else {
+                            u32::MAX
+                        },
+                        failure,
+                        lifetime,
+                    });
+                }
+            }
+            EventKind::Error { errno, .. } => {
+                let s = &mut self.slots[slot];
+                let unanswered = s.flags & FAILED != 0;
+                s.flags = (s.flags & !DIALING) | SETTLED;
+                let timeout = errno == libc::ETIMEDOUT;
+                if timeout && unanswered {
+                    self.retransmits_timed_out += 1;
+                }
+                let signal = if timeout {
+                    Signal::Timeout
+                } else {
+                    Signal::Error(errno)
+                };
+                self.failure(slot, signal, e.at);
+            }
+            EventKind::LocalError { errno, .. } => {
+                self.slots[slot].flags |= SETTLED;
+                self.local_errno.get_or_insert(errno);
+                self.stopped_at.get_or_insert(e.at);
+            }
+        }
+    }
+
+    /// Records `connect_time` in the window; true when it pushes the p99 over the bound.
+    fn slow(&mut self, connect_time: Duration) -> bool {
+        let Some(bound) = self.config.connect_p99 else {
+            return false;
+        };
+        if self.window.len() == P99_WINDOW && self.window.pop_front().is_some_and(|t| t > bound) {
+            self.slow_in_window -= 1;
+        }
+        self.window.push_back(connect_time);
+        if connect_time > bound {
+            self.slow_in_window += 1;
+        }
+        // Judged once the window is full: the nearest-rank p99 of 100 samples is above the
+        // bound when more than one of them is.
+        let n = self.window.len();
+        let allowed = n - (n * 99).div_ceil(100);
+        n == P99_WINDOW && connect_time > bound && self.slow_in_window > allowed
+    }
+
+    /// The end of one poll batch: closures are judged (rejection or not), and dials
+    /// unanswered for a second count as retransmits.
+    fn end_batch(&mut self) {
+        while self
+            .order
+            .get(self.oldest)
+            .is_some_and(|&s| self.slots[s as usize].flags & PASSING == 0)
+        {
+            self.oldest += 1;
+        }
+        let oldest_rank = self.order.get(self.oldest).map(|&s| self.ranks[s as usize]);
+        for c in std::mem::take(&mut self.closing) {
+            if c.lifetime < CLOSED_AT_ONCE && oldest_rank.is_some_and(|o| o < c.rank) {
+                self.slots[c.slot as usize].flags |= REJECTED;
+                self.rejected_within = self.rejected_within.max(Some(c.lifetime));
+                if let Some(pos) = c.failure {
+                    self.failures[pos].signal = Signal::Rejected;
+                }
+            }
+        }
+        if let Some(start) = self.start {
+            let now = start.elapsed();
+            let limit = now.saturating_sub(SYN_RETRANSMIT_AFTER).as_millis();
+            while let Some(&front) = self.dialing.front() {
+                let s = self.slots[front as usize];
+                if s.flags & DIALING == 0 {
+                    self.dialing.pop_front();
+                    continue;
+                }
+                if u128::from(s.ms) > limit {
+                    break;
+                }
+                self.dialing.pop_front();
+                self.failure(front as usize, Signal::Retransmit, now);
+            }
+        }
+        self.batch += 1;
+    }
+
+    /// The answer, once the run is over.
+    pub fn finish(mut self) -> Limit {
+        self.end_batch();
+        // The most connections passing at once: +1 at a pass, -1 after the batch of its
+        // closure; rejections never count.
+        let mut steps: Vec<(u32, i8, u32)> = Vec::new();
+        let mut counted_max_conn: Option<u64> = None;
+        for (i, s) in self.slots.iter().enumerate() {
+            if s.flags & PASSED == 0 || s.flags & REJECTED != 0 {
+                continue;
+            }
+            steps.push((s.pass_batch, 1, s.ms));
+            if s.flags & CLOSED != 0 {
+                steps.push((s.close_batch + 1, -1, 0));
+            }
+            counted_max_conn = Some(self.shard.global(i as u64));
+        }
+        steps.sort_unstable_by_key(|&(b, d, _)| (b, d));
+        let (mut held, mut best, mut best_at) = (0i64, 0i64, None);
+        let mut k = 0;
+        while k < steps.len() {
+            let batch = steps[k].0;
+            let mut latest = 0;
+            while k < steps.len() && steps[k].0 == batch {
+                held += i64::from(steps[k].1);
+                latest = latest.max(steps[k].2);
+                k += 1;
+            }
+            if held > best {
+                best = held;
+                best_at = Some(Duration::from_millis(u64::from(latest)));
+            }
+        }
+        let counted = |f: &Failure, slots: &[Slot], finder: &LimitFinder| {
+            finder
+                .slot_of(f.conn - 1)
+                .is_some_and(|s| slots[s].flags & PASSED != 0 && slots[s].flags & REJECTED == 0)
+        };
+        let mut tally = Tally::default();
+        let (mut first_failure, mut collapse, mut held_then_closed) = (None, false, 0);
+        let (blips, first_blip) = match self.streak {
+            Some((from, to)) => {
+                for f in &self.failures[from..] {
+                    tally.count(f.signal);
+                }
+                let streak = &self.failures[from..to];
+                let not_held = streak
+                    .iter()
+                    .filter(|f| !counted(f, &self.slots, &self))
+                    .min_by_key(|f| f.conn);
+                held_then_closed = self.failures[from..]
+                    .iter()
+                    .filter(|f| counted(f, &self.slots, &self))
+                    .count() as u64;
+                first_failure = match not_held {
+                    Some(f) => Some(*f),
+                    None => {
+                        collapse = true;
+                        streak.first().map(|f| Failure {
+                            conn: counted_max_conn.map_or(1, |c| c + 2),
+                            signal: Signal::Closed,
+                            at: f.at,
+                        })
+                    }
+                };
+                (
+                    from as u64,
+                    self.failures[..from].iter().min_by_key(|f| f.conn).copied(),
+                )
+            }
+            None => (
+                self.failures.len() as u64,
+                self.failures.iter().min_by_key(|f| f.conn).copied(),
+            ),
+        };
+        tally.retransmits_timed_out = self.retransmits_timed_out;
+        let answer = if self.streak.is_some() {
+            Answer::Found
+        } else if self.local_errno.is_some() {
+            Answer::LocalLimit
+        } else if self.interrupted {
+            Answer::Interrupted
+        } else {
+            Answer::AtMax
+        };
+        Limit {
+            held: best.max(0) as u64,
+            held_at: best_at,
+            answer,
+            first_failure,
+            collapse,
+            failures: tally,
+            held_then_closed,
+            rejected_within: self.rejected_within,
+            blips,
+            first_blip,
+            dialing_stopped: self.stopped_at,
+            local_errno: self.local_errno,
+            max: self.max,
+            max_from: Some(self.config.max_from),
+            stop_on: Some(self.config.stop_on),
+            sustained: self.config.sustained,
+            connect_p99: self.config.connect_p99,
+            checked: self.expects,
+        }
+    }
+}
+
+/// An observer that feeds a [`LimitFinder`] and passes everything on to `inner` (the text
+/// reporter): what `find-limit` hands the engine.
+pub struct Watching<'a> {
+    /// The observer the run would have had.
+    pub inner: &'a mut dyn Observer,
+    /// The judge.
+    pub finder: &'a mut LimitFinder,
+}
+
+impl std::fmt::Debug for Watching<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watching")
+            .field("finder", &self.finder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Observer for Watching<'_> {
+    fn status(&mut self, snapshot: &Snapshot) {
+        self.finder
+            .start
+            .get_or_insert_with(|| Instant::now() - snapshot.at);
+        self.inner.status(snapshot);
+    }
+    fn progress(&mut self, snapshot: &Snapshot) {
+        self.inner.progress(snapshot);
+    }
+    fn wants_events(&self) -> bool {
+        true
+    }
+    fn event(&mut self, event: &ConnEvent) {
+        self.finder.on_event(event);
+        if self.inner.wants_events() {
+            self.inner.event(event);
+        }
+    }
+    fn stop_dialing(&self) -> bool {
+        self.finder.done()
+    }
+    fn interrupted(&mut self, snapshot: &Snapshot, what: Interruption) {
+        self.finder.interrupted = true;
+        self.inner.interrupted(snapshot, what);
+    }
+    fn flush(&mut self) {
+        self.finder.end_batch();
+        self.inner.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::CloseCause;
+
+    const K: u64 = 50;
+
+    /// Feeds a finder batch by batch: each batch is a list of events, then a flush.
+    struct Feed {
+        finder: LimitFinder,
+        at_ms: u64,
+    }
+
+    impl Feed {
+        fn new(expects: bool, max: u64) -> Feed {
+            Feed::with(expects, max, StopOn::ALL, 3)
+        }
+
+        fn with(expects: bool, max: u64, stop_on: StopOn, sustained: u32) -> Feed {
+            let config = LimitConfig {
+                stop_on,
+                sustained,
+                connect_p99: None,
+                max_from: MaxFrom::Flag,
+            };
+            Feed {
+                finder: LimitFinder::new(config, expects, Shard::whole(max), max),
+                at_ms: 0,
+            }
+        }
+
+        fn batch(&mut self, events: &[(u64, EventKind)]) {
+            self.at_ms += 2;
+            for &(conn, kind) in events {
+                self.finder.on_event(&ConnEvent {
+                    conn,
+                    at: Duration::from_millis(self.at_ms),
+                    kind,
+                });
+            }
+            self.finder.end_batch();
+        }
+
+        fn dial(&mut self, conns: std::ops::Range<u64>) {
+            let events: Vec<_> = conns.map(|i| (i, dialing())).collect();
+            self.batch(&events);
+        }
+    }
+
+    fn dialing() -> EventKind {
+        EventKind::Dialing {
+            target: "127.0.0.1:1".parse().unwrap(),
+            local: None,
+        }
+    }
+
+    fn up() -> EventKind {
+        EventKind::Established {
+            connect_time: Duration::from_micros(20),
+            retransmitted: false,
+        }
+    }
+
+    fn fin(lifetime_us: u64) -> EventKind {
+        EventKind::Closed {
+            lifetime: Duration::from_micros(lifetime_us),
+            cause: CloseCause::Eof,
+        }
+    }
+
+    fn reset(lifetime_us: u64) -> EventKind {
+        EventKind::Closed {
+            lifetime: Duration::from_micros(lifetime_us),
+            cause: CloseCause::Reset(libc::ECONNRESET),
+        }
+    }
+
+    fn checked(outcome: CheckOutcome) -> EventKind {
+        EventKind::Checked {
+            after: Duration::from_millis(1),
+            outcome,
+        }
+    }
+
+    fn refused() -> EventKind {
+        EventKind::Error {
+            after: Duration::from_micros(10),
+            errno: libc::ECONNREFUSED,
+        }
+    }
+
+    /// Connections `0..n` dialed and established, one batch each.
+    fn hold(f: &mut Feed, n: u64) {
+        for i in 0..n {
+            f.batch(&[(i, dialing()), (i, up())]);
+        }
+    }
+
+    #[test]
+    fn a_limit_that_closes_each_newcomer_at_once_is_its_limit() {
+        // nginx's limit_conn: K held, then each newcomer established and closed with a FIN
+        // some hundred microseconds later, in its own batch or in the batch of its handshake.
+        for same_batch in [false, true] {
+            let mut f = Feed::new(false, 1000);
+            hold(&mut f, K);
+            for i in K..K + 3 {
+                if same_batch {
+                    f.batch(&[(i, dialing()), (i, up()), (i, fin(200))]);
+                } else {
+                    f.batch(&[(i, dialing()), (i, up())]);
+                    f.batch(&[(i, fin(200))]);
+                }
+                assert_eq!(f.finder.done(), i == K + 2, "after {i}");
+            }
+            let l = f.finder.finish();
+            assert_eq!(l.held, K, "same batch: {same_batch}");
+            assert_eq!(l.answer, Answer::Found);
+            let first = l.first_failure.unwrap();
+            assert_eq!((first.conn, first.signal), (K + 1, Signal::Rejected));
+            assert!(!l.collapse);
+            assert_eq!(l.failures.rejected, 3);
+            assert_eq!(l.rejected_within, Some(Duration::from_micros(200)));
+            assert_eq!(l.blips, 0);
+        }
+    }
+
+    #[test]
+    fn a_target_that_closes_everything_held_it_all() {
+        // `server -m K`: the K-th handshake reaches us in the batch of the first FINs (of the
+        // oldest connections), the other FINs in the next batches, oldest first.
+        let mut f = Feed::new(false, 1000);
+        hold(&mut f, K - 1);
+        let mut first: Vec<(u64, EventKind)> = vec![(K - 1, dialing())];
+        first.extend((0..10).map(|i| (i, fin(90_000))));
+        first.push((K - 1, up()));
+        f.batch(&first);
+        assert!(f.finder.done());
+        let rest: Vec<(u64, EventKind)> = (10..K).map(|i| (i, fin(50_000))).collect();
+        f.batch(&rest[..20]);
+        f.batch(&rest[20..]);
+        f.dial(K..K + 3);
+        f.batch(&[(K, refused()), (K + 1, refused()), (K + 2, refused())]);
+        let l = f.finder.finish();
+        assert_eq!(l.held, K);
+        assert!(l.collapse);
+        let first = l.first_failure.unwrap();
+        assert_eq!((first.conn, first.signal), (K + 1, Signal::Closed));
+        assert_eq!(l.failures.closed, K);
+        assert_eq!(l.failures.errors, 3);
+        assert_eq!(l.held_then_closed, K);
+    }
+
+    #[test]
+    fn a_handshake_reset_by_a_closing_listener_was_never_held() {
+        // The built-in server closes its listener before its connections: a handshake the
+        // kernel completed in its queue is reset first (here in the batch of the oldest FINs),
+        // then the held ones are closed.
+        let mut f = Feed::new(false, 1000);
+        hold(&mut f, K);
+        f.batch(&[(K, dialing()), (K, up())]);
+        let mut batch = vec![(K, reset(30))];
+        batch.extend((0..5).map(|i| (i, fin(100_000))));
+        f.batch(&batch);
+        let rest: Vec<(u64, EventKind)> = (5..K).map(|i| (i, fin(100_000))).collect();
+        f.batch(&rest);
+        let l = f.finder.finish();
+        assert_eq!(l.held, K);
+        assert_eq!(l.first_failure.unwrap().conn, K + 1);
+        assert_eq!(l.failures.rejected, 1);
+    }
+
+    #[test]
+    fn queued_connections_are_held_only_when_verified() {
+        // HAProxy's frontend maxconn: K verified; the rest established, silent after
+        // --expect-timeout; all still open.
+        let mut f = Feed::new(true, 1000);
+        for i in 0..K + 30 {
+            f.batch(&[(i, dialing()), (i, up())]);
+            if i < K {
+                f.batch(&[(i, checked(CheckOutcome::Verified))]);
+            }
+        }
+        assert!(!f.finder.done(), "established is not a failure, nor a pass");
+        for i in K..K + 30 {
+            f.batch(&[(i, checked(CheckOutcome::Silent))]);
+            assert_eq!(f.finder.done(), i >= K + 2);
+        }
+        let l = f.finder.finish();
+        assert_eq!(l.held, K);
+        let first = l.first_failure.unwrap();
+        assert_eq!((first.conn, first.signal), (K + 1, Signal::Silent));
+        assert_eq!(l.failures.silent, 30);
+    }
+
+    #[test]
+    fn a_lone_failure_is_forgiven_by_a_pass_that_stays() {
+        let mut f = Feed::new(false, 1000);
+        hold(&mut f, 10);
+        f.batch(&[(10, dialing()), (10, refused())]);
+        f.batch(&[(11, dialing()), (11, up())]);
+        f.batch(&[(12, dialing()), (12, refused())]);
+        f.batch(&[(13, dialing()), (13, refused())]);
+        assert!(!f.finder.done(), "the pass of 11 forgave 10");
+        // A pass that is closed at once forgives nothing.
+        f.batch(&[(14, dialing()), (14, up())]);
+        f.batch(&[(14, fin(100))]);
+        assert!(f.finder.done());
+        let l = f.finder.finish();
+        assert_eq!(l.held, 11);
+        assert_eq!(l.blips, 1);
+        assert_eq!(l.first_blip.unwrap().conn, 11);
+        assert_eq!(l.first_failure.unwrap().conn, 13);
+    }
+
+    #[test]
+    fn a_dial_unanswered_for_a_second_is_a_retransmit() {
+        let mut f = Feed::new(false, 1000);
+        f.finder.start = Some(Instant::now() - Duration::from_secs(5));
+        hold(&mut f, 9);
+        // Dialed "4 s ago" by the finder's clock (the events' times are milliseconds).
+        f.dial(9..12);
+        assert!(f.finder.done());
+        for i in 9..12 {
+            f.batch(&[(
+                i,
+                EventKind::Error {
+                    after: Duration::from_secs(5),
+                    errno: libc::ETIMEDOUT,
+                },
+            )]);
+        }
+        let l = f.finder.finish();
+        assert_eq!(l.held, 9);
+        let first = l.first_failure.unwrap();
+        assert_eq!((first.conn, first.signal), (10, Signal::Retransmit));
+        assert_eq!(
+            (l.failures.retransmits, l.failures.retransmits_timed_out),
+            (3, 3)
+        );
+    }
+
+    #[test]
+    fn signals_not_watched_are_not_failures() {
+        let mut f = Feed::with(false, 100, StopOn::CLOSED, 3);
+        hold(&mut f, 5);
+        for i in 5..10 {
+            f.batch(&[(i, dialing()), (i, refused())]);
+        }
+        assert!(!f.finder.done());
+        let l = f.finder.finish();
+        assert_eq!((l.answer, l.held, l.blips), (Answer::AtMax, 5, 0));
+    }
+
+    #[test]
+    fn a_local_error_stops_the_search_as_a_lower_bound() {
+        let mut f = Feed::new(false, 100);
+        hold(&mut f, 5);
+        f.batch(&[(
+            5,
+            EventKind::LocalError {
+                errno: libc::EADDRNOTAVAIL,
+                source: None,
+            },
+        )]);
+        assert!(f.finder.done());
+        let l = f.finder.finish();
+        assert_eq!((l.answer, l.held), (Answer::LocalLimit, 5));
+        assert_eq!(l.local_errno, Some(libc::EADDRNOTAVAIL));
+    }
+
+    #[test]
+    fn the_p99_bound_judges_the_latest_connect_times() {
+        let config = LimitConfig {
+            stop_on: StopOn::ALL,
+            sustained: 2,
+            connect_p99: Some(Duration::from_millis(5)),
+            max_from: MaxFrom::Flag,
+        };
+        let mut f = LimitFinder::new(config, false, Shard::whole(1000), 1000);
+        let slow = |ms| EventKind::Established {
+            connect_time: Duration::from_millis(ms),
+            retransmitted: false,
+        };
+        for i in 0..200 {
+            // One slow handshake in a hundred is the p99's allowance: not a failure.
+            let kind = if i % 100 == 50 { slow(9) } else { slow(1) };
+            f.on_event(&ConnEvent {
+                conn: i,
+                at: Duration::ZERO,
+                kind,
+            });
+        }
+        assert!(!f.done());
+        for i in 200..202 {
+            f.on_event(&ConnEvent {
+                conn: i,
+                at: Duration::ZERO,
+                kind: slow(9),
+            });
+        }
+        assert!(f.done());
+        let l = f.finish();
+        assert_eq!(l.held, 200);
+        assert_eq!(l.first_failure.unwrap().signal, Signal::Slow);
+    }
+
+    #[test]
+    fn parts_merge_into_the_plans_answer() {
+        let part = |held, conn, collapse| Limit {
+            held,
+            answer: Answer::Found,
+            first_failure: Some(Failure {
+                conn,
+                signal: Signal::Closed,
+                at: Duration::ZERO,
+            }),
+            collapse,
+            ..Limit::default()
+        };
+        // Two workers of a collapse at 50: 25 each, the next connection is the plan's 51.
+        let m = Limit::merge(&[part(25, 50, true), part(25, 51, true)]).unwrap();
+        assert_eq!((m.held, m.first_failure.unwrap().conn), (50, 51));
+        // A connection the target did not hold names the failure before a collapse.
+        let m = Limit::merge(&[part(25, 52, true), part(25, 60, false)]).unwrap();
+        assert_eq!((m.first_failure.unwrap().conn, m.collapse), (60, false));
+        let m = Limit::merge(&[part(25, 53, false), part(25, 51, false)]).unwrap();
+        assert_eq!(m.first_failure.unwrap().conn, 51);
+    }
+
+    #[test]
+    fn worker_parts_count_their_own_connections() {
+        // Worker 1 of 2 sees the plan's odd connections only.
+        let config = LimitConfig {
+            stop_on: StopOn::ALL,
+            sustained: 3,
+            connect_p99: None,
+            max_from: MaxFrom::Flag,
+        };
+        let mut f = LimitFinder::new(config, false, Shard::whole(100).split(1, 2), 100);
+        for i in (1..21).step_by(2) {
+            f.on_event(&ConnEvent {
+                conn: i,
+                at: Duration::ZERO,
+                kind: up(),
+            });
+        }
+        f.end_batch();
+        let l = f.finish();
+        assert_eq!(l.held, 10);
+    }
+}
