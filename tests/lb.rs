@@ -22,7 +22,7 @@ const NGINX_STREAM_MODULE: &str = "/usr/lib/nginx/modules/ngx_stream_module.so";
 
 /// A program (or file) a test needs.
 #[derive(Clone, Copy)]
-enum Need {
+pub(crate) enum Need {
     Haproxy,
     Nginx,
     Nft,
@@ -67,7 +67,7 @@ fn have(needs: &[Need]) -> bool {
 }
 
 /// A namespace for a test that needs `needs`, or `None` (skipped) when something is missing.
-fn lab(tag: &str, needs: &[Need]) -> Option<Netns> {
+pub(crate) fn lab(tag: &str, needs: &[Need]) -> Option<Netns> {
     if !have(needs) {
         return None;
     }
@@ -75,17 +75,17 @@ fn lab(tag: &str, needs: &[Need]) -> Option<Netns> {
 }
 
 /// A directory for one test's configurations, sockets and logs, removed when dropped.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(tag: &str) -> TempDir {
+    pub(crate) fn new(tag: &str) -> TempDir {
         let dir = std::env::temp_dir().join(format!("tcpgoon-lb-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
 
@@ -103,7 +103,7 @@ impl Drop for TempDir {
 }
 
 /// A load balancer process in a namespace, killed when dropped. Its output goes to a log file.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     log: PathBuf,
 }
@@ -151,7 +151,7 @@ impl Drop for Daemon {
 /// HAProxy in `ns` with `body` (frontends and backends) after a global section with a stats
 /// socket and a tcp-mode defaults section; returns it and its stats socket. No global maxconn:
 /// HAProxy derives it from the open-file limit, so it starts under any limit these loads fit.
-fn haproxy(ns: &Netns, dir: &TempDir, body: &str, ports: &[u16]) -> (Daemon, PathBuf) {
+pub(crate) fn haproxy(ns: &Netns, dir: &TempDir, body: &str, ports: &[u16]) -> (Daemon, PathBuf) {
     let sock = dir.path("haproxy.sock");
     let cfg = dir.write(
         "haproxy.cfg",
@@ -170,7 +170,7 @@ fn haproxy(ns: &Netns, dir: &TempDir, body: &str, ports: &[u16]) -> (Daemon, Pat
 
 /// nginx in `ns` (one process, no master) with a `stream { body }` block; every path it writes
 /// is in `dir`.
-fn nginx(ns: &Netns, dir: &TempDir, stream: &str, ports: &[u16]) -> Daemon {
+pub(crate) fn nginx(ns: &Netns, dir: &TempDir, stream: &str, ports: &[u16]) -> Daemon {
     let d = dir.0.display();
     let conf = dir.write(
         "nginx.conf",
@@ -187,7 +187,7 @@ fn nginx(ns: &Netns, dir: &TempDir, stream: &str, ports: &[u16]) -> Daemon {
 
 /// The greeting backend: `tcpgoon server --banner 'HELLO\r\n'` on 127.0.0.1:17001 in `ns`,
 /// holding every connection.
-fn greeter(ns: &Netns) -> BuiltinServer {
+pub(crate) fn greeter(ns: &Netns) -> BuiltinServer {
     let tcpgoon = ns.command(env!("CARGO_BIN_EXE_tcpgoon"));
     let args = ["-m", "0", "-d", "60", "-q", "--banner", "HELLO\\r\\n"];
     BuiltinServer::start_with(tcpgoon, "127.0.0.1", 17001, &args)
@@ -195,7 +195,7 @@ fn greeter(ns: &Netns) -> BuiltinServer {
 
 /// The length of the accept queue of the listener on 127.0.0.1:`port` in `ns` (the `rx_queue`
 /// of a listening socket in `/proc/net/tcp`), or `None` when nothing listens there.
-fn listen_queue(ns: &Netns, port: u16) -> Option<u64> {
+pub(crate) fn listen_queue(ns: &Netns, port: u16) -> Option<u64> {
     let out = ns.command("cat").arg("/proc/net/tcp").output().unwrap();
     let want = format!("0100007F:{port:04X}");
     String::from_utf8_lossy(&out.stdout)
@@ -248,7 +248,7 @@ fn stat_field(sock: &Path, px: &str, sv: &str, field: &str) -> String {
 }
 
 /// A numeric field of `show stat` (an empty field is 0).
-fn stat(sock: &Path, px: &str, sv: &str, field: &str) -> u64 {
+pub(crate) fn stat(sock: &Path, px: &str, sv: &str, field: &str) -> u64 {
     let v = stat_field(sock, px, sv, field);
     if v.is_empty() {
         0
@@ -280,14 +280,14 @@ fn spawn_in(ns: &Netns, args: &str) -> Child {
 
 /// The report (stdout), also written to the test's captured output, shown with `--nocapture`
 /// or when the test fails.
-fn report(o: &std::process::Output) -> String {
+pub(crate) fn report(o: &std::process::Output) -> String {
     let out = stdout(o);
     eprintln!("{out}");
     out
 }
 
 /// The line of the report that starts with `prefix`.
-fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
+pub(crate) fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
     out.lines()
         .find(|l| l.starts_with(prefix))
         .unwrap_or_else(|| panic!("no line {prefix:?} in:\n{out}"))

@@ -18,6 +18,7 @@ mod html;
 mod junit;
 mod kubernetes;
 mod lb;
+mod limit;
 mod netns;
 mod outputs;
 mod progress;

@@ -33,7 +33,7 @@ pub fn piped_in(cmd: &mut Command) -> Child {
     piped(cmd)
 }
 
-fn piped(cmd: &mut Command) -> Child {
+pub fn piped(cmd: &mut Command) -> Child {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -20,6 +20,7 @@ use plotters::prelude::*;
 use crate::config::Pacing;
 use crate::report::godur::{go_duration, truncate_micros};
 use crate::report::{self, errno_text, threshold_line};
+use crate::results::limit::Answer;
 use crate::results::stats::LatencyStats;
 use crate::results::{HoldEnd, RunResult, Snapshot, StopReason};
 use crate::verdict::{Verdict, EXIT_ERRORS, EXIT_INCOMPLETE, EXIT_OK, EXIT_THRESHOLD};
@@ -36,6 +37,8 @@ const DIALING: RGBColor = RGBColor(0x37, 0x7e, 0xb8);
 const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 const FAINT: RGBColor = RGBColor(0xdd, 0xdd, 0xdd);
 const END_LINE: RGBColor = RGBColor(0x99, 0x44, 0xaa);
+/// find-limit's answer on the timeline.
+const LIMIT: RGBColor = RGBColor(0x00, 0x00, 0x00);
 
 const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;\
@@ -175,6 +178,20 @@ fn body(
 ) {
     let id = |name: &str| format!("{prefix}{name}");
     header(out, r, command_line, notes);
+    if r.limit.is_some() {
+        let answer = crate::report::limit::block(r);
+        let mut lines = answer.lines();
+        let _ = writeln!(
+            out,
+            "<section id=\"{}\">\n<h2>Limit</h2>\n<p class=\"limit-mark\"><strong>{}</strong></p>",
+            id("limit"),
+            escape(lines.next().unwrap_or_default())
+        );
+        for l in lines {
+            let _ = writeln!(out, "<p>{}</p>", escape(l));
+        }
+        out.push_str("</section>\n");
+    }
     summary(out, &id("summary"), r, verdict);
     section(
         out,
@@ -801,7 +818,18 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
     // just as its last connections settle (a hold ended when the far side closed them all,
     // errors at the dial timeout), and a final state that lasted no time would not show.
     let x_axis = x_end * (1.0 + END_MARGIN);
-    let total = r.counts.total.max(1) as f64;
+    // A search's --max is a bound, not a plan: the axis goes as far as the search went.
+    let (total, due_upto) = match &r.limit {
+        Some(_) => {
+            let reached = points
+                .iter()
+                .map(|p| p.counts.total - p.counts.not_initiated)
+                .max()
+                .unwrap_or(0);
+            (reached.max(1) as f64, reached)
+        }
+        None => (r.counts.total.max(1) as f64, u64::MAX),
+    };
     let has_local = points.iter().any(|p| p.counts.local_error > 0);
 
     // Stacked from the bottom: established, closed, error, local error, dialing.
@@ -834,7 +862,7 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
             k * (n - 1) / (samples - 1).max(1)
         };
         let t = x(Duration::from_nanos(load.pacing.due_nanos(i)));
-        if t > x_axis {
+        if t > x_axis || i >= due_upto {
             break;
         }
         let prev = due.last().map_or(0.0, |p: &(f64, f64)| p.1);
@@ -887,6 +915,41 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
         ))
         .map_err(err)?;
         keys.push(("end of the run".to_string(), END_LINE, true));
+        // find-limit's answer: the connections held at once, and when the first failure came.
+        if let Some(l) = &r.limit {
+            c.draw_series(LineSeries::new(
+                [(0.0, l.held as f64), (x_axis, l.held as f64)],
+                ShapeStyle::from(&LIMIT).stroke_width(3),
+            ))
+            .map_err(err)?;
+            keys.push((
+                format!(
+                    "limit: {} held{}",
+                    l.held,
+                    if l.answer == Answer::Found {
+                        ""
+                    } else {
+                        " (at least)"
+                    }
+                ),
+                LIMIT,
+                true,
+            ));
+            if let Some(f) = l.first_failure {
+                c.draw_series(DashedLineSeries::new(
+                    [(x(f.at), 0.0), (x(f.at), total * 1.08)],
+                    4,
+                    4,
+                    ShapeStyle::from(&LIMIT).stroke_width(2),
+                ))
+                .map_err(err)?;
+                keys.push((
+                    format!("first failure (connection {})", f.conn),
+                    LIMIT,
+                    true,
+                ));
+            }
+        }
         legend(&side, &keys)
     });
 }

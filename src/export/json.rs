@@ -129,6 +129,9 @@ pub struct LimitData {
     pub first_failure: Option<FailureData>,
     /// The first failure is the target closing the connections it held.
     pub collapse: bool,
+    /// The newest connection counted as held (its number, from 1; 0 for none).
+    #[serde(default)]
+    pub last_held: u64,
     /// Failing connections from the stopping streak on, by their first signal.
     pub failures: FailureTally,
     /// Of those, connections the target had held and then closed.
@@ -213,6 +216,7 @@ impl LimitData {
             exact: l.answer == Answer::Found,
             first_failure: l.first_failure.as_ref().map(failure),
             collapse: l.collapse,
+            last_held: l.last_held,
             failures: FailureTally {
                 error: t.errors,
                 timeout: t.timeouts,
@@ -285,6 +289,7 @@ impl LimitData {
                 .map(|f| failure(f, "limit.first_failure"))
                 .transpose()?,
             collapse: self.collapse,
+            last_held: self.last_held,
             failures: Tally {
                 errors: t.error,
                 timeouts: t.timeout,

@@ -23,15 +23,19 @@
 //! - A *rejection* is a passing connection closed within [`CLOSED_AT_ONCE`] of its handshake
 //!   while an older passing connection is still open after the same poll batch (a limit that
 //!   accepts, then closes the newcomer: nginx's `limit_conn`, a listener's reset of what its
-//!   queue held). A rejected connection was never held. A closure with no older connection
-//!   left (a collapse: the target drops everything) rejects nothing.
+//!   queue held). A reset of a connection in the batch of an older one's FIN is one too: a
+//!   listener that closes resets what its queue held, its program closes what it held. A
+//!   rejected connection was never held. A closure with no older connection left, all of one
+//!   kind (a collapse: the target drops everything), rejects nothing.
 //! - The answer N is the most connections passing at once, counted per poll batch (a batch is
 //!   one moment: a handshake and a closure in one batch overlap, whatever their order), and
 //!   rejected connections never count.
 
 use std::time::{Duration, Instant};
 
-use super::{CheckOutcome, ConnEvent, EventKind, Interruption, Observer, Snapshot, CLOSED_AT_ONCE};
+use super::{
+    CheckOutcome, CloseKind, ConnEvent, EventKind, Interruption, Observer, Snapshot, CLOSED_AT_ONCE,
+};
 use crate::config::{LimitConfig, Shard, P99_WINDOW};
 pub use crate::config::{MaxFrom, StopOn};
 
@@ -227,6 +231,8 @@ pub struct Limit {
     pub first_failure: Option<Failure>,
     /// Whether the first failure is the target closing connections it held (a collapse).
     pub collapse: bool,
+    /// The newest connection counted as held (its number in the plan, from 1; 0 for none).
+    pub last_held: u64,
     /// The failing connections from the stopping streak on, by signal.
     pub failures: Tally,
     /// The connections of the stopping streak that the target had held: closed, with older
@@ -260,12 +266,9 @@ impl Limit {
     /// The limits of the parts of one plan (`--workers`, shards), as one: the held counts add
     /// up, the first failure is the earliest-numbered, the tallies add up.
     pub fn merge<'a>(parts: impl IntoIterator<Item = &'a Limit>) -> Option<Limit> {
-        let mut out: Option<Limit> = None;
-        for p in parts {
-            let Some(m) = out.as_mut() else {
-                out = Some(p.clone());
-                continue;
-            };
+        let parts: Vec<&Limit> = parts.into_iter().collect();
+        let mut m = (*parts.first()?).clone();
+        for p in &parts[1..] {
             m.held += p.held;
             m.held_at = m.held_at.max(p.held_at);
             m.answer = match (m.answer, p.answer) {
@@ -274,24 +277,6 @@ impl Limit {
                 (Answer::Interrupted, _) | (_, Answer::Interrupted) => Answer::Interrupted,
                 _ => Answer::AtMax,
             };
-            // A part whose target closed what it held names the connection after its own
-            // last one: of several such parts, the latest is the plan's next connection. A
-            // connection the target did not hold comes first.
-            if let Some(f) = p.first_failure {
-                let better = match m.first_failure {
-                    None => true,
-                    Some(mf) => match (m.collapse, p.collapse) {
-                        (true, true) => f.conn > mf.conn,
-                        (true, false) => true,
-                        (false, true) => false,
-                        (false, false) => f.conn < mf.conn,
-                    },
-                };
-                if better {
-                    m.first_failure = Some(f);
-                    m.collapse = p.collapse;
-                }
-            }
             m.failures.add(&p.failures);
             m.held_then_closed += p.held_then_closed;
             m.rejected_within = m.rejected_within.max(p.rejected_within);
@@ -307,7 +292,31 @@ impl Limit {
             };
             m.local_errno = m.local_errno.or(p.local_errno);
         }
-        out
+        // A part whose target closed what it held names the connection after its own last
+        // held one: of those, the plan's next connection is the latest. A connection the
+        // target did not hold names itself. The first of the two is the plan's.
+        let last_held = parts.iter().map(|p| p.last_held).max().unwrap_or(0);
+        m.last_held = last_held;
+        let collapse = parts
+            .iter()
+            .filter(|p| p.collapse)
+            .filter_map(|p| p.first_failure)
+            .next()
+            .map(|f| Failure {
+                conn: last_held + 1,
+                ..f
+            });
+        let other = parts
+            .iter()
+            .filter(|p| !p.collapse)
+            .filter_map(|p| p.first_failure)
+            .min_by_key(|f| f.conn);
+        (m.first_failure, m.collapse) = match (collapse, other) {
+            (Some(c), Some(o)) if c.conn < o.conn => (Some(c), true),
+            (_, Some(o)) => (Some(o), false),
+            (c, None) => (c, c.is_some()),
+        };
+        Some(m)
     }
 }
 
@@ -340,6 +349,8 @@ struct Closing {
     failure: Option<usize>,
     /// From its handshake to its closure.
     lifetime: Duration,
+    /// Reset rather than closed with a FIN.
+    reset: bool,
 }
 
 /// Follows a run's events and decides when the target has failed for good. Feed it every
@@ -511,7 +522,7 @@ impl LimitFinder {
                     self.failure(slot, Signal::Mismatched, e.at);
                 }
             },
-            EventKind::Closed { lifetime, .. } => {
+            EventKind::Closed { lifetime, cause } => {
                 let s = &mut self.slots[slot];
                 let was_passing = s.flags & PASSING != 0;
                 s.flags = (s.flags & !(PASSING | DIALING)) | CLOSED | SETTLED;
@@ -529,6 +540,7 @@ impl LimitFinder {
                         },
                         failure,
                         lifetime,
+                        reset: cause.kind() == CloseKind::Reset,
                     });
                 }
             }
@@ -585,8 +597,20 @@ impl LimitFinder {
             self.oldest += 1;
         }
         let oldest_rank = self.order.get(self.oldest).map(|&s| self.ranks[s as usize]);
+        // A listener that closes resets the handshakes its queue held, which its program never
+        // accepted, while the program closes what it held with FINs: a reset of a newer
+        // connection in the batch of an older one's FIN is a rejection too, even when no older
+        // connection is left open after the batch.
+        let oldest_fin = self
+            .closing
+            .iter()
+            .filter(|c| !c.reset && c.rank != u32::MAX)
+            .map(|c| c.rank)
+            .min();
         for c in std::mem::take(&mut self.closing) {
-            if c.lifetime < CLOSED_AT_ONCE && oldest_rank.is_some_and(|o| o < c.rank) {
+            let older_stays = oldest_rank.is_some_and(|o| o < c.rank);
+            let older_closed_gracefully = c.reset && oldest_fin.is_some_and(|o| o < c.rank);
+            if c.lifetime < CLOSED_AT_ONCE && (older_stays || older_closed_gracefully) {
                 self.slots[c.slot as usize].flags |= REJECTED;
                 self.rejected_within = self.rejected_within.max(Some(c.lifetime));
                 if let Some(pos) = c.failure {
@@ -704,6 +728,7 @@ impl LimitFinder {
             answer,
             first_failure,
             collapse,
+            last_held: counted_max_conn.map_or(0, |c| c + 1),
             failures: tally,
             held_then_closed,
             rejected_within: self.rejected_within,
@@ -942,6 +967,32 @@ mod tests {
     }
 
     #[test]
+    fn handshakes_reset_in_the_batch_of_every_fin_were_never_held() {
+        // A step dials 20 at once; the server accepts up to K, closes its listener (resetting
+        // the 10 handshakes its queue held) and its K connections, all seen in one batch.
+        let mut f = Feed::new(false, 1000);
+        hold(&mut f, K - 10);
+        let step: Vec<(u64, EventKind)> = (K - 10..K + 10)
+            .flat_map(|i| [(i, dialing()), (i, up())])
+            .collect();
+        f.batch(&step);
+        let mut batch: Vec<(u64, EventKind)> = (K..K + 10).map(|i| (i, reset(300))).collect();
+        batch.extend((0..K).map(|i| (i, fin(80_000))));
+        f.batch(&batch);
+        let l = f.finder.finish();
+        assert_eq!(l.held, K);
+        assert_eq!(l.failures.rejected, 10);
+        assert_eq!(l.first_failure.unwrap().conn, K + 1);
+        // A target that resets everything it held at once (SO_LINGER 0) rejected nothing.
+        let mut f = Feed::new(false, 1000);
+        hold(&mut f, K);
+        let all: Vec<(u64, EventKind)> = (0..K).map(|i| (i, reset(90_000))).collect();
+        f.batch(&all);
+        let l = f.finder.finish();
+        assert_eq!((l.held, l.failures.rejected, l.collapse), (K, 0, true));
+    }
+
+    #[test]
     fn queued_connections_are_held_only_when_verified() {
         // HAProxy's frontend maxconn: K verified; the rest established, silent after
         // --expect-timeout; all still open.
@@ -1078,8 +1129,9 @@ mod tests {
 
     #[test]
     fn parts_merge_into_the_plans_answer() {
-        let part = |held, conn, collapse| Limit {
+        let part = |held, conn: u64, collapse| Limit {
             held,
+            last_held: if collapse { conn - 1 } else { 0 },
             answer: Answer::Found,
             first_failure: Some(Failure {
                 conn,
@@ -1092,9 +1144,14 @@ mod tests {
         // Two workers of a collapse at 50: 25 each, the next connection is the plan's 51.
         let m = Limit::merge(&[part(25, 50, true), part(25, 51, true)]).unwrap();
         assert_eq!((m.held, m.first_failure.unwrap().conn), (50, 51));
-        // A connection the target did not hold names the failure before a collapse.
+        // The first of a collapse's next connection and one the target did not hold.
         let m = Limit::merge(&[part(25, 52, true), part(25, 60, false)]).unwrap();
-        assert_eq!((m.first_failure.unwrap().conn, m.collapse), (60, false));
+        assert_eq!((m.first_failure.unwrap().conn, m.collapse), (52, true));
+        let m =
+            Limit::merge(&[part(25, 50, true), part(25, 51, true), part(25, 53, false)]).unwrap();
+        assert_eq!((m.first_failure.unwrap().conn, m.collapse), (51, true));
+        let m = Limit::merge(&[part(25, 52, true), part(25, 51, false)]).unwrap();
+        assert_eq!((m.first_failure.unwrap().conn, m.collapse), (51, false));
         let m = Limit::merge(&[part(25, 53, false), part(25, 51, false)]).unwrap();
         assert_eq!(m.first_failure.unwrap().conn, 51);
     }
