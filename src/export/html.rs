@@ -317,6 +317,17 @@ pub(crate) fn ended_early(r: &RunResult) -> Option<&'static str> {
 
 /// What the exit code says of this run.
 fn exit_meaning(code: i32, r: &RunResult) -> String {
+    if r.limit.is_some() {
+        return match code {
+            EXIT_OK => "the search gave its answer (above)",
+            EXIT_THRESHOLD => "threshold failed: the answer (above) is below what a threshold asks",
+            EXIT_INCOMPLETE => {
+                "incomplete: the search ended before its answer (a signal, or a lost worker)"
+            }
+            _ => "unknown exit code",
+        }
+        .to_string();
+    }
     if code == EXIT_INCOMPLETE {
         return "incomplete: the run did not complete (interrupted, or connections left undialed or unjudged)"
             .to_string();
@@ -759,8 +770,9 @@ fn timeline_points(r: &RunResult) -> Vec<Snapshot> {
             // As every step of the timeline: a change shows at the next point, so the
             // closures until that point count from there.
             let closed = before.counts.closed.min(end.closed);
+            // What was never dialed (a search that stopped, a signal) stays so.
             let counts = crate::results::Counts {
-                not_initiated: 0,
+                not_initiated: end.not_initiated,
                 dialing: 0,
                 established: end.ever_established() - closed,
                 closed,
@@ -943,11 +955,7 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
                     ShapeStyle::from(&LIMIT).stroke_width(2),
                 ))
                 .map_err(err)?;
-                keys.push((
-                    format!("first failure (connection {})", f.conn),
-                    LIMIT,
-                    true,
-                ));
+                keys.push((format!("first failure ({})", f.conn), LIMIT, true));
             }
         }
         legend(&side, &keys)

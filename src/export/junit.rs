@@ -40,6 +40,8 @@ pub const RULES_CLASS: &str = "tcpgoon.rules";
 pub const NO_ERRORS: &str = "no connection errors";
 /// The test case of the rule of exit code 1: the run completed.
 pub const COMPLETED: &str = "run completed";
+/// `find-limit`'s test case: the search gave its answer.
+pub const LIMIT: &str = "limit found";
 
 /// The JUnit XML document of one run.
 pub fn render(result: &RunResult, verdict: &Verdict) -> String {
@@ -135,8 +137,29 @@ fn suite(r: &RunResult, v: &Verdict) -> TestSuite {
         case.set_classname(THRESHOLDS_CLASS);
         suite.add_test_case(case);
     }
-    suite.add_test_case(no_errors(r, v));
-    suite.add_test_case(completed(r, v));
+    match &r.limit {
+        // A search finds its limit through failures: its case is the answer, and the search
+        // completing (a signal or a lost worker leaves a lower bound only).
+        Some(l) => {
+            suite.add_property(Property::new("limit.held", l.held.to_string()));
+            suite.add_property(Property::new("limit.answer", l.answer.name()));
+            let answer = report::limit::block(r);
+            let first = answer.lines().next().unwrap_or_default().to_string();
+            let mut case = if v.exit_code == crate::verdict::EXIT_INCOMPLETE {
+                failed(LIMIT, "incomplete", &first, answer.clone())
+            } else {
+                let mut case = TestCase::new(LIMIT, TestCaseStatus::success());
+                case.set_system_out(answer.clone());
+                case
+            };
+            case.set_classname(RULES_CLASS);
+            suite.add_test_case(case);
+        }
+        None => {
+            suite.add_test_case(no_errors(r, v));
+            suite.add_test_case(completed(r, v));
+        }
+    }
     for (i, t) in r.per_target.iter().enumerate() {
         suite.add_test_case(target_share(r, i, t));
     }

@@ -20,13 +20,13 @@
 //! - The *streak* is the number of failures since the latest pass of a connection that still
 //!   passes. When it reaches `--sustained`, dialing stops. A pass forgives the failures before
 //!   it (they are *blips*, said in the answer) unless that connection is closed later.
-//! - A *rejection* is a passing connection closed within [`CLOSED_AT_ONCE`] of its handshake
-//!   while an older passing connection is still open after the same poll batch (a limit that
-//!   accepts, then closes the newcomer: nginx's `limit_conn`, a listener's reset of what its
-//!   queue held). A reset of a connection in the batch of an older one's FIN is one too: a
-//!   listener that closes resets what its queue held, its program closes what it held. A
-//!   rejected connection was never held. A closure with no older connection left, all of one
-//!   kind (a collapse: the target drops everything), rejects nothing.
+//! - A *rejection* is a connection closed within [`CLOSED_AT_ONCE`] of its handshake while an
+//!   older passing connection is still open when the run ends (a limit that accepts, then
+//!   closes the newcomer: nginx's `limit_conn`), or reset while an older one is closed with a
+//!   FIN in the same poll batch or later (a listener that closes resets the handshakes its
+//!   queue held, which its program never accepted, and the program closes what it held). A
+//!   rejected connection was never held. When the target drops everything (a collapse), all
+//!   of one kind, nothing is a rejection, in whatever order and batches the closures came.
 //! - The answer N is the most connections passing at once, counted per poll batch (a batch is
 //!   one moment: a handshake and a closure in one batch overlap, whatever their order), and
 //!   rejected connections never count.
@@ -328,6 +328,8 @@ const FAILED: u8 = 8;
 const REJECTED: u8 = 16;
 const CLOSED: u8 = 32;
 const SETTLED: u8 = 64;
+/// Closed by a reset rather than a FIN.
+const RESET: u8 = 128;
 
 /// What the finder keeps per connection: 16 bytes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -340,10 +342,12 @@ struct Slot {
     ms: u32,
 }
 
-/// A closure of a passing connection, judged at the end of its poll batch.
+/// A closure within [`CLOSED_AT_ONCE`] of the handshake: a rejection or not, judged at the
+/// end (by what happened to the older connections after it).
 #[derive(Debug, Clone, Copy)]
 struct Closing {
     slot: u32,
+    /// Its pass order; `u32::MAX` for one that never passed (closed before its check).
     rank: u32,
     /// Its entry in `failures`, when the closure counted as one.
     failure: Option<usize>,
@@ -351,6 +355,8 @@ struct Closing {
     lifetime: Duration,
     /// Reset rather than closed with a FIN.
     reset: bool,
+    /// The poll batch it was seen in.
+    batch: u32,
 }
 
 /// Follows a run's events and decides when the target has failed for good. Feed it every
@@ -363,16 +369,15 @@ pub struct LimitFinder {
     slots: Vec<Slot>,
     /// Rank (pass order) of each connection that passed, by slot; `u32::MAX` otherwise.
     ranks: Vec<u32>,
-    /// Slots in pass order.
-    order: Vec<u32>,
-    /// The first entry of `order` that may still pass (older ones no longer do).
-    oldest: usize,
+    /// Connections that passed so far: the next pass's rank.
+    passes: u32,
     /// Passes, newest last, with the number of failures before each: the streak is the
     /// failures since the newest that still passes.
     stack: Vec<(u32, usize)>,
     failures: Vec<Failure>,
     /// When the streak reached `--sustained`: where it began and ended in `failures`.
     streak: Option<(usize, usize)>,
+    /// Every closure at once, in the order seen.
     closing: Vec<Closing>,
     /// Dialed connections in dial order, for the ones still unanswered after a second.
     dialing: std::collections::VecDeque<u32>,
@@ -400,8 +405,7 @@ impl LimitFinder {
             shard,
             slots: vec![Slot::default(); n],
             ranks: vec![u32::MAX; n],
-            order: Vec::new(),
-            oldest: 0,
+            passes: 0,
             stack: Vec::new(),
             failures: Vec::new(),
             streak: None,
@@ -455,8 +459,8 @@ impl LimitFinder {
         s.flags |= PASSED | PASSING;
         s.pass_batch = self.batch;
         s.ms = u32::try_from(at.as_millis()).unwrap_or(u32::MAX);
-        self.ranks[slot] = self.order.len() as u32;
-        self.order.push(slot as u32);
+        self.ranks[slot] = self.passes;
+        self.passes += 1;
         self.stack.push((slot as u32, self.failures.len()));
     }
 
@@ -523,14 +527,16 @@ impl LimitFinder {
                 }
             },
             EventKind::Closed { lifetime, cause } => {
+                let reset = cause.kind() == CloseKind::Reset;
                 let s = &mut self.slots[slot];
                 let was_passing = s.flags & PASSING != 0;
                 s.flags = (s.flags & !(PASSING | DIALING)) | CLOSED | SETTLED;
+                if reset {
+                    s.flags |= RESET;
+                }
                 s.close_batch = self.batch;
                 let failure = self.failure(slot, Signal::Closed, e.at);
-                // Judged at the end of the batch: a rejection, or not. One that never passed
-                // (closed before its check) is newer than every passing connection.
-                if was_passing || lifetime < CLOSED_AT_ONCE {
+                if lifetime < CLOSED_AT_ONCE {
                     self.closing.push(Closing {
                         slot: slot as u32,
                         rank: if was_passing {
@@ -540,7 +546,8 @@ impl LimitFinder {
                         },
                         failure,
                         lifetime,
-                        reset: cause.kind() == CloseKind::Reset,
+                        reset,
+                        batch: self.batch,
                     });
                 }
             }
@@ -586,38 +593,8 @@ impl LimitFinder {
         n == P99_WINDOW && connect_time > bound && self.slow_in_window > allowed
     }
 
-    /// The end of one poll batch: closures are judged (rejection or not), and dials
-    /// unanswered for a second count as retransmits.
+    /// The end of one poll batch: dials unanswered for a second count as retransmits.
     fn end_batch(&mut self) {
-        while self
-            .order
-            .get(self.oldest)
-            .is_some_and(|&s| self.slots[s as usize].flags & PASSING == 0)
-        {
-            self.oldest += 1;
-        }
-        let oldest_rank = self.order.get(self.oldest).map(|&s| self.ranks[s as usize]);
-        // A listener that closes resets the handshakes its queue held, which its program never
-        // accepted, while the program closes what it held with FINs: a reset of a newer
-        // connection in the batch of an older one's FIN is a rejection too, even when no older
-        // connection is left open after the batch.
-        let oldest_fin = self
-            .closing
-            .iter()
-            .filter(|c| !c.reset && c.rank != u32::MAX)
-            .map(|c| c.rank)
-            .min();
-        for c in std::mem::take(&mut self.closing) {
-            let older_stays = oldest_rank.is_some_and(|o| o < c.rank);
-            let older_closed_gracefully = c.reset && oldest_fin.is_some_and(|o| o < c.rank);
-            if c.lifetime < CLOSED_AT_ONCE && (older_stays || older_closed_gracefully) {
-                self.slots[c.slot as usize].flags |= REJECTED;
-                self.rejected_within = self.rejected_within.max(Some(c.lifetime));
-                if let Some(pos) = c.failure {
-                    self.failures[pos].signal = Signal::Rejected;
-                }
-            }
-        }
         if let Some(start) = self.start {
             let now = start.elapsed();
             let limit = now.saturating_sub(SYN_RETRANSMIT_AFTER).as_millis();
@@ -637,9 +614,52 @@ impl LimitFinder {
         self.batch += 1;
     }
 
+    /// Marks the rejections among the closures at once: connections closed right after their
+    /// handshake while an older passing connection was still open when the run ended (a limit
+    /// that turns newcomers away), or reset while an older one was closed with a FIN in the
+    /// same batch or later (a listener that closes resets what its queue held, which its
+    /// program never accepted; the program closes what it held). When the target dropped every
+    /// connection, all of one kind, none of its closures was a rejection, whatever order its
+    /// closures reached the loop in (several poll batches, newest first).
+    fn judge_closures(&mut self) {
+        let oldest_open = (0..self.slots.len())
+            .filter(|&i| self.slots[i].flags & PASSING != 0)
+            .map(|i| self.ranks[i])
+            .min();
+        // FIN closures of passing connections by batch, and the oldest of those at each batch
+        // or later.
+        let mut fins: Vec<(u32, u32)> = (0..self.slots.len())
+            .filter(|&i| {
+                let f = self.slots[i].flags;
+                f & PASSED != 0 && f & CLOSED != 0 && f & RESET == 0
+            })
+            .map(|i| (self.slots[i].close_batch, self.ranks[i]))
+            .collect();
+        fins.sort_unstable();
+        let mut oldest_from = vec![u32::MAX; fins.len() + 1];
+        for k in (0..fins.len()).rev() {
+            oldest_from[k] = oldest_from[k + 1].min(fins[k].1);
+        }
+        for c in std::mem::take(&mut self.closing) {
+            let older_open = oldest_open.is_some_and(|o| o < c.rank);
+            let later_fin = || {
+                let k = fins.partition_point(|&(batch, _)| batch < c.batch);
+                oldest_from[k] < c.rank
+            };
+            if older_open || (c.reset && later_fin()) {
+                self.slots[c.slot as usize].flags |= REJECTED;
+                self.rejected_within = self.rejected_within.max(Some(c.lifetime));
+                if let Some(pos) = c.failure {
+                    self.failures[pos].signal = Signal::Rejected;
+                }
+            }
+        }
+    }
+
     /// The answer, once the run is over.
     pub fn finish(mut self) -> Limit {
         self.end_batch();
+        self.judge_closures();
         // The most connections passing at once: +1 at a pass, -1 after the batch of its
         // closure; rejections never count.
         let mut steps: Vec<(u32, i8, u32)> = Vec::new();
@@ -990,6 +1010,32 @@ mod tests {
         f.batch(&all);
         let l = f.finder.finish();
         assert_eq!((l.held, l.failures.rejected, l.collapse), (K, 0, true));
+    }
+
+    #[test]
+    fn a_collapse_seen_newest_first_over_several_batches_held_everything() {
+        // A step of 20 more: the target accepts 10 of them and drops all it held. The newest
+        // ten's readiness was already queued (their handshakes), so their FINs come first, and
+        // the loop sees the older ones' FINs over two more batches (a poll returns at most
+        // 1,024 events): at no moment were the newest closed while an older one stayed.
+        let mut f = Feed::new(false, 1000);
+        hold(&mut f, K - 10);
+        let mut step: Vec<(u64, EventKind)> = (K - 10..K)
+            .flat_map(|i| [(i, dialing()), (i, up()), (i, fin(3_000))])
+            .collect();
+        step.extend((0..15).map(|i| (i, fin(900_000))));
+        f.batch(&step);
+        let rest: Vec<(u64, EventKind)> = (15..K - 10).map(|i| (i, fin(900_000))).collect();
+        f.batch(&rest[..10]);
+        f.batch(&rest[10..]);
+        f.dial(K..K + 10);
+        let refused: Vec<(u64, EventKind)> = (K..K + 10).map(|i| (i, refused())).collect();
+        f.batch(&refused);
+        let l = f.finder.finish();
+        assert_eq!(l.held, K);
+        assert_eq!(l.failures.rejected, 0);
+        assert!(l.collapse);
+        assert_eq!(l.first_failure.unwrap().conn, K + 1);
     }
 
     #[test]
