@@ -459,3 +459,45 @@ fn the_answer_is_in_every_export_and_read_back() {
     }
     let _ = line(&out, "held 40");
 }
+
+#[test]
+fn a_signal_ends_the_search_with_a_lower_bound() {
+    let Some(ns) = Netns::create("fl-signal") else {
+        return;
+    };
+    let _server = BuiltinServer::start_with(
+        ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
+        "127.0.0.1",
+        17001,
+        &["-m", "0", "-d", "60", "-q"],
+    );
+    let file = json_file("signal");
+    let mut child = piped_in(ns.command(env!("CARGO_BIN_EXE_tcpgoon")).args([
+        "find-limit",
+        "-y",
+        "-i",
+        "0",
+        "--rate",
+        "200",
+        "--max",
+        "5000",
+        "--export-json",
+        file.to_str().unwrap(),
+        "127.0.0.1",
+        "17001",
+    ]));
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    signal(child.id(), "INT");
+    let o = wait_output(&mut child, std::time::Duration::from_secs(20));
+    let out = report(&o);
+    let limit = limit_of(&file);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(code(&o), 1, "{out}");
+    let held = limit["held"].as_u64().unwrap();
+    assert!((60..=200).contains(&held), "{limit:#}");
+    assert_eq!(limit["answer"], "interrupted", "{limit:#}");
+    assert_eq!(
+        answer(&out),
+        format!("held at least {held} connections with every check passing (handshakes only: no --expect*); interrupted before a sustained failure")
+    );
+}

@@ -297,8 +297,11 @@ pub(super) fn report_one(
 /// The reporter of one engine run: its `-v` lines, its status lines, and the live progress
 /// display when stderr is a terminal and stdout is not taken by a document.
 pub(super) fn run_reporter(config: &RunConfig, stdout_taken: bool) -> TextReporter {
-    let progress = report::progress::enabled(config.no_progress, stdout_taken)
-        .then(|| report::progress::Setup::new(config.load.connections, config.load.hold));
+    let progress = report::progress::enabled(config.no_progress, stdout_taken).then(|| {
+        let mut setup = report::progress::Setup::new(config.load.connections, config.load.hold);
+        setup.search = config.limit.is_some();
+        setup
+    });
     TextReporter::with_progress(config.verbose, progress, stdout_taken)
 }
 

@@ -80,6 +80,9 @@ pub struct Setup {
     pub hold: Duration,
     /// Colors allowed (`NO_COLOR` not set).
     pub color: bool,
+    /// `find-limit`: `total` is a bound the search stops before, not a plan; no ETA, and
+    /// the hold is the settle time.
+    pub search: bool,
 }
 
 impl Setup {
@@ -90,6 +93,7 @@ impl Setup {
             total,
             hold,
             color: colors_allowed(std::env::var_os("NO_COLOR").as_deref()),
+            search: false,
         }
     }
 }
@@ -189,6 +193,17 @@ impl State {
             }
             let rate = self.rate();
             let speed = rate.map_or(String::new(), |r| format!(" · {} dials/s", per_sec(r)));
+            if self.setup.search {
+                return Some(View {
+                    prefix: "search",
+                    pos: dialed(c),
+                    len: c.total,
+                    msg: format!(
+                        "{} established{errors}{speed} · {} dialing{tail} · up to {}",
+                        c.established, c.dialing, c.total
+                    ),
+                });
+            }
             let eta = match rate {
                 Some(r) if c.not_initiated > 0 => format!(
                     " · ETA {}",
@@ -213,7 +228,7 @@ impl State {
             !hold.is_zero() && held < hold && c.established > 0 && self.interrupted.is_none();
         if holding {
             return Some(View {
-                prefix: "hold",
+                prefix: if self.setup.search { "settle" } else { "hold" },
                 pos: held.as_millis() as u64,
                 len: hold.as_millis().max(1) as u64,
                 msg: format!(
@@ -393,7 +408,25 @@ mod tests {
         total: 100,
         hold: Duration::from_secs(10),
         color: false,
+        search: false,
     };
+
+    #[test]
+    fn a_search_shows_no_eta_and_settles() {
+        let mut s = State::new(Setup {
+            search: true,
+            hold: Duration::from_secs(2),
+            ..SETUP
+        });
+        s.update(ramp(1000, 5, 15, 0));
+        s.update(ramp(2000, 5, 33, 2));
+        let v = s.view(Duration::from_millis(2000)).unwrap();
+        assert_eq!(v.prefix, "search");
+        assert_eq!(
+            v.msg,
+            "33 established · 2 errors · 20.0 dials/s · 5 dialing · up to 100"
+        );
+    }
 
     #[test]
     fn shown_only_on_a_capable_terminal_and_when_not_refused() {
