@@ -52,6 +52,23 @@ pub fn confirm(
     confirm_lines(&lines, input, out)
 }
 
+/// [`confirm`] for `find-limit`: the most connections it may open, and at what pace.
+pub fn confirm_search(
+    host: &str,
+    port: u16,
+    max: u64,
+    pacing: &crate::config::Pacing,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result<Answer, PromptError> {
+    let lines = [
+        format!("Host: {host}"),
+        format!("TCP Port: {port}"),
+        format!("# of concurrent connections: up to {max}, {pacing}, until the target fails"),
+    ];
+    confirm_lines(&lines, input, out)
+}
+
 /// [`confirm`] for several targets: a line per target (at most a screenful, then how many
 /// more), and how their connections are used.
 pub fn confirm_many(

@@ -123,14 +123,22 @@ fn run_one(
     }
     let ready = prepare(config, &targets, &name, &mut reporter)?;
     if !config.assume_yes {
-        let answer = ask(stdout_taken, |mut input, mut out| {
-            prompt::confirm(
+        let answer = ask(stdout_taken, |mut input, mut out| match config.limit {
+            Some(_) => prompt::confirm_search(
+                &target.host,
+                target.port,
+                config.load.connections,
+                &config.load.pacing,
+                &mut input,
+                &mut out,
+            ),
+            None => prompt::confirm(
                 &target.host,
                 target.port,
                 config.load.connections,
                 &mut input,
                 &mut out,
-            )
+            ),
         })?;
         if let Some(code) = declined(answer, stdout_taken, &mut reporter) {
             if let Ready::Workers(mut w) = ready {

@@ -106,7 +106,12 @@ pub(super) enum RawCommand {
              threshold failed (limit>=N).",
             "\n\nExample: tcpgoon find-limit -y --rate 200 --expect-data my-lb.example.com 443",
             "\nExample: tcpgoon find-limit -y --step 1000 --step-hold 30s --max 50k my-lb 443"
-        )
+        ),
+        // What the search sets itself: refused with a line, not offered.
+        mut_arg("connections", |a| a.hide(true)),
+        mut_arg("sleep", |a| a.hide(true)),
+        mut_arg("hold", |a| a.hide(true)),
+        mut_arg("probe_at_end", |a| a.hide(true))
     )]
     FindLimit(Box<RawFindLimit>),
     /// Start the built-in server on loopback and run the test against it (takes run's flags)
