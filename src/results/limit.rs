@@ -366,7 +366,11 @@ pub struct LimitFinder {
     config: LimitConfig,
     expects: bool,
     shard: Shard,
+    /// By the shard's connection number, as far as dialed (they grow with the search, not
+    /// with `--max`).
     slots: Vec<Slot>,
+    /// The shard's connections: `slots` never grows past this.
+    connections: usize,
     /// Rank (pass order) of each connection that passed, by slot; `u32::MAX` otherwise.
     ranks: Vec<u32>,
     /// Connections that passed so far: the next pass's rank.
@@ -403,8 +407,9 @@ impl LimitFinder {
             config,
             expects,
             shard,
-            slots: vec![Slot::default(); n],
-            ranks: vec![u32::MAX; n],
+            slots: Vec::new(),
+            ranks: Vec::new(),
+            connections: n,
             passes: 0,
             stack: Vec::new(),
             failures: Vec::new(),
@@ -432,6 +437,17 @@ impl LimitFinder {
     fn slot_of(&self, conn: u64) -> Option<usize> {
         let j = conn.checked_sub(self.shard.index)? / self.shard.count.max(1);
         usize::try_from(j).ok().filter(|&j| j < self.slots.len())
+    }
+
+    /// The slot of connection `conn` of the plan, made when first seen.
+    fn slot_for(&mut self, conn: u64) -> Option<usize> {
+        let j = conn.checked_sub(self.shard.index)? / self.shard.count.max(1);
+        let j = usize::try_from(j).ok().filter(|&j| j < self.connections)?;
+        if j >= self.slots.len() {
+            self.slots.resize(j + 1, Slot::default());
+            self.ranks.resize(j + 1, u32::MAX);
+        }
+        Some(j)
     }
 
     fn conn_of(&self, slot: usize) -> u64 {
@@ -492,7 +508,7 @@ impl LimitFinder {
     }
 
     fn on_event(&mut self, e: &ConnEvent) {
-        let Some(slot) = self.slot_of(e.conn) else {
+        let Some(slot) = self.slot_for(e.conn) else {
             return;
         };
         match e.kind {
