@@ -315,6 +315,10 @@ fn workers_search_past_one_process() {
     assert_eq!(limit["answer"], "at_max", "{limit:#}");
     assert_eq!(limit["exact"], false, "{limit:#}");
     assert_eq!(limit["held"], 25_000, "{limit:#}");
+    assert_eq!(
+        (&limit["max"], &limit["max_from"]),
+        (&Value::from(25_000), &Value::from("flag"))
+    );
 }
 
 #[test]
@@ -340,6 +344,31 @@ fn the_local_limit_is_said_never_taken_for_the_targets() {
     assert_eq!(
         answer(&out),
         format!("held at least {max} connections with every check passing (handshakes only: no --expect*); no sustained failure up to --max {max}: the local limit was reached first (the free local ports; more --source addresses hold more)")
+    );
+    // The same by two workers, in a namespace of their own (the ports above are in TIME_WAIT):
+    // they share the range in two slices, and the answer still names the ports.
+    let Some(ns2) = Netns::create("fl-local-workers") else {
+        return;
+    };
+    let _server2 = BuiltinServer::start_with(
+        ns2.command(env!("CARGO_BIN_EXE_tcpgoon")),
+        "127.0.0.1",
+        17001,
+        &["-m", "0", "-d", "60", "-q"],
+    );
+    ns2.sh("sysctl -qw net.ipv4.ip_local_port_range='40000 40499'");
+    let (o, out, limit) = search(
+        &ns2,
+        "ports-workers",
+        "--workers 2 --rate 5000 --settle 100ms 127.0.0.1 17001",
+    );
+    assert_eq!(code(&o), 0, "{out}");
+    assert_eq!(limit["max"], max, "{limit:#}");
+    assert_eq!(limit["max_from"], "ports", "{limit:#}");
+    assert_eq!(limit["held"], max, "{limit:#}");
+    assert!(
+        answer(&out).ends_with("(the free local ports; more --source addresses hold more)"),
+        "{out}"
     );
     // An open-files limit of 300 (and the whole port range again): the search stops at what
     // one process can hold.

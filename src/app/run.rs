@@ -204,7 +204,13 @@ pub(super) fn execute(
             incomplete: false,
         }),
         Ready::Workers(workers) => {
-            let ran = workers.go(reporter)?;
+            let mut ran = workers.go(reporter)?;
+            // Each worker parsed the command line again: where `--max` came from is this
+            // process's finding (it sized the search).
+            if let (Some(l), Some(search)) = (ran.result.limit.as_mut(), config.limit) {
+                l.max = config.load.shard.plan;
+                l.max_from = Some(search.max_from);
+            }
             reporter.end_progress();
             for note in &ran.notes {
                 reporter.debug(note);
