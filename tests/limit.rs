@@ -418,6 +418,7 @@ fn find_limit_refuses_what_it_sets_itself() {
         ("find-limit --stop-on closed,bogus 127.0.0.1 1", "error: --stop-on takes signals from error, timeout, retransmit, closed, check, slow (or all), comma-separated (got \"bogus\")"),
         ("find-limit --stop-on slow 127.0.0.1 1", "error: --stop-on slow needs --connect-p99 DURATION, the bound on the connect-time p99"),
         ("find-limit --sustained 0 127.0.0.1 1", "error: --sustained"),
+        ("find-limit --connect-p99 0 127.0.0.1 1", "error: --connect-p99 must be more than 0 (got 0)"),
         ("find-limit --max 0 127.0.0.1 1", "error: --max"),
         ("find-limit 127.0.0.1", "error: find-limit needs the target's HOST and PORT (see `tcpgoon find-limit --help`)"),
         ("run --threshold limit>=5 127.0.0.1 1", "error: --threshold limit>=5: limit is what `tcpgoon find-limit` measures"),

@@ -212,7 +212,16 @@ pub(super) fn validate_find_limit(raw: RawFindLimit) -> Result<RunConfig, String
     let connect_p99 = raw
         .connect_p99
         .as_deref()
-        .map(|t| duration("--connect-p99", t, Unit::Millis, AT_LEAST_1MS))
+        .map(|t| {
+            let d = duration("--connect-p99", t, Unit::Millis, AT_LEAST_1MS)?;
+            if d.is_zero() {
+                return Err(format!(
+                    "--connect-p99 must be more than 0 (got {}): every handshake takes some time",
+                    t.trim()
+                ));
+            }
+            Ok(d)
+        })
         .transpose()?;
     let named_slow = raw.stop_on.as_deref().map(str::trim) != Some("all") && raw.stop_on.is_some();
     if named_slow && stop_on.has(StopOn::SLOW) && connect_p99.is_none() {
