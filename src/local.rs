@@ -237,6 +237,13 @@ impl PortSet {
         self.0[usize::from(port >> 6)] & (1 << (port & 63)) != 0
     }
 
+    /// Adds every port of `other`.
+    pub fn union_with(&mut self, other: &PortSet) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a |= b;
+        }
+    }
+
     /// How many ports of `range` are in the set.
     pub fn count_in(&self, range: PortRange) -> u32 {
         (range.lo..=range.hi).filter(|&p| self.contains(p)).count() as u32

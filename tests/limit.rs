@@ -230,13 +230,19 @@ fn a_full_backlog_is_found_with_its_evidence() {
     // The kernel completes backlog + 1 handshakes for a listener that never accepts, then
     // drops SYNs: the evidence is the SYN sent again (seen a second after the dial), then the
     // dial timeout.
-    for (backlog, rate) in [(8u32, 200), (3, 50)] {
+    // A step of 20 with the loop otherwise asleep (-i 0, a 10 s plateau): the second after
+    // the dials is seen when it comes, not at the dial timeout.
+    for (backlog, pace, first_due_s) in [
+        (8u32, "--rate 200 -d 1500ms", 9.0 / 200.0),
+        (3, "--rate 50 -d 1500ms", 4.0 / 50.0),
+        (4, "--step 20 --step-hold 10s -d 4s", 0.0),
+    ] {
         let mut listener = stuck_listener(&ns, 17003, backlog);
         let k = u64::from(backlog) + 1;
         let (o, out, limit) = search(
             &ns,
             "backlog",
-            &format!("--rate {rate} -d 1500ms --settle 100ms 127.0.0.1 17003"),
+            &format!("{pace} --settle 100ms 127.0.0.1 17003"),
         );
         let _ = listener.kill();
         let _ = listener.wait();
@@ -253,13 +259,15 @@ fn a_full_backlog_is_found_with_its_evidence() {
         assert!(f["retransmit"].as_u64().unwrap() >= 3, "{limit:#}");
         assert_eq!(f["retransmit"], f["retransmit_timed_out"], "{limit:#}");
         assert!(
-            answer(&out).contains(" of them then timed out after 1.5s"),
+            answer(&out).contains(" of them then timed out after "),
             "{out}"
         );
         // Dialing stopped about a second after the first unanswered dial: not at -d.
-        let stopped = limit["dialing_stopped_us"].as_f64().unwrap();
-        let first_dial = k as f64 / f64::from(rate) * 1e6;
-        assert!(stopped < first_dial + 1.4e6, "{limit:#}");
+        let stopped = limit["dialing_stopped_us"].as_f64().unwrap() / 1e6;
+        assert!(
+            (first_due_s + 1.0..first_due_s + 1.4).contains(&stopped),
+            "{pace}: {limit:#}"
+        );
     }
 }
 
@@ -345,25 +353,17 @@ fn the_local_limit_is_said_never_taken_for_the_targets() {
         answer(&out),
         format!("held at least {max} connections with every check passing (handshakes only: no --expect*); no sustained failure up to --max {max}: the local limit was reached first (the free local ports; more --source addresses hold more)")
     );
-    // The same by two workers, in a namespace of their own (the ports above are in TIME_WAIT):
-    // they share the range in two slices, and the answer still names the ports.
-    let Some(ns2) = Netns::create("fl-local-workers") else {
-        return;
-    };
-    let _server2 = BuiltinServer::start_with(
-        ns2.command(env!("CARGO_BIN_EXE_tcpgoon")),
-        "127.0.0.1",
-        17001,
-        &["-m", "0", "-d", "60", "-q"],
-    );
-    ns2.sh("sysctl -qw net.ipv4.ip_local_port_range='40000 40499'");
+    // The same by two workers, right after (the ports above are in TIME_WAIT, wherever the
+    // search picked them): each worker has its slice of the range, and --max is what the
+    // fuller slice leaves, twice; the workers start, and the answer still names the ports.
     let (o, out, limit) = search(
-        &ns2,
+        &ns,
         "ports-workers",
         "--workers 2 --rate 5000 --settle 100ms 127.0.0.1 17001",
     );
-    assert_eq!(code(&o), 0, "{out}");
-    assert_eq!(limit["max"], max, "{limit:#}");
+    assert_eq!(code(&o), 0, "{out}\n{}", stderr(&o));
+    let max = limit["max"].as_u64().unwrap();
+    assert!(max < 500 - 426, "{limit:#}");
     assert_eq!(limit["max_from"], "ports", "{limit:#}");
     assert_eq!(limit["held"], max, "{limit:#}");
     assert!(

@@ -83,13 +83,27 @@ fn size_search(config: &mut RunConfig, target: SocketAddr) -> Result<(), AppErro
         Some(limit) if limit.max_from != MaxFrom::Flag => {}
         _ => return Ok(()),
     }
-    let cap = preflight::capacity(target, &config.sources, config.port_policy)?;
+    // How many processes: with `auto`, as many as this machine's open-files limit needs for
+    // its free ports.
+    let first = preflight::capacity(target, &config.sources, config.port_policy, 1)?;
+    let per_process = first.per_process.saturating_sub(16).max(1);
+    config.load.connections = first
+        .ports
+        .min(per_process * u64::from(crate::config::MAX_WORKERS))
+        .max(1);
+    let n = super::workers::count(config);
+    // Workers that share a source address pick from disjoint slices of the port range (as
+    // many as share it): each can take only what its slice has free.
+    let sources = config.sources.addrs().len().max(1) as u64;
+    let slices = u64::from(n) / crate::local::gcd(u64::from(n), sources);
+    let cap = match slices {
+        0 | 1 => first,
+        s => preflight::capacity(target, &config.sources, config.port_policy, s as u32)?,
+    };
     // The spare descriptors `--workers` leaves each process, and a margin of ports for those
-    // other programs take meanwhile (and for workers' slices of the range).
-    let per_process = cap.per_process.saturating_sub(16).max(1);
+    // other programs take meanwhile.
     let ports = cap.ports.saturating_sub(cap.ports / 50 + 64).max(1);
-    config.load.connections = ports.min(per_process * u64::from(crate::config::MAX_WORKERS));
-    let files = per_process.saturating_mul(u64::from(super::workers::count(config)));
+    let files = per_process.saturating_mul(u64::from(n));
     let (max, from) = if ports < files {
         (ports, MaxFrom::Ports)
     } else {

@@ -62,6 +62,8 @@ enum Timer {
     Report,
     Hold,
     ProbeCheck,
+    /// The observer asked to be woken (`Observer::wake_at`).
+    Wake,
 }
 
 /// The end-of-hold probe in progress.
@@ -138,6 +140,8 @@ pub struct Engine {
     /// The observer asked for no more dials (`find-limit` found its answer): the plan ends
     /// with what was dialed, which is held for the hold as a completed run's would be.
     enough: bool,
+    /// The wake-up the observer asked for: its tick and timer.
+    wake: Option<(u64, TimerKey)>,
     timeline: Timeline,
     /// The state the last batch left when no timeline point shows it (see `sample`).
     unshown: Option<Snapshot>,
@@ -215,6 +219,7 @@ impl Engine {
             hold_over: false,
             stop: StopReason::Completed,
             enough: false,
+            wake: None,
             wants_events: false,
             plan,
         })
@@ -265,6 +270,7 @@ impl Engine {
             self.update_hold();
             self.sample(observer);
             observer.flush();
+            self.arm_wake(&*observer);
         }
         let end = self.snapshot(self.now_ns());
         self.timeline.push(end);
@@ -392,6 +398,22 @@ impl Engine {
                 self.wheel.insert(at, Timer::Hold);
             }
         }
+    }
+
+    /// Keeps one timer at the time the observer asked to be woken at, if any: the loop then
+    /// wakes even with nothing else to do (no per-connection timer is added).
+    fn arm_wake(&mut self, observer: &dyn Observer) {
+        let Some(at) = observer.wake_at() else {
+            return;
+        };
+        let tick = ceil_ms(at.as_nanos() as u64);
+        if self.wake.is_some_and(|(t, _)| t == tick) {
+            return;
+        }
+        if let Some((_, key)) = self.wake.take() {
+            self.wheel.cancel(key);
+        }
+        self.wake = Some((tick, self.wheel.insert(tick, Timer::Wake)));
     }
 
     /// Stops dialing for good when the observer has seen enough.
@@ -1026,6 +1048,7 @@ impl Engine {
                 }
                 Timer::ProbeCheck => self.check_probe(),
                 Timer::Pace => self.pace_timer = None,
+                Timer::Wake => self.wake = None,
                 Timer::Report => {
                     self.report_ticks += 1;
                     observer.status(&self.snapshot(now));

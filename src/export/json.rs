@@ -127,15 +127,31 @@ pub struct LimitData {
     pub exact: bool,
     /// The first connection the target did not hold: its number (from 1), its signal, when.
     pub first_failure: Option<FailureData>,
-    /// The first failure is the target closing the connections it held.
+    /// The first failure is the target closing every connection it held.
     pub collapse: bool,
+    /// The first failure is the target closing older connections it held while newer ones
+    /// stayed open (an idle timeout, an eviction).
+    #[serde(default)]
+    pub evicted: bool,
     /// The newest connection counted as held (its number, from 1; 0 for none).
     #[serde(default)]
     pub last_held: u64,
     /// Failing connections from the stopping streak on, by their first signal.
     pub failures: FailureTally,
+    /// Their dial errors by reason.
+    #[serde(default)]
+    pub error_reasons: Vec<Reason>,
     /// Of those, connections the target had held and then closed.
     pub held_then_closed: u64,
+    /// The shortest lifetime of those.
+    #[serde(default)]
+    pub held_then_closed_lifetime_min_us: Option<f64>,
+    /// The longest lifetime of those.
+    #[serde(default)]
+    pub held_then_closed_lifetime_max_us: Option<f64>,
+    /// Failures at the end of a search that gave a lower bound, too few to stop it.
+    #[serde(default)]
+    pub trailing: u64,
     /// The longest time from handshake to closure among the rejected connections.
     pub rejected_within_us: Option<f64>,
     /// Failures that a later passing connection forgave.
@@ -216,6 +232,7 @@ impl LimitData {
             exact: l.answer == Answer::Found,
             first_failure: l.first_failure.as_ref().map(failure),
             collapse: l.collapse,
+            evicted: l.evicted,
             last_held: l.last_held,
             failures: FailureTally {
                 error: t.errors,
@@ -228,7 +245,19 @@ impl LimitData {
                 mismatched: t.mismatched,
                 slow: t.slow,
             },
+            error_reasons: l
+                .error_reasons
+                .iter()
+                .map(|&(errno, count)| Reason {
+                    errno,
+                    reason: crate::report::errno_text(errno),
+                    count,
+                })
+                .collect(),
             held_then_closed: l.held_then_closed,
+            held_then_closed_lifetime_min_us: l.held_then_closed_lifetimes.map(|(lo, _)| us(lo)),
+            held_then_closed_lifetime_max_us: l.held_then_closed_lifetimes.map(|(_, hi)| us(hi)),
+            trailing: l.trailing,
             rejected_within_us: l.rejected_within.map(us),
             blips: l.blips,
             first_blip: l.first_blip.as_ref().map(failure),
@@ -289,6 +318,7 @@ impl LimitData {
                 .map(|f| failure(f, "limit.first_failure"))
                 .transpose()?,
             collapse: self.collapse,
+            evicted: self.evicted,
             last_held: self.last_held,
             failures: Tally {
                 errors: t.error,
@@ -301,7 +331,26 @@ impl LimitData {
                 mismatched: t.mismatched,
                 slow: t.slow,
             },
+            error_reasons: self
+                .error_reasons
+                .iter()
+                .map(|r| (r.errno, r.count))
+                .collect(),
             held_then_closed: self.held_then_closed,
+            held_then_closed_lifetimes: match (
+                opt_from_us(
+                    "limit.held_then_closed_lifetime_min_us",
+                    self.held_then_closed_lifetime_min_us,
+                )?,
+                opt_from_us(
+                    "limit.held_then_closed_lifetime_max_us",
+                    self.held_then_closed_lifetime_max_us,
+                )?,
+            ) {
+                (Some(lo), Some(hi)) => Some((lo, hi)),
+                _ => None,
+            },
+            trailing: self.trailing,
             rejected_within: opt_from_us("limit.rejected_within_us", self.rejected_within_us)?,
             blips: self.blips,
             first_blip: self

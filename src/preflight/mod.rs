@@ -134,11 +134,14 @@ pub struct Capacity {
 }
 
 /// Measures [`Capacity`] toward `target` from `source_list`: the same counts the pre-flight
-/// checks a run against.
+/// checks a run against. With `slices` > 1 (workers sharing a source address pick from as many
+/// disjoint slices of the range), each slice can hold only as many as the fullest one, whose
+/// worker runs out first.
 pub fn capacity(
     target: SocketAddr,
     source_list: &SourceList,
     policy: PortPolicy,
+    slices: u32,
 ) -> Result<Capacity, PreflightError> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let (soft, _) = rlimit::Resource::NOFILE.get().unwrap_or((1024, 1024));
@@ -156,22 +159,53 @@ pub fn capacity(
         [] => vec![None],
         addrs => addrs.iter().copied().map(Some).collect(),
     };
+    // The ports of the range each socket holds, by local address (the wildcard apart): one
+    // pass over the table, however many sources.
+    let mut wildcard = reserved.clone();
+    let mut by_addr: HashMap<IpAddr, PortSet> = HashMap::new();
+    for e in sockets.iter().filter(|e| range.contains(e.local.port())) {
+        // With kernel-picked ports only sockets toward the same destination share them.
+        if policy == PortPolicy::Kernel && e.remote != target {
+            continue;
+        }
+        if e.local.ip().is_unspecified() {
+            wildcard.insert(e.local.port());
+        } else {
+            by_addr
+                .entry(e.local.ip())
+                .or_default()
+                .insert(e.local.port());
+        }
+    }
+    let slices = match policy {
+        PortPolicy::Auto => slices.max(1),
+        PortPolicy::Kernel => 1,
+    };
     let mut ports = 0u64;
     for source in sources {
-        let mut taken = reserved.clone();
-        for e in sockets.iter().filter(|e| range.contains(e.local.port())) {
-            let same_source =
-                source.is_none_or(|ip| e.local.ip() == ip || e.local.ip().is_unspecified());
-            // With kernel-picked ports only sockets toward the same destination share them.
-            let counts = match policy {
-                PortPolicy::Auto => same_source,
-                PortPolicy::Kernel => same_source && e.remote == target,
-            };
-            if counts {
-                taken.insert(e.local.port());
+        let mut taken = wildcard.clone();
+        match source {
+            Some(ip) => {
+                if let Some(own) = by_addr.get(&ip) {
+                    taken.union_with(own);
+                }
+            }
+            None => {
+                for own in by_addr.values() {
+                    taken.union_with(own);
+                }
             }
         }
-        ports += u64::from(range.len() - taken.count_in(range));
+        let free = |r: PortRange| u64::from(r.len() - taken.count_in(r));
+        ports += if slices > 1 {
+            u64::from(slices)
+                * (0..slices)
+                    .map(|i| free(range.slice(i, slices)))
+                    .min()
+                    .unwrap_or(0)
+        } else {
+            free(range)
+        };
     }
     Ok(Capacity { per_process, ports })
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::errno_text;
 use super::godur::go_duration;
-use crate::results::limit::{Answer, Limit, MaxFrom, Signal, Tally};
+use crate::results::limit::{Answer, Limit, MaxFrom, Signal, StopOn, Tally};
 use crate::results::RunResult;
 
 /// `n` with thousands separators: `9,981`.
@@ -52,19 +52,22 @@ pub fn block(r: &RunResult) -> String {
     let _ = write!(
         out,
         "; stops after {} failure{} in a row with none passing (--sustained), watching {}",
-        l.sustained,
+        grouped(u64::from(l.sustained)),
         if l.sustained == 1 { "" } else { "s" },
         l.stop_on
             .map_or(String::new(), |s| s.names().replace(',', ", ")),
     );
-    if let Some(p99) = l.connect_p99 {
+    if let (Some(p99), true) = (
+        l.connect_p99,
+        l.stop_on.is_some_and(|s| s.has(StopOn::SLOW)),
+    ) {
         let _ = write!(out, " (connect p99 bound {})", go_duration(p99));
     }
     out.push('\n');
     if let Some(b) = l.first_blip {
         let _ = writeln!(
             out,
-            "Forgiven: {} failure{} before the limit (a later connection passed), the first at {}: {}",
+            "Forgiven: {} failure{} that a later connection passing forgave, the first at {}: {}",
             grouped(l.blips),
             if l.blips == 1 { "" } else { "s" },
             grouped(b.conn),
@@ -88,6 +91,11 @@ fn answer(r: &RunResult, l: &Limit) -> String {
                 let (what, main) = if l.collapse {
                     (
                         "the target closed the connections it held".to_string(),
+                        None,
+                    )
+                } else if l.evicted {
+                    (
+                        "closed by the target after holding it, while newer connections stayed open (an idle timeout or an eviction)".to_string(),
                         None,
                     )
                 } else {
@@ -134,9 +142,15 @@ fn answer(r: &RunResult, l: &Limit) -> String {
 
 /// For an answer that is a lower bound: failures that did not add up to a streak, if any.
 fn unforgiven(l: &Limit) -> String {
-    match l.blips {
-        0 => String::new(),
-        n => format!(" ({} isolated, forgiven)", failures(n)),
+    match (l.blips, l.trailing) {
+        (0, 0) => String::new(),
+        (n, 0) => format!(" ({} forgiven)", failures(n)),
+        (0, t) => format!(" ({} at the end, too few to stop it)", failures(t)),
+        (n, t) => format!(
+            " ({} forgiven, {} at the end, too few to stop it)",
+            failures(n),
+            grouped(t)
+        ),
     }
 }
 
@@ -197,8 +211,15 @@ fn evidence(r: &RunResult, l: &Limit, main: Option<Signal>) -> String {
         Signal::Closed,
         (l.collapse || t.closed > 0).then(|| {
             if l.held_then_closed > 0 {
+                let after = match l.held_then_closed_lifetimes {
+                    Some((lo, hi)) if lo == hi => format!(" after {}", go_duration(lo)),
+                    Some((lo, hi)) => {
+                        format!(" after {} to {}", go_duration(lo), go_duration(hi))
+                    }
+                    None => String::new(),
+                };
                 format!(
-                    "{} closed by the target, {} of them held",
+                    "{} closed by the target, {} of them held{after}",
                     connections(t.closed),
                     grouped(l.held_then_closed)
                 )
@@ -243,12 +264,10 @@ fn evidence(r: &RunResult, l: &Limit, main: Option<Signal>) -> String {
     push(
         Signal::Error(0),
         (t.errors > 0).then(|| {
-            let reasons: Vec<String> = r
-                .errors
-                .sorted()
-                .into_iter()
-                .filter(|&(errno, _)| errno != libc::ETIMEDOUT)
-                .map(|(errno, _)| errno_text(errno))
+            let reasons: Vec<String> = l
+                .error_reasons
+                .iter()
+                .map(|&(errno, n)| format!("{} {}", grouped(n), errno_text(errno)))
                 .collect();
             format!(
                 "{} failed to dial ({})",

@@ -229,15 +229,23 @@ pub struct Limit {
     /// first connection the target did not hold (its number and signal), or, when the target
     /// closed what it held, the next connection with the signal `closed`.
     pub first_failure: Option<Failure>,
-    /// Whether the first failure is the target closing connections it held (a collapse).
+    /// Whether the first failure is the target closing every connection it held (a collapse).
     pub collapse: bool,
+    /// Whether the first failure is the target closing older connections it held while newer
+    /// ones stayed open (an idle timeout, an eviction).
+    pub evicted: bool,
     /// The newest connection counted as held (its number in the plan, from 1; 0 for none).
     pub last_held: u64,
     /// The failing connections from the stopping streak on, by signal.
     pub failures: Tally,
-    /// The connections of the stopping streak that the target had held: closed, with older
-    /// ones closed too.
+    /// Their dial errors by OS error number.
+    pub error_reasons: Vec<(i32, u64)>,
+    /// Of those, connections the target had held, then closed.
     pub held_then_closed: u64,
+    /// The shortest and longest lifetimes of those.
+    pub held_then_closed_lifetimes: Option<(Duration, Duration)>,
+    /// Failures at the end that no pass followed, too few to stop the search (lower bounds).
+    pub trailing: u64,
     /// The longest time from handshake to closure among the rejections.
     pub rejected_within: Option<Duration>,
     /// Failures a later passing connection forgave (before the stopping streak).
@@ -279,6 +287,19 @@ impl Limit {
             };
             m.failures.add(&p.failures);
             m.held_then_closed += p.held_then_closed;
+            m.held_then_closed_lifetimes =
+                match (m.held_then_closed_lifetimes, p.held_then_closed_lifetimes) {
+                    (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+                    (a, b) => a.or(b),
+                };
+            m.trailing += p.trailing;
+            m.evicted |= p.evicted;
+            for &(errno, n) in &p.error_reasons {
+                match m.error_reasons.iter_mut().find(|(e, _)| *e == errno) {
+                    Some(r) => r.1 += n,
+                    None => m.error_reasons.push((errno, n)),
+                }
+            }
             m.rejected_within = m.rejected_within.max(p.rejected_within);
             m.blips += p.blips;
             if let Some(b) = p.first_blip {
@@ -327,11 +348,12 @@ const PASSING: u8 = 4;
 const FAILED: u8 = 8;
 const REJECTED: u8 = 16;
 const CLOSED: u8 = 32;
-const SETTLED: u8 = 64;
+/// Its SYN was sent again, then its dial timed out.
+const TIMED_OUT: u8 = 64;
 /// Closed by a reset rather than a FIN.
 const RESET: u8 = 128;
 
-/// What the finder keeps per connection: 16 bytes.
+/// What the finder keeps per connection: 24 bytes.
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
     flags: u8,
@@ -340,6 +362,10 @@ struct Slot {
     close_batch: u32,
     /// While dialing: when it was dialed; once passed: when (ms from the start).
     ms: u32,
+    /// Its connect time (µs), once established: about one round trip to the target.
+    connect_us: u32,
+    /// How long it lived (ms), once closed by the target.
+    life_ms: u32,
 }
 
 /// A closure within [`CLOSED_AT_ONCE`] of the handshake: a rejection or not, judged at the
@@ -387,11 +413,14 @@ pub struct LimitFinder {
     dialing: std::collections::VecDeque<u32>,
     batch: u32,
     start: Option<Instant>,
-    /// The latest connect times, for `--connect-p99`.
-    window: std::collections::VecDeque<Duration>,
+    /// The latest connect times and their connections, for `--connect-p99`.
+    window: std::collections::VecDeque<(Duration, u32)>,
     slow_in_window: usize,
-    retransmits_timed_out: u64,
+    /// The p99 of the window is over `--connect-p99` now.
+    p99_over: bool,
     rejected_within: Option<Duration>,
+    /// Connections dialed or refused locally so far.
+    seen: usize,
     local_errno: Option<i32>,
     interrupted: bool,
     stopped_at: Option<Duration>,
@@ -420,8 +449,9 @@ impl LimitFinder {
             start: None,
             window: std::collections::VecDeque::with_capacity(P99_WINDOW),
             slow_in_window: 0,
-            retransmits_timed_out: 0,
+            p99_over: false,
             rejected_within: None,
+            seen: 0,
             local_errno: None,
             interrupted: false,
             stopped_at: None,
@@ -513,6 +543,7 @@ impl LimitFinder {
         };
         match e.kind {
             EventKind::Dialing { .. } => {
+                self.seen += 1;
                 let s = &mut self.slots[slot];
                 s.flags |= DIALING;
                 s.ms = u32::try_from(e.at.as_millis()).unwrap_or(u32::MAX);
@@ -522,11 +553,13 @@ impl LimitFinder {
                 connect_time,
                 retransmitted,
             } => {
-                self.slots[slot].flags = (self.slots[slot].flags & !DIALING) | SETTLED;
+                let s = &mut self.slots[slot];
+                s.flags &= !DIALING;
+                s.connect_us = u32::try_from(connect_time.as_micros()).unwrap_or(u32::MAX);
                 if retransmitted {
                     self.failure(slot, Signal::Retransmit, e.at);
                 }
-                if self.slow(connect_time) {
+                if self.slow(slot, connect_time, e.at) {
                     self.failure(slot, Signal::Slow, e.at);
                 }
                 if !self.expects {
@@ -546,13 +579,17 @@ impl LimitFinder {
                 let reset = cause.kind() == CloseKind::Reset;
                 let s = &mut self.slots[slot];
                 let was_passing = s.flags & PASSING != 0;
-                s.flags = (s.flags & !(PASSING | DIALING)) | CLOSED | SETTLED;
+                s.flags = (s.flags & !(PASSING | DIALING)) | CLOSED;
                 if reset {
                     s.flags |= RESET;
                 }
                 s.close_batch = self.batch;
+                s.life_ms = u32::try_from(lifetime.as_millis()).unwrap_or(u32::MAX);
+                // At once: within [`CLOSED_AT_ONCE`] and two round trips (the target's FIN of
+                // a newcomer comes about one round trip after the handshake completed here).
+                let at_once = CLOSED_AT_ONCE + Duration::from_micros(2 * u64::from(s.connect_us));
                 let failure = self.failure(slot, Signal::Closed, e.at);
-                if lifetime < CLOSED_AT_ONCE {
+                if lifetime < at_once {
                     self.closing.push(Closing {
                         slot: slot as u32,
                         rank: if was_passing {
@@ -570,10 +607,10 @@ impl LimitFinder {
             EventKind::Error { errno, .. } => {
                 let s = &mut self.slots[slot];
                 let unanswered = s.flags & FAILED != 0;
-                s.flags = (s.flags & !DIALING) | SETTLED;
+                s.flags &= !DIALING;
                 let timeout = errno == libc::ETIMEDOUT;
                 if timeout && unanswered {
-                    self.retransmits_timed_out += 1;
+                    s.flags |= TIMED_OUT;
                 }
                 let signal = if timeout {
                     Signal::Timeout
@@ -583,44 +620,77 @@ impl LimitFinder {
                 self.failure(slot, signal, e.at);
             }
             EventKind::LocalError { errno, .. } => {
-                self.slots[slot].flags |= SETTLED;
+                // It may follow its own `Dialing` (the poll could not take the socket).
+                if self.slots[slot].flags & DIALING == 0 {
+                    self.seen += 1;
+                }
+                self.slots[slot].flags &= !DIALING;
                 self.local_errno.get_or_insert(errno);
                 self.stopped_at.get_or_insert(e.at);
             }
         }
     }
 
-    /// Records `connect_time` in the window; true when it pushes the p99 over the bound.
-    fn slow(&mut self, connect_time: Duration) -> bool {
+    /// Records `connect_time` of the connection in `slot` in the window; true while the p99
+    /// of the window is over the bound. Judged once the window is full (100 connect times).
+    /// When it first goes over, every connection of the window over the bound fails too
+    /// (those that passed stop passing): a target slow from the start holds none.
+    fn slow(&mut self, slot: usize, connect_time: Duration, at: Duration) -> bool {
         let Some(bound) = self.config.connect_p99 else {
             return false;
         };
-        if self.window.len() == P99_WINDOW && self.window.pop_front().is_some_and(|t| t > bound) {
+        if self.window.len() == P99_WINDOW
+            && self.window.pop_front().is_some_and(|(t, _)| t > bound)
+        {
             self.slow_in_window -= 1;
         }
-        self.window.push_back(connect_time);
+        self.window.push_back((connect_time, slot as u32));
         if connect_time > bound {
             self.slow_in_window += 1;
         }
-        // Judged once the window is full: the nearest-rank p99 of 100 samples is above the
-        // bound when more than one of them is.
-        let n = self.window.len();
-        let allowed = n - (n * 99).div_ceil(100);
-        n == P99_WINDOW && connect_time > bound && self.slow_in_window > allowed
+        if self.window.len() < P99_WINDOW {
+            return false;
+        }
+        // The nearest-rank p99 of 100 samples is over the bound when two of them are.
+        let over = self.slow_in_window > P99_WINDOW - (P99_WINDOW * 99).div_ceil(100);
+        if over && !self.p99_over {
+            let slow: Vec<u32> = self
+                .window
+                .iter()
+                .filter(|(t, _)| *t > bound)
+                .map(|&(_, s)| s)
+                .collect();
+            for s in slow {
+                let s = s as usize;
+                self.slots[s].flags &= !(PASSED | PASSING);
+                self.failure(s, Signal::Slow, at);
+            }
+        }
+        self.p99_over = over;
+        over
+    }
+
+    /// When the oldest dial still unanswered will have been so for a second (from the start
+    /// of the run): the loop should wake then, even with nothing else to do.
+    pub fn wake_at(&self) -> Option<Duration> {
+        self.dialing
+            .iter()
+            .map(|&s| self.slots[s as usize])
+            .find(|s| s.flags & DIALING != 0)
+            .map(|s| Duration::from_millis(u64::from(s.ms)) + SYN_RETRANSMIT_AFTER)
     }
 
     /// The end of one poll batch: dials unanswered for a second count as retransmits.
     fn end_batch(&mut self) {
         if let Some(start) = self.start {
             let now = start.elapsed();
-            let limit = now.saturating_sub(SYN_RETRANSMIT_AFTER).as_millis();
             while let Some(&front) = self.dialing.front() {
                 let s = self.slots[front as usize];
                 if s.flags & DIALING == 0 {
                     self.dialing.pop_front();
                     continue;
                 }
-                if u128::from(s.ms) > limit {
+                if u128::from(s.ms) + SYN_RETRANSMIT_AFTER.as_millis() > now.as_millis() {
                     break;
                 }
                 self.dialing.pop_front();
@@ -706,30 +776,49 @@ impl LimitFinder {
                 best_at = Some(Duration::from_millis(u64::from(latest)));
             }
         }
-        let counted = |f: &Failure, slots: &[Slot], finder: &LimitFinder| {
-            finder
-                .slot_of(f.conn - 1)
-                .is_some_and(|s| slots[s].flags & PASSED != 0 && slots[s].flags & REJECTED == 0)
-        };
+        let slots = &self.slots;
+        let counted = |i: usize| slots[i].flags & PASSED != 0 && slots[i].flags & REJECTED == 0;
+        let held_by_target = |f: &Failure| self.slot_of(f.conn - 1).is_some_and(counted);
+        let open_at_end = (0..slots.len()).any(|i| counted(i) && slots[i].flags & CLOSED == 0);
         let mut tally = Tally::default();
-        let (mut first_failure, mut collapse, mut held_then_closed) = (None, false, 0);
-        let (blips, first_blip) = match self.streak {
+        let mut errnos: std::collections::BTreeMap<i32, u64> = std::collections::BTreeMap::new();
+        let mut lifetimes: Option<(u32, u32)> = None;
+        let (mut first_failure, mut collapse, mut evicted, mut held_then_closed) =
+            (None, false, false, 0);
+        let (forgiven, trailing) = match self.streak {
             Some((from, to)) => {
                 for f in &self.failures[from..] {
                     tally.count(f.signal);
+                    let slot = self.slot_of(f.conn - 1);
+                    match f.signal {
+                        Signal::Error(errno) => *errnos.entry(errno).or_default() += 1,
+                        Signal::Retransmit
+                            if slot.is_some_and(|i| slots[i].flags & TIMED_OUT != 0) =>
+                        {
+                            tally.retransmits_timed_out += 1;
+                        }
+                        Signal::Closed if slot.is_some_and(counted) => {
+                            held_then_closed += 1;
+                            let life = slots[slot.expect("counted")].life_ms;
+                            lifetimes = Some(
+                                lifetimes
+                                    .map_or((life, life), |(lo, hi)| (lo.min(life), hi.max(life))),
+                            );
+                        }
+                        _ => {}
+                    }
                 }
                 let streak = &self.failures[from..to];
                 let not_held = streak
                     .iter()
-                    .filter(|f| !counted(f, &self.slots, &self))
+                    .filter(|f| !held_by_target(f))
                     .min_by_key(|f| f.conn);
-                held_then_closed = self.failures[from..]
-                    .iter()
-                    .filter(|f| counted(f, &self.slots, &self))
-                    .count() as u64;
                 first_failure = match not_held {
                     Some(f) => Some(*f),
-                    None => {
+                    // Every failure of the streak is a connection the target held, closed.
+                    // With none of them left open: it dropped everything. With newer ones
+                    // still open: it closed the older (an idle timeout, an eviction).
+                    None if !open_at_end => {
                         collapse = true;
                         streak.first().map(|f| Failure {
                             conn: counted_max_conn.map_or(1, |c| c + 2),
@@ -737,18 +826,32 @@ impl LimitFinder {
                             at: f.at,
                         })
                     }
+                    None => {
+                        evicted = true;
+                        streak.iter().min_by_key(|f| f.conn).copied()
+                    }
                 };
-                (
-                    from as u64,
-                    self.failures[..from].iter().min_by_key(|f| f.conn).copied(),
-                )
+                (from, 0)
             }
-            None => (
-                self.failures.len() as u64,
-                self.failures.iter().min_by_key(|f| f.conn).copied(),
-            ),
+            None => {
+                // Failures before the newest pass that still passes were forgiven; those after
+                // it, at the end, did not add up to a streak.
+                let since = self
+                    .stack
+                    .iter()
+                    .rev()
+                    .find(|&&(s, _)| slots[s as usize].flags & PASSING != 0)
+                    .map_or(0, |&(_, n)| n);
+                (since, self.failures.len() - since)
+            }
         };
-        tally.retransmits_timed_out = self.retransmits_timed_out;
+        let (blips, first_blip) = (
+            forgiven as u64,
+            self.failures[..forgiven]
+                .iter()
+                .min_by_key(|f| f.conn)
+                .copied(),
+        );
         let answer = if self.streak.is_some() {
             Answer::Found
         } else if self.local_errno.is_some() {
@@ -764,9 +867,18 @@ impl LimitFinder {
             answer,
             first_failure,
             collapse,
+            evicted,
             last_held: counted_max_conn.map_or(0, |c| c + 1),
             failures: tally,
+            error_reasons: errnos.into_iter().collect(),
             held_then_closed,
+            held_then_closed_lifetimes: lifetimes.map(|(lo, hi)| {
+                (
+                    Duration::from_millis(u64::from(lo)),
+                    Duration::from_millis(u64::from(hi)),
+                )
+            }),
+            trailing: trailing as u64,
             rejected_within: self.rejected_within,
             blips,
             first_blip,
@@ -821,8 +933,15 @@ impl Observer for Watching<'_> {
     fn stop_dialing(&self) -> bool {
         self.finder.done()
     }
+    fn wake_at(&self) -> Option<Duration> {
+        self.finder.wake_at()
+    }
     fn interrupted(&mut self, snapshot: &Snapshot, what: Interruption) {
-        self.finder.interrupted = true;
+        // After the last dial up to --max, a signal only cuts the settle short: the search
+        // had reached --max.
+        if self.finder.seen < self.finder.connections {
+            self.finder.interrupted = true;
+        }
         self.inner.interrupted(snapshot, what);
     }
     fn flush(&mut self) {
@@ -1162,13 +1281,13 @@ mod tests {
             max_from: MaxFrom::Flag,
         };
         let mut f = LimitFinder::new(config, false, Shard::whole(1000), 1000);
-        let slow = |ms| EventKind::Established {
+        let up = |ms| EventKind::Established {
             connect_time: Duration::from_millis(ms),
             retransmitted: false,
         };
         for i in 0..200 {
             // One slow handshake in a hundred is the p99's allowance: not a failure.
-            let kind = if i % 100 == 50 { slow(9) } else { slow(1) };
+            let kind = if i % 100 == 50 { up(9) } else { up(1) };
             f.on_event(&ConnEvent {
                 conn: i,
                 at: Duration::ZERO,
@@ -1176,17 +1295,121 @@ mod tests {
             });
         }
         assert!(!f.done());
-        for i in 200..202 {
+        // A second slow one in the window: the p99 is over the bound; both fail (the earlier
+        // one stops passing), and so does every connection while it stays over.
+        f.on_event(&ConnEvent {
+            conn: 200,
+            at: Duration::ZERO,
+            kind: up(9),
+        });
+        assert!(f.done());
+        let l = f.finish();
+        assert_eq!(l.held, 199);
+        let first = l.first_failure.unwrap();
+        assert_eq!((first.conn, first.signal), (151, Signal::Slow));
+
+        // Slow from the start: none held, judged at the 100th.
+        let mut f = LimitFinder::new(config, false, Shard::whole(1000), 1000);
+        for i in 0..100 {
             f.on_event(&ConnEvent {
                 conn: i,
                 at: Duration::ZERO,
-                kind: slow(9),
+                kind: up(60),
             });
         }
         assert!(f.done());
         let l = f.finish();
-        assert_eq!(l.held, 200);
-        assert_eq!(l.first_failure.unwrap().signal, Signal::Slow);
+        assert_eq!((l.held, l.first_failure.unwrap().conn), (0, 1));
+        assert_eq!(l.failures.slow, 100);
+    }
+
+    #[test]
+    fn a_dial_of_the_first_second_is_not_a_retransmit_before_its_second() {
+        let mut f = Feed::new(false, 1000);
+        f.finder.start = Some(Instant::now());
+        f.dial(0..20);
+        f.batch(&[(0, up())]);
+        assert!(!f.finder.done());
+        assert_eq!(f.finder.failures.len(), 0);
+        assert_eq!(
+            f.finder.wake_at(),
+            Some(Duration::from_millis(2) + SYN_RETRANSMIT_AFTER)
+        );
+    }
+
+    #[test]
+    fn a_local_error_after_its_dial_is_no_retransmit() {
+        let mut f = Feed::with(false, 100, StopOn::ALL, 1);
+        f.finder.start = Some(Instant::now() - Duration::from_secs(5));
+        hold(&mut f, 5);
+        f.batch(&[
+            (5, dialing()),
+            (
+                5,
+                EventKind::LocalError {
+                    errno: libc::ENOSPC,
+                    source: None,
+                },
+            ),
+        ]);
+        f.batch(&[]);
+        let l = f.finder.finish();
+        assert_eq!((l.answer, l.held), (Answer::LocalLimit, 5));
+    }
+
+    #[test]
+    fn a_target_closing_its_oldest_while_newer_stay_is_an_eviction() {
+        // An idle timeout: the oldest connections close after a while, newer ones stay open.
+        let mut f = Feed::new(false, 1000);
+        hold(&mut f, K);
+        let idle: Vec<(u64, EventKind)> = (0..3).map(|i| (i, fin(30_000_000))).collect();
+        f.batch(&idle);
+        assert!(f.finder.done());
+        let l = f.finder.finish();
+        assert_eq!(l.held, K);
+        assert!(l.evicted && !l.collapse);
+        assert_eq!(l.first_failure.unwrap().conn, 1);
+        assert_eq!(
+            l.held_then_closed_lifetimes,
+            Some((Duration::from_secs(30), Duration::from_secs(30)))
+        );
+    }
+
+    #[test]
+    fn a_newcomer_closed_a_round_trip_later_on_a_far_target_is_rejected() {
+        // nginx's limit 300 ms away: its FIN comes about a round trip after the handshake.
+        let far = |i| {
+            [
+                (i, dialing()),
+                (
+                    i,
+                    EventKind::Established {
+                        connect_time: Duration::from_millis(300),
+                        retransmitted: false,
+                    },
+                ),
+            ]
+        };
+        let mut f = Feed::new(false, 1000);
+        for i in 0..K {
+            f.batch(&far(i));
+        }
+        for i in K..K + 3 {
+            f.batch(&far(i));
+            f.batch(&[(i, fin(310_000))]);
+        }
+        let l = f.finder.finish();
+        assert_eq!((l.held, l.failures.rejected), (K, 3));
+    }
+
+    #[test]
+    fn failures_at_the_end_are_not_called_forgiven() {
+        let mut f = Feed::new(false, 12);
+        hold(&mut f, 10);
+        f.batch(&[(10, dialing()), (10, refused())]);
+        f.batch(&[(11, dialing()), (11, refused())]);
+        let l = f.finder.finish();
+        assert_eq!((l.answer, l.blips, l.trailing), (Answer::AtMax, 0, 2));
     }
 
     #[test]

@@ -674,6 +674,11 @@ pub trait Observer {
     fn stop_dialing(&self) -> bool {
         false
     }
+    /// When the loop should wake even with nothing else to do (time since the run's start),
+    /// asked after each loop iteration; `None` for no wake-up of its own.
+    fn wake_at(&self) -> Option<Duration> {
+        None
+    }
     /// A SIGINT or SIGTERM arrived, and this is what the run does about it.
     fn interrupted(&mut self, _snapshot: &Snapshot, _what: Interruption) {}
     /// End of one loop iteration: a good moment to flush buffered output.
