@@ -752,13 +752,17 @@ impl Pacing {
 
 impl std::fmt::Display for Pacing {
     /// The pace in words: `500 connections/s`, `one connection every 10ms`, `steps of 100 more,
-    /// each held 5s` (durations in whole milliseconds, or seconds when whole).
+    /// each held 5s` (durations in whole seconds, milliseconds or microseconds).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Whole seconds, else whole milliseconds, else microseconds: exact, no float.
         let dur = |d: Duration| {
-            if d.subsec_nanos() == 0 {
-                format!("{}s", d.as_secs())
+            let us = d.as_micros();
+            if us.is_multiple_of(1_000_000) {
+                format!("{}s", us / 1_000_000)
+            } else if us.is_multiple_of(1_000) {
+                format!("{}ms", us / 1_000)
             } else {
-                format!("{}ms", d.as_secs_f64() * 1e3)
+                format!("{us}µs")
             }
         };
         match *self {

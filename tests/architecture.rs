@@ -16,7 +16,7 @@ const DOORS: &[(&str, &[&str])] = &[
     ("results", &["config"]),
     ("engine", &["config", "local", "results"]),
     ("verdict", &["config", "results"]),
-    ("report", &["results", "verdict", "units"]),
+    ("report", &["config", "results", "verdict", "units"]),
     (
         "export",
         &["config", "results", "verdict", "units", "report"],

@@ -143,7 +143,7 @@ fn parse_normalized(argv: Vec<OsString>) -> Result<Command, CliExit> {
         RawCommand::FindLimit(raw) => validate_find_limit(*raw)
             .map(Command::FindLimit)
             .map_err(usage),
-        RawCommand::Demo(raw) => validate_flags("127.0.0.1".to_string(), 1, raw.flags)
+        RawCommand::Demo(raw) => validate_flags("127.0.0.1".to_string(), 1, raw.flags, false)
             .map(|c| {
                 Command::Demo(RunConfig {
                     assume_yes: true,
@@ -229,6 +229,36 @@ mod tests {
                 Err(m)
             }
         }
+    }
+
+    fn search(args: &str) -> crate::config::LimitConfig {
+        let argv = std::iter::once("tcpgoon")
+            .chain(["find-limit"])
+            .chain(args.split_whitespace())
+            .chain(["127.0.0.1", "1"])
+            .map(OsString::from);
+        match parse(argv) {
+            Ok(Command::FindLimit(config)) => config.limit.expect("a search"),
+            other => panic!("not a search: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_signals_a_search_watches() {
+        use crate::config::StopOn;
+        let all_but_slow = StopOn::ALL.without(StopOn::SLOW);
+        assert_eq!(search("").stop_on, all_but_slow);
+        assert_eq!(search("--stop-on all,closed").stop_on, all_but_slow);
+        assert_eq!(
+            search("--stop-on closed --connect-p99 5ms").stop_on,
+            StopOn::CLOSED.with(StopOn::SLOW)
+        );
+        assert_eq!(search("--connect-p99 5ms").stop_on, StopOn::ALL);
+        assert_eq!(
+            search("--stop-on timeout,retransmit").stop_on,
+            StopOn::TIMEOUT.with(StopOn::RETRANSMIT)
+        );
+        assert_eq!(search("--sustained 7").sustained, 7);
     }
 
     #[test]

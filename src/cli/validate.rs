@@ -104,13 +104,7 @@ pub(super) fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
         (None, _) if targets.any() => (String::new(), 0),
         (host, _) => return Err(arity(usize::from(host.is_some()))),
     };
-    let mut config = validate_flags(host, port, raw.flags)?;
-    if let Some(t) = config.thresholds.iter().find(|t| t.metric == Metric::Limit) {
-        return Err(format!(
-            "--threshold {}: limit is what `tcpgoon find-limit` measures; run checks -c connections (held>=100%)",
-            t.expr
-        ));
-    }
+    let mut config = validate_flags(host, port, raw.flags, false)?;
     config.targets = targets;
     let env = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let shard = shard(
@@ -195,9 +189,13 @@ pub(super) fn validate_find_limit(raw: RawFindLimit) -> Result<RunConfig, String
     };
     let mut stop_on = StopOn::NONE;
     match raw.stop_on.as_deref().map(str::trim) {
-        None | Some("all") => stop_on = StopOn::ALL,
+        None => stop_on = StopOn::ALL,
         Some(list) => {
             for name in list.split(',').map(str::trim) {
+                if name == "all" {
+                    stop_on = StopOn::ALL;
+                    continue;
+                }
                 let signal = StopOn::named(name).ok_or_else(|| {
                     format!(
                         "--stop-on takes signals from {} (or all), comma-separated (got {})",
@@ -223,17 +221,28 @@ pub(super) fn validate_find_limit(raw: RawFindLimit) -> Result<RunConfig, String
             Ok(d)
         })
         .transpose()?;
-    let named_slow = raw.stop_on.as_deref().map(str::trim) != Some("all") && raw.stop_on.is_some();
-    if named_slow && stop_on.has(StopOn::SLOW) && connect_p99.is_none() {
+    let named = |signal: &str| {
+        raw.stop_on
+            .as_deref()
+            .is_some_and(|l| l.split(',').any(|n| n.trim() == signal))
+    };
+    if named("check") && raw.flags.expect.is_none() && !raw.flags.expect_data {
+        return Err(
+            "--stop-on check needs --expect TEXT or --expect-data: without them nothing is checked"
+                .to_string(),
+        );
+    }
+    if named("slow") && connect_p99.is_none() {
         return Err(
             "--stop-on slow needs --connect-p99 DURATION, the bound on the connect-time p99"
                 .to_string(),
         );
     }
-    if connect_p99.is_none() {
-        // Nothing to judge the connect times against: `slow` watches nothing.
-        stop_on = stop_on.without(StopOn::SLOW);
-    }
+    // `slow` watches the bound when there is one, and nothing without.
+    stop_on = match connect_p99 {
+        Some(_) => stop_on.with(StopOn::SLOW),
+        None => stop_on.without(StopOn::SLOW),
+    };
     let sustained = match raw.sustained.as_deref() {
         None => 3,
         Some(t) => count("--sustained", t, (1, ""), 100_000)? as u32,
@@ -245,7 +254,7 @@ pub(super) fn validate_find_limit(raw: RawFindLimit) -> Result<RunConfig, String
         ZERO_OR_MORE,
     )?;
     let rate_given = f.rate.is_some();
-    let mut config = validate_flags(host, port, raw.flags)?;
+    let mut config = validate_flags(host, port, raw.flags, true)?;
     config.load.pacing = match steps {
         Some(steps) => steps,
         None if !rate_given => Pacing::Rate(DEFAULT_SEARCH_RATE),
@@ -556,7 +565,13 @@ pub(super) fn arity(given: usize) -> String {
     )
 }
 
-pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<RunConfig, String> {
+/// `run`'s flags (`search` for `find-limit`'s, which also measures `limit`).
+pub(super) fn validate_flags(
+    host: String,
+    port: u16,
+    raw: RunFlags,
+    search: bool,
+) -> Result<RunConfig, String> {
     let connections = count(
         "--connections",
         raw.connections.as_deref().unwrap_or("100"),
@@ -624,6 +639,20 @@ pub(super) fn validate_flags(host: String, port: u16, raw: RunFlags) -> Result<R
         .collect::<Result<Vec<_>, _>>()?;
     for t in &thresholds {
         super::checks::measurable(t, &checks)?;
+        if t.metric == Metric::Limit {
+            if !search {
+                return Err(format!(
+                    "--threshold {}: limit is what `tcpgoon find-limit` measures; a run checks its -c connections (held>=100%)",
+                    t.expr
+                ));
+            }
+            if matches!(t.value, crate::config::Bound::Percent(_)) {
+                return Err(format!(
+                    "--threshold {}: limit takes a number of connections (limit>=5000), not a percentage of --max",
+                    t.expr
+                ));
+            }
+        }
     }
     Ok(RunConfig {
         host,

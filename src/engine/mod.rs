@@ -264,7 +264,7 @@ impl Engine {
                 self.on_signal(observer);
             }
             self.fire_timers(observer);
-            self.check_enough(&*observer);
+            self.check_enough(observer);
             self.launch_due(observer);
             self.update_phase();
             self.update_hold();
@@ -417,12 +417,13 @@ impl Engine {
     }
 
     /// Stops dialing for good when the observer has seen enough.
-    fn check_enough(&mut self, observer: &dyn Observer) {
+    fn check_enough(&mut self, observer: &mut dyn Observer) {
         if !self.enough && observer.stop_dialing() {
             self.enough = true;
             if let Some(key) = self.pace_timer.take() {
                 self.wheel.cancel(key);
             }
+            observer.dialing_stopped(&self.snapshot(self.now_ns()));
         }
     }
 
@@ -446,7 +447,7 @@ impl Engine {
             self.launched += 1;
             self.dial(i, due, observer);
             if observer.stop_dialing() {
-                return self.check_enough(&*observer);
+                return self.check_enough(observer);
             }
         }
     }

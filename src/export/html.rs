@@ -937,7 +937,7 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
             keys.push((
                 format!(
                     "limit: {} held{}",
-                    l.held,
+                    crate::report::limit::grouped(l.held),
                     if l.answer == Answer::Found {
                         ""
                     } else {
@@ -955,7 +955,11 @@ fn timeline_chart(out: &mut String, r: &RunResult) {
                     ShapeStyle::from(&LIMIT).stroke_width(2),
                 ))
                 .map_err(err)?;
-                keys.push((format!("first failure ({})", f.conn), LIMIT, true));
+                keys.push((
+                    format!("first failure ({})", crate::report::limit::grouped(f.conn)),
+                    LIMIT,
+                    true,
+                ));
             }
         }
         legend(&side, &keys)

@@ -67,6 +67,8 @@ enum Piece {
     Progress(Snapshot),
     /// A signal's effect, for the display.
     Interrupted(Snapshot, Interruption),
+    /// Dialing stopped for good (a search found its answer), for the display.
+    DialingStopped(Snapshot),
     /// The run is over: clear the display for good.
     EndProgress,
 }
@@ -219,6 +221,11 @@ fn write_all(rx: &Receiver<Vec<Piece>>, mut display: Option<Display>) -> Option<
                         d.interrupted(s, what);
                     }
                 }
+                Piece::DialingStopped(s) => {
+                    if let Some(d) = &mut display {
+                        d.dialing_stopped(s);
+                    }
+                }
                 Piece::EndProgress => {
                     write_around(display.as_ref(), std::mem::take(&mut text), &mut lost);
                     if let Some(d) = display.take() {
@@ -254,7 +261,10 @@ fn write_batch(batch: Vec<Piece>, lost: &mut Option<io::Error>) {
     for piece in batch {
         match piece {
             // Only the writer thread has a display; without one there is nothing to show.
-            Piece::Progress(_) | Piece::Interrupted(..) | Piece::EndProgress => {}
+            Piece::Progress(_)
+            | Piece::Interrupted(..)
+            | Piece::DialingStopped(_)
+            | Piece::EndProgress => {}
             Piece::Out(text) => {
                 let mut out = stdout.lock();
                 let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
@@ -361,6 +371,12 @@ impl Observer for TextReporter {
 
     fn event(&mut self, e: &ConnEvent) {
         self.console.err(&format!("{}\n", event_line(e)));
+    }
+
+    fn dialing_stopped(&mut self, s: &Snapshot) {
+        if self.progress {
+            self.console.batch.push(Piece::DialingStopped(*s));
+        }
     }
 
     fn interrupted(&mut self, s: &Snapshot, what: Interruption) {

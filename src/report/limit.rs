@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::errno_text;
 use super::godur::go_duration;
-use crate::results::limit::{Answer, Limit, MaxFrom, Signal, StopOn, Tally};
+use crate::config::{MaxFrom, StopOn};
+use crate::results::limit::{Answer, Limit, Signal, Tally};
 use crate::results::RunResult;
 
 /// `n` with thousands separators: `9,981`.

@@ -119,6 +119,8 @@ struct State {
     settled_at: Option<Duration>,
     /// The first signal's effect, if one came.
     interrupted: Option<Interruption>,
+    /// Dialing stopped for good before the plan's end (a search's answer).
+    stopped: bool,
 }
 
 impl State {
@@ -129,6 +131,7 @@ impl State {
             dials: VecDeque::new(),
             settled_at: None,
             interrupted: None,
+            stopped: false,
         }
     }
 
@@ -136,7 +139,8 @@ impl State {
         if self.last.is_some_and(|last| s.at < last.at) {
             return;
         }
-        if self.settled_at.is_none() && settled(&s.counts, self.interrupted.is_some()) {
+        let no_more = self.interrupted.is_some() || self.stopped;
+        if self.settled_at.is_none() && settled(&s.counts, no_more) {
             let before = self.last.map_or(s.at, |l| l.at + Timeline::FIRST_STEP);
             self.settled_at = Some(s.at.min(before));
         }
@@ -155,6 +159,11 @@ impl State {
 
     fn interrupted(&mut self, s: Snapshot, what: Interruption) {
         self.interrupted.get_or_insert(what);
+        self.update(s);
+    }
+
+    fn dialing_stopped(&mut self, s: Snapshot) {
+        self.stopped = true;
         self.update(s);
     }
 
@@ -279,8 +288,10 @@ fn dialed(c: &Counts) -> u64 {
 }
 
 /// Every dial settled: none dialing, and none left to dial (or a signal stopped the dials).
-fn settled(c: &Counts, interrupted: bool) -> bool {
-    c.dialing == 0 && (c.not_initiated == 0 || interrupted)
+/// Every dial settled: none in flight, and none left to dial (or none will be: a signal, or
+/// a search that found its answer).
+fn settled(c: &Counts, no_more: bool) -> bool {
+    c.dialing == 0 && (c.not_initiated == 0 || no_more)
 }
 
 /// A rate for the display: `812`, `2.5`, `0.05`.
@@ -336,6 +347,12 @@ impl Display {
     fn start(&mut self, at: Duration) {
         self.origin
             .get_or_insert_with(|| Instant::now().checked_sub(at).unwrap_or_else(Instant::now));
+    }
+
+    /// Takes in the end of dialing before the plan's end (no drawing).
+    pub(super) fn dialing_stopped(&mut self, s: Snapshot) {
+        self.start(s.at);
+        self.state.dialing_stopped(s);
     }
 
     /// Takes in a signal's effect (no drawing).

@@ -36,8 +36,7 @@ use std::time::{Duration, Instant};
 use super::{
     CheckOutcome, CloseKind, ConnEvent, EventKind, Interruption, Observer, Snapshot, CLOSED_AT_ONCE,
 };
-use crate::config::{LimitConfig, Shard, P99_WINDOW};
-pub use crate::config::{MaxFrom, StopOn};
+use crate::config::{LimitConfig, MaxFrom, Shard, StopOn, P99_WINDOW};
 
 /// A dial still unanswered this long has had its SYN sent again (Linux's initial
 /// retransmission timeout is one second).
@@ -935,6 +934,9 @@ impl Observer for Watching<'_> {
     }
     fn wake_at(&self) -> Option<Duration> {
         self.finder.wake_at()
+    }
+    fn dialing_stopped(&mut self, snapshot: &Snapshot) {
+        self.inner.dialing_stopped(snapshot);
     }
     fn interrupted(&mut self, snapshot: &Snapshot, what: Interruption) {
         // After the last dial up to --max, a signal only cuts the settle short: the search

@@ -674,6 +674,9 @@ pub trait Observer {
     fn stop_dialing(&self) -> bool {
         false
     }
+    /// Dialing stopped for good because [`stop_dialing`](Self::stop_dialing) said so: what
+    /// was dialed settles, then the hold.
+    fn dialing_stopped(&mut self, _snapshot: &Snapshot) {}
     /// When the loop should wake even with nothing else to do (time since the run's start),
     /// asked after each loop iteration; `None` for no wake-up of its own.
     fn wake_at(&self) -> Option<Duration> {
