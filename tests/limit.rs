@@ -138,7 +138,7 @@ fn nginx_limit_conn_is_found_exactly() {
         };
         assert!(
             answer(&out).starts_with(&format!(
-                "{held}; first failure at {}: rejected: closed by the target right after the handshake while older connections stayed open (",
+                "{held}; first failure at {}: rejected: closed by the target right after the handshake, never held (",
                 k + 1
             )),
             "{out}"

@@ -96,7 +96,8 @@ fn answer(r: &RunResult, l: &Limit) -> String {
                     )
                 } else if l.evicted {
                     (
-                        "closed by the target after holding it, while newer connections stayed open (an idle timeout or an eviction)".to_string(),
+                        "closed by the target after holding it (an idle timeout or an eviction)"
+                            .to_string(),
                         None,
                     )
                 } else {
@@ -169,8 +170,7 @@ fn signal_words(signal: Signal, r: &RunResult) -> String {
         }
         Signal::Closed => "closed by the target".to_string(),
         Signal::Rejected => {
-            "rejected: closed by the target right after the handshake while older connections stayed open"
-                .to_string()
+            "rejected: closed by the target right after the handshake, never held".to_string()
         }
         Signal::Silent => format!(
             "accept queue: connections established but not verified (nothing within --expect-timeout {})",

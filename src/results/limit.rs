@@ -400,12 +400,15 @@ pub struct LimitFinder {
     ranks: Vec<u32>,
     /// Connections that passed so far: the next pass's rank.
     passes: u32,
-    /// Passes, newest last, with the number of failures before each: the streak is the
-    /// failures since the newest that still passes.
-    stack: Vec<(u32, usize)>,
+    /// The newest connection (in dial order) that passes now: failures of connections dialed
+    /// after it make the streak.
+    newest: Option<u32>,
     failures: Vec<Failure>,
-    /// When the streak reached `--sustained`: where it began and ended in `failures`.
-    streak: Option<(usize, usize)>,
+    /// The connections that failed, by slot: counted above `newest`.
+    failed: std::collections::BTreeSet<u32>,
+    /// When the streak reached `--sustained`: the newest passing connection then (the
+    /// streak's failures are those dialed after it).
+    streak: Option<Option<u32>>,
     /// Every closure at once, in the order seen.
     closing: Vec<Closing>,
     /// Dialed connections in dial order, for the ones still unanswered after a second.
@@ -439,8 +442,9 @@ impl LimitFinder {
             ranks: Vec::new(),
             connections: n,
             passes: 0,
-            stack: Vec::new(),
+            newest: None,
             failures: Vec::new(),
+            failed: std::collections::BTreeSet::new(),
             streak: None,
             closing: Vec::new(),
             dialing: std::collections::VecDeque::new(),
@@ -506,7 +510,47 @@ impl LimitFinder {
         s.ms = u32::try_from(at.as_millis()).unwrap_or(u32::MAX);
         self.ranks[slot] = self.passes;
         self.passes += 1;
-        self.stack.push((slot as u32, self.failures.len()));
+        if self.newest.is_none_or(|n| slot as u32 > n) {
+            self.newest = Some(slot as u32);
+        }
+    }
+
+    /// Connection in `slot` stops passing (closed, or failed by the p99 after it passed).
+    fn unpass(&mut self, slot: usize, at: Duration) {
+        self.slots[slot].flags &= !PASSING;
+        if self.newest == Some(slot as u32) {
+            // The newest passing is now an older one: failures of the connections between
+            // them are no longer forgiven.
+            let mut n = slot;
+            self.newest = loop {
+                if n == 0 {
+                    break None;
+                }
+                n -= 1;
+                if self.slots[n].flags & PASSING != 0 {
+                    break Some(n as u32);
+                }
+            };
+            self.check_streak(at);
+        }
+    }
+
+    /// Failures of connections dialed after the newest passing one (at most what the rule
+    /// needs: `--sustained`).
+    fn streak_now(&self) -> usize {
+        let from = self.newest.map_or(0, |n| n + 1);
+        self.failed
+            .range(from..)
+            .take(self.config.sustained as usize)
+            .count()
+    }
+
+    /// Stops the search when the streak reached `--sustained`.
+    fn check_streak(&mut self, at: Duration) {
+        if self.streak.is_none() && self.streak_now() >= self.config.sustained as usize {
+            self.streak = Some(self.newest);
+            self.stopped_at.get_or_insert(at);
+        }
     }
 
     /// Connection in `slot` fails with `signal` (if watched, and if it had not failed yet).
@@ -522,17 +566,8 @@ impl LimitFinder {
             signal,
             at,
         });
-        while let Some(&(top, _)) = self.stack.last() {
-            if self.slots[top as usize].flags & PASSING != 0 {
-                break;
-            }
-            self.stack.pop();
-        }
-        let since = self.stack.last().map_or(0, |&(_, n)| n);
-        if self.streak.is_none() && self.failures.len() - since >= self.config.sustained as usize {
-            self.streak = Some((since, self.failures.len()));
-            self.stopped_at.get_or_insert(at);
-        }
+        self.failed.insert(slot as u32);
+        self.check_streak(at);
         Some(pos)
     }
 
@@ -578,7 +613,7 @@ impl LimitFinder {
                 let reset = cause.kind() == CloseKind::Reset;
                 let s = &mut self.slots[slot];
                 let was_passing = s.flags & PASSING != 0;
-                s.flags = (s.flags & !(PASSING | DIALING)) | CLOSED;
+                s.flags = (s.flags & !DIALING) | CLOSED;
                 if reset {
                     s.flags |= RESET;
                 }
@@ -588,6 +623,9 @@ impl LimitFinder {
                 // a newcomer comes about one round trip after the handshake completed here).
                 let at_once = CLOSED_AT_ONCE + Duration::from_micros(2 * u64::from(s.connect_us));
                 let failure = self.failure(slot, Signal::Closed, e.at);
+                if was_passing {
+                    self.unpass(slot, e.at);
+                }
                 if lifetime < at_once {
                     self.closing.push(Closing {
                         slot: slot as u32,
@@ -661,8 +699,12 @@ impl LimitFinder {
                 .collect();
             for s in slow {
                 let s = s as usize;
-                self.slots[s].flags &= !(PASSED | PASSING);
+                let was_passing = self.slots[s].flags & PASSING != 0;
+                self.slots[s].flags &= !PASSED;
                 self.failure(s, Signal::Slow, at);
+                if was_passing {
+                    self.unpass(s, at);
+                }
             }
         }
         self.p99_over = over;
@@ -784,72 +826,66 @@ impl LimitFinder {
         let mut lifetimes: Option<(u32, u32)> = None;
         let (mut first_failure, mut collapse, mut evicted, mut held_then_closed) =
             (None, false, false, 0);
-        let (forgiven, trailing) = match self.streak {
-            Some((from, to)) => {
-                for f in &self.failures[from..] {
-                    tally.count(f.signal);
-                    let slot = self.slot_of(f.conn - 1);
-                    match f.signal {
-                        Signal::Error(errno) => *errnos.entry(errno).or_default() += 1,
-                        Signal::Retransmit
-                            if slot.is_some_and(|i| slots[i].flags & TIMED_OUT != 0) =>
-                        {
-                            tally.retransmits_timed_out += 1;
-                        }
-                        Signal::Closed if slot.is_some_and(counted) => {
-                            held_then_closed += 1;
-                            let life = slots[slot.expect("counted")].life_ms;
-                            lifetimes = Some(
-                                lifetimes
-                                    .map_or((life, life), |(lo, hi)| (lo.min(life), hi.max(life))),
-                            );
-                        }
-                        _ => {}
+        // The streak: failures of connections dialed after the newest passing one (when the
+        // search stopped, or at the end); the failures before it were forgiven.
+        let after = match self.streak {
+            Some(after) => after,
+            None => self.newest,
+        };
+        let (streak, forgiven): (Vec<Failure>, Vec<Failure>) =
+            self.failures.iter().partition(|f| {
+                let i = self.slot_of(f.conn - 1).unwrap_or(0) as u32;
+                after.is_none_or(|a| i > a)
+            });
+        let trailing = if self.streak.is_some() {
+            for f in &streak {
+                tally.count(f.signal);
+                let slot = self.slot_of(f.conn - 1);
+                match f.signal {
+                    Signal::Error(errno) => *errnos.entry(errno).or_default() += 1,
+                    Signal::Retransmit if slot.is_some_and(|i| slots[i].flags & TIMED_OUT != 0) => {
+                        tally.retransmits_timed_out += 1;
                     }
+                    Signal::Closed if slot.is_some_and(counted) => {
+                        held_then_closed += 1;
+                        let life = slots[slot.expect("counted")].life_ms;
+                        lifetimes = Some(
+                            lifetimes.map_or((life, life), |(lo, hi)| (lo.min(life), hi.max(life))),
+                        );
+                    }
+                    _ => {}
                 }
-                let streak = &self.failures[from..to];
-                let not_held = streak
-                    .iter()
-                    .filter(|f| !held_by_target(f))
-                    .min_by_key(|f| f.conn);
-                first_failure = match not_held {
-                    Some(f) => Some(*f),
-                    // Every failure of the streak is a connection the target held, closed.
-                    // With none of them left open: it dropped everything. With newer ones
-                    // still open: it closed the older (an idle timeout, an eviction).
-                    None if !open_at_end => {
-                        collapse = true;
-                        streak.first().map(|f| Failure {
-                            conn: counted_max_conn.map_or(1, |c| c + 2),
-                            signal: Signal::Closed,
-                            at: f.at,
-                        })
-                    }
-                    None => {
-                        evicted = true;
-                        streak.iter().min_by_key(|f| f.conn).copied()
-                    }
-                };
-                (from, 0)
             }
-            None => {
-                // Failures before the newest pass that still passes were forgiven; those after
-                // it, at the end, did not add up to a streak.
-                let since = self
-                    .stack
-                    .iter()
-                    .rev()
-                    .find(|&&(s, _)| slots[s as usize].flags & PASSING != 0)
-                    .map_or(0, |&(_, n)| n);
-                (since, self.failures.len() - since)
-            }
+            let not_held = streak
+                .iter()
+                .filter(|f| !held_by_target(f))
+                .min_by_key(|f| f.conn);
+            first_failure = match not_held {
+                // The target closed every connection it held (none is open at the end): it
+                // dropped everything, whatever it refused or reset besides.
+                _ if !open_at_end && held_then_closed > 0 => {
+                    collapse = true;
+                    streak.iter().min_by_key(|f| f.at).map(|f| Failure {
+                        conn: counted_max_conn.map_or(1, |c| c + 2),
+                        signal: Signal::Closed,
+                        at: f.at,
+                    })
+                }
+                Some(f) => Some(*f),
+                // Every failure of the streak is a connection the target held, closed, while
+                // others stay open (an idle timeout, an eviction).
+                None => {
+                    evicted = true;
+                    streak.iter().min_by_key(|f| f.conn).copied()
+                }
+            };
+            0
+        } else {
+            streak.len()
         };
         let (blips, first_blip) = (
-            forgiven as u64,
-            self.failures[..forgiven]
-                .iter()
-                .min_by_key(|f| f.conn)
-                .copied(),
+            forgiven.len() as u64,
+            forgiven.iter().min_by_key(|f| f.conn).copied(),
         );
         let answer = if self.streak.is_some() {
             Answer::Found
@@ -1088,10 +1124,12 @@ mod tests {
         first.extend((0..10).map(|i| (i, fin(90_000))));
         first.push((K - 1, up()));
         f.batch(&first);
-        assert!(f.finder.done());
+        // The newest still passes: the oldest closing could be an idle timeout.
+        assert!(!f.finder.done());
         let rest: Vec<(u64, EventKind)> = (10..K).map(|i| (i, fin(50_000))).collect();
         f.batch(&rest[..20]);
         f.batch(&rest[20..]);
+        assert!(f.finder.done(), "none passes any more");
         f.dial(K..K + 3);
         f.batch(&[(K, refused()), (K + 1, refused()), (K + 2, refused())]);
         let l = f.finder.finish();
@@ -1171,7 +1209,7 @@ mod tests {
         let l = f.finder.finish();
         assert_eq!(l.held, K);
         assert_eq!(l.failures.rejected, 0);
-        assert!(l.collapse);
+        // The first connection it did not hold: the plan's next, refused.
         assert_eq!(l.first_failure.unwrap().conn, K + 1);
     }
 
@@ -1299,16 +1337,18 @@ mod tests {
         assert!(!f.done());
         // A second slow one in the window: the p99 is over the bound; both fail (the earlier
         // one stops passing), and so does every connection while it stays over.
-        f.on_event(&ConnEvent {
-            conn: 200,
-            at: Duration::ZERO,
-            kind: up(9),
-        });
+        for conn in 200..202 {
+            f.on_event(&ConnEvent {
+                conn,
+                at: Duration::ZERO,
+                kind: up(if conn == 200 { 9 } else { 1 }),
+            });
+        }
         assert!(f.done());
         let l = f.finish();
         assert_eq!(l.held, 199);
         let first = l.first_failure.unwrap();
-        assert_eq!((first.conn, first.signal), (151, Signal::Slow));
+        assert_eq!((first.conn, first.signal), (201, Signal::Slow));
 
         // Slow from the start: none held, judged at the 100th.
         let mut f = LimitFinder::new(config, false, Shard::whole(1000), 1000);
@@ -1360,21 +1400,54 @@ mod tests {
     }
 
     #[test]
-    fn a_target_closing_its_oldest_while_newer_stay_is_an_eviction() {
-        // An idle timeout: the oldest connections close after a while, newer ones stay open.
+    fn a_target_closing_its_oldest_while_newer_stay_forgives_them() {
+        // An idle timeout: the oldest connections close after a while, newer ones stay open
+        // and pass: no limit, the closures are forgiven.
         let mut f = Feed::new(false, 1000);
         hold(&mut f, K);
         let idle: Vec<(u64, EventKind)> = (0..3).map(|i| (i, fin(30_000_000))).collect();
         f.batch(&idle);
-        assert!(f.finder.done());
+        assert!(!f.finder.done());
         let l = f.finder.finish();
-        assert_eq!(l.held, K);
-        assert!(l.evicted && !l.collapse);
-        assert_eq!(l.first_failure.unwrap().conn, 1);
         assert_eq!(
-            l.held_then_closed_lifetimes,
-            Some((Duration::from_secs(30), Duration::from_secs(30)))
+            (l.answer, l.held, l.blips, l.trailing),
+            (Answer::AtMax, K, 3, 0)
         );
+        assert_eq!(l.first_blip.unwrap().conn, 1);
+    }
+
+    #[test]
+    fn a_failure_seen_late_is_forgiven_by_a_connection_dialed_after_it() {
+        // SYN loss: connection 10's dial is seen unanswered a second later, after connections
+        // dialed after it passed; and the last ones' failures come after the last dial.
+        let mut f = Feed::new(false, 14);
+        f.finder.start = Some(Instant::now() - Duration::from_secs(5));
+        hold(&mut f, 10);
+        f.dial(10..11);
+        for i in 11..14 {
+            f.batch(&[(i, dialing()), (i, up())]);
+        }
+        f.batch(&[]);
+        let l = f.finder.finish();
+        assert_eq!((l.answer, l.held, l.blips), (Answer::AtMax, 13, 1));
+        assert_eq!(l.first_blip.unwrap().signal, Signal::Retransmit);
+        // In the other order (an older connection's pass seen after newer ones failed), the
+        // newer ones' failures stay: the first failure is the first of them.
+        let mut f = Feed::new(true, 1000);
+        for i in 0..8 {
+            f.batch(&[(i, dialing()), (i, up())]);
+        }
+        for i in 0..7 {
+            f.batch(&[(i, checked(CheckOutcome::Verified))]);
+        }
+        f.batch(&[(8, dialing()), (8, up()), (8, fin(200))]);
+        f.batch(&[(9, dialing()), (9, up()), (9, fin(200))]);
+        f.batch(&[(7, checked(CheckOutcome::Verified))]);
+        f.batch(&[(10, dialing()), (10, up()), (10, fin(200))]);
+        let l = f.finder.finish();
+        assert_eq!(l.held, 8);
+        assert_eq!(l.first_failure.unwrap().conn, 9);
+        assert_eq!(l.blips, 0);
     }
 
     #[test]
