@@ -13,6 +13,8 @@
 
 use std::io::{self, BufRead};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::AppError;
@@ -181,9 +183,23 @@ pub(super) fn serve(mut config: RunConfig, role: WorkerRole) -> Result<i32, AppE
             port: job.port,
         },
     };
-    let mut observer = ToParent(reporter);
+    // The parent's `stop` (another worker's search found its answer) ends this one's dialing
+    // too: read by a thread of its own, seen by the engine through `stop_dialing`.
+    drop(input);
+    let stop = Arc::new(AtomicBool::new(false));
+    let told = stop.clone();
+    std::thread::spawn(move || {
+        for line in io::stdin().lines() {
+            match line {
+                Ok(l) if l.trim() == "stop" => told.store(true, Ordering::Relaxed),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    let mut observer = ToParent(reporter, stop);
     let result = super::run::engine_run(&config, plan, signals, &mut observer)?;
-    let mut reporter = observer.0;
+    let ToParent(mut reporter, _) = observer;
     reporter.print(&snapshot_line(
         "final",
         &Snapshot {
@@ -200,9 +216,19 @@ pub(super) fn serve(mut config: RunConfig, role: WorkerRole) -> Result<i32, AppE
 
 /// The engine's observer in a worker: counts to the parent on stdout, `-v` lines and
 /// interruptions on stderr.
-struct ToParent(TextReporter);
+struct ToParent(TextReporter, Arc<AtomicBool>);
 
 impl Observer for ToParent {
+    fn stop_dialing(&self) -> bool {
+        self.1.load(Ordering::Relaxed)
+    }
+
+    fn dialing_stopped(&mut self, _snapshot: &Snapshot) {
+        // The parent tells every other worker: one search stops as one.
+        self.0.print("stopped\n");
+        self.0.flush();
+    }
+
     fn status(&mut self, snapshot: &Snapshot) {
         self.0.print(&snapshot_line("status", snapshot));
     }

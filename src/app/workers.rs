@@ -52,6 +52,8 @@ enum Msg {
     /// Its counts at the end of its run, before its report.
     Final(usize, Snapshot),
     Report(usize, String),
+    /// It stopped dialing (a search found its answer): every worker stops too.
+    Stopped(usize),
     /// A line of its standard error.
     Line(usize, String),
     /// Its standard output ended (it exited, or is about to).
@@ -321,6 +323,7 @@ fn read_stdout(w: usize, out: Option<std::process::ChildStdout>, tx: Sender<Msg>
                 .unwrap_or((line.trim_end(), ""));
             let msg = match word {
                 "ready" => Msg::Ready(w),
+                "stopped" => Msg::Stopped(w),
                 "status" => match parse_snapshot(rest) {
                     Some(s) => Msg::Status(w, s),
                     None => continue,
@@ -432,6 +435,7 @@ impl Started {
             }
         }
         let mut signalled = 0;
+        let mut stopping = false;
         let mut kill_at: Option<std::time::Instant> = None;
         let mut checked = std::time::Instant::now();
         while !self.workers.iter().all(|w| w.done) {
@@ -497,7 +501,21 @@ impl Started {
                     }
                     self.status_lines(reporter);
                 }
-                Ok(Msg::Ready(_)) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Msg::Stopped(w)) if !stopping => {
+                    stopping = true;
+                    reporter.debug(&format!(
+                        "worker {w}/{n} stopped dialing: the search has its answer; every worker stops"
+                    ));
+                    // One search: when one worker has the answer, none dials on into what
+                    // the target frees as the others settle.
+                    for w in self.workers.iter_mut().filter(|w| !w.done) {
+                        if let Some(input) = w.stdin.as_mut() {
+                            let _ = writeln!(input, "stop");
+                            let _ = input.flush();
+                        }
+                    }
+                }
+                Ok(Msg::Ready(_) | Msg::Stopped(_)) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
         }

@@ -828,8 +828,10 @@ impl LimitFinder {
             (None, false, false, 0);
         // The streak: failures of connections dialed after the newest passing one (when the
         // search stopped, or at the end); the failures before it were forgiven.
+        // Failures of connections that stopped passing after the search stopped were not
+        // forgiven either: the newest still passing at the end bounds the streak too.
         let after = match self.streak {
-            Some(after) => after,
+            Some(after) => after.min(self.newest),
             None => self.newest,
         };
         let (streak, forgiven): (Vec<Failure>, Vec<Failure>) =
@@ -966,7 +968,8 @@ impl Observer for Watching<'_> {
         }
     }
     fn stop_dialing(&self) -> bool {
-        self.finder.done()
+        // Its own answer, or the word of whoever it reports to (the other workers' answer).
+        self.finder.done() || self.inner.stop_dialing()
     }
     fn wake_at(&self) -> Option<Duration> {
         self.finder.wake_at()
