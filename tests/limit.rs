@@ -396,6 +396,9 @@ fn the_local_limit_is_said_never_taken_for_the_targets() {
             "5000",
             "--settle",
             "100ms",
+            // More than one process may open here: not refused, bounded (and said).
+            "--max",
+            "1000",
             "--export-json",
             file.to_str().unwrap(),
             "127.0.0.1",
@@ -432,6 +435,7 @@ fn find_limit_refuses_what_it_sets_itself() {
         ("find-limit --stop-on check 127.0.0.1 1", "error: --stop-on check needs --expect TEXT or --expect-data: without them nothing is checked"),
         ("find-limit --threshold limit>=50% 127.0.0.1 1", "error: --threshold limit>=50%: limit takes a number of connections (limit>=5000), not a percentage of --max"),
         ("demo --threshold limit>=1", "error: --threshold limit>=1: limit is what `tcpgoon find-limit` measures"),
+        ("find-limit --threshold limit==100 127.0.0.1 1", "error: --threshold limit==100: limit takes >= or > (limit>=5000)"),
         ("find-limit --max 0 127.0.0.1 1", "error: --max"),
         ("find-limit 127.0.0.1", "error: find-limit needs the target's HOST and PORT (see `tcpgoon find-limit --help`)"),
         ("run --threshold limit>=5 127.0.0.1 1", "error: --threshold limit>=5: limit is what `tcpgoon find-limit` measures"),
@@ -473,7 +477,7 @@ fn the_answer_is_in_every_export_and_read_back() {
     let out = report(&o);
     // The threshold fails: 40 held.
     assert_eq!(code(&o), 3, "{out}");
-    assert!(out.contains("✗ limit>=50: 40 of "), "{out}");
+    assert!(out.contains("✗ limit>=50: 40 held at once\n"), "{out}");
     // The saved run renders the same text, answer first.
     let again = stdout(&tg(&format!("report {}", json.display())));
     assert!(again.starts_with("held 40 connections"), "{again}");

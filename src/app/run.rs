@@ -75,21 +75,24 @@ fn run_checked(mut config: RunConfig, typo: Option<&CommandTypo>) -> Result<i32,
     run_one(&config, target, stdout_taken, &files)
 }
 
-/// `find-limit` without `--max`: as many connections as this machine can open toward
-/// `target`, in as many processes as `--workers` gives: the open-files limit of each, and the
-/// free local ports of the sources; which of them bounds the search is said in its answer.
+/// `find-limit`'s `--max`: without it, or when it is more, as many connections as this machine
+/// can open toward `target`, in as many processes as `--workers` gives: the open-files limit
+/// of each, and the free local ports of the sources; which of them bounds the search is said
+/// in its answer.
 fn size_search(config: &mut RunConfig, target: SocketAddr) -> Result<(), AppError> {
-    match config.limit {
-        Some(limit) if limit.max_from != MaxFrom::Flag => {}
-        _ => return Ok(()),
-    }
-    // How many processes: with `auto`, as many as this machine's open-files limit needs for
-    // its free ports.
+    let Some(limit) = config.limit else {
+        return Ok(());
+    };
+    let given = (limit.max_from == MaxFrom::Flag).then_some(config.load.connections);
+    // How many processes: with `auto`, as many as --max (or this machine's free ports) need.
     let first = preflight::capacity(target, &config.sources, config.port_policy, 1)?;
     let per_process = first.per_process.saturating_sub(16).max(1);
-    config.load.connections = first
-        .ports
-        .min(per_process * u64::from(crate::config::MAX_WORKERS))
+    config.load.connections = given
+        .unwrap_or_else(|| {
+            first
+                .ports
+                .min(per_process * u64::from(crate::config::MAX_WORKERS))
+        })
         .max(1);
     let n = super::workers::count(config);
     // Workers that share a source address pick from disjoint slices of the port range (as
@@ -104,10 +107,16 @@ fn size_search(config: &mut RunConfig, target: SocketAddr) -> Result<(), AppErro
     // other programs take meanwhile.
     let ports = cap.ports.saturating_sub(cap.ports / 50 + 64).max(1);
     let files = per_process.saturating_mul(u64::from(n));
-    let (max, from) = if ports < files {
+    let (machine, bound) = if ports < files {
         (ports, MaxFrom::Ports)
     } else {
         (files, MaxFrom::Files)
+    };
+    // A --max past what this machine can open is not refused: the search goes as far as it
+    // can, and its answer says the local limit came first ("at least").
+    let (max, from) = match given {
+        Some(g) if g <= machine => (g, MaxFrom::Flag),
+        _ => (machine, bound),
     };
     config.load.connections = max;
     config.load.shard = crate::config::Shard::whole(max);

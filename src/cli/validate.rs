@@ -646,6 +646,12 @@ pub(super) fn validate_flags(
                     t.expr
                 ));
             }
+            if !matches!(t.op, crate::config::Op::Ge | crate::config::Op::Gt) {
+                return Err(format!(
+                    "--threshold {}: limit takes >= or > (limit>=5000): a search that reached --max or this machine's limit answers \"at least\"",
+                    t.expr
+                ));
+            }
             if matches!(t.value, crate::config::Bound::Percent(_)) {
                 return Err(format!(
                     "--threshold {}: limit takes a number of connections (limit>=5000), not a percentage of --max",

@@ -40,8 +40,8 @@ pub const RULES_CLASS: &str = "tcpgoon.rules";
 pub const NO_ERRORS: &str = "no connection errors";
 /// The test case of the rule of exit code 1: the run completed.
 pub const COMPLETED: &str = "run completed";
-/// `find-limit`'s test case: the search gave its answer.
-pub const LIMIT: &str = "limit found";
+/// `find-limit`'s test case: the search gave its answer (the limit, or a lower bound).
+pub const LIMIT: &str = "limit search";
 
 /// The JUnit XML document of one run.
 pub fn render(result: &RunResult, verdict: &Verdict) -> String {

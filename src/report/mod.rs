@@ -426,6 +426,10 @@ pub fn verdict_block(v: &Verdict) -> String {
 pub fn threshold_line(j: &Judged) -> String {
     let mark = if j.pass { "✓" } else { "✗" };
     let value = match j.measured {
+        // A search's answer is a count of its own, not a share of --max.
+        Measured::Count { n, .. } if j.threshold.metric == crate::config::Metric::Limit => {
+            format!("{n} held at once")
+        }
         Measured::Count { n, of, base } => {
             let base = match base {
                 Base::Connections => "",
