@@ -11,22 +11,24 @@
 //!
 //! The rules (docs/capacity-planning.md explains them to users):
 //! - A connection *passes* when it is established without a watched failure (no SYN sent
-//!   again, its connect time not pushing the p99 over `--connect-p99`) and, with `--expect*`,
-//!   verified. It stops passing when the far side closes it.
+//!   again, the connect-time p99 not over `--connect-p99`) and, with `--expect*`, verified. It
+//!   stops passing when the far side closes it.
 //! - A *failure* is the first watched signal of a connection: a dial error or timeout, a SYN
 //!   sent again (seen at the handshake, or a dial still unanswered after the kernel's first
-//!   retransmission timeout), a closure by the far side, a failed check, a slow connect. A
-//!   connection fails at most once.
-//! - The *streak* is the number of failures since the latest pass of a connection that still
-//!   passes. When it reaches `--sustained`, dialing stops. A pass forgives the failures before
-//!   it (they are *blips*, said in the answer) unless that connection is closed later.
-//! - A *rejection* is a connection closed within [`CLOSED_AT_ONCE`] of its handshake while an
-//!   older passing connection is still open when the run ends (a limit that accepts, then
-//!   closes the newcomer: nginx's `limit_conn`), or reset while an older one is closed with a
-//!   FIN in the same poll batch or later (a listener that closes resets the handshakes its
-//!   queue held, which its program never accepted, and the program closes what it held). A
-//!   rejected connection was never held. When the target drops everything (a collapse), all
-//!   of one kind, nothing is a rejection, in whatever order and batches the closures came.
+//!   retransmission timeout), a closure by the far side, a failed check, a connect while the
+//!   p99 of the latest 100 is over the bound. A connection fails at most once.
+//! - The *streak* is the number of failures of connections dialed after the newest connection
+//!   that still passes (in dial order, not the order the failures are seen: a dropped SYN shows
+//!   a second late). When it reaches `--sustained`, dialing stops. The failures of connections
+//!   dialed before the newest passing one were forgiven (*blips*, said in the answer).
+//! - A *rejection* is a connection closed within [`CLOSED_AT_ONCE`] and two round trips of
+//!   its handshake while an older passing connection is still open when the run ends (a limit
+//!   that accepts, then closes the newcomer: nginx's `limit_conn`), or reset while an older one
+//!   is closed with a FIN in the same poll batch or later (a listener that closes resets the
+//!   handshakes its queue held, which its program never accepted, and the program closes what
+//!   it held). A rejected connection was never held. When the target drops everything (a
+//!   collapse), all of one kind, nothing is a rejection, in whatever order and batches the
+//!   closures came.
 //! - The answer N is the most connections passing at once, counted per poll batch (a batch is
 //!   one moment: a handshake and a closure in one batch overlap, whatever their order), and
 //!   rejected connections never count.
