@@ -361,7 +361,7 @@ fn the_local_limit_is_said_never_taken_for_the_targets() {
     assert_eq!(limit["held"], max, "{limit:#}");
     assert_eq!(
         answer(&out),
-        format!("held at least {max} connections with every check passing (handshakes only: no --expect*); no sustained failure up to --max {max}: the local limit was reached first (the free local ports; more --source addresses hold more)")
+        format!("held at least {max} connections with every check passing (handshakes only: no --expect*); no sustained failure up to {max} connections: the local limit was reached first (the free local ports; more --source addresses hold more)")
     );
     // The same by two workers, right after (the ports above are in TIME_WAIT, wherever the
     // search picked them): each worker has its slice of the range, and --max is what the
@@ -546,5 +546,52 @@ fn a_signal_ends_the_search_with_a_lower_bound() {
     assert_eq!(
         answer(&out),
         format!("held at least {held} connections with every check passing (handshakes only: no --expect*); interrupted before a sustained failure")
+    );
+}
+
+#[test]
+fn an_idle_timeout_is_no_limit() {
+    let Some(ns) = Netns::create("fl-idle") else {
+        return;
+    };
+    // The server closes every connection a second after it came: at 500/s it holds about 500.
+    let _server = BuiltinServer::start_with(
+        ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
+        "127.0.0.1",
+        17002,
+        &["-m", "0", "-d", "60", "-q", "--close-after", "1s"],
+    );
+    // Dialing ends before the last closures, and the settle outlasts them: still no limit.
+    let (o, out, limit) = search(
+        &ns,
+        "idle",
+        "--rate 500 --max 600 --settle 2s 127.0.0.1 17002",
+    );
+    assert_eq!(code(&o), 0, "{out}");
+    assert_eq!(limit["answer"], "at_max", "{limit:#}");
+    assert_eq!(limit["exact"], false, "{limit:#}");
+    let held = limit["held"].as_u64().unwrap();
+    assert!((450..=560).contains(&held), "{limit:#}");
+    assert!(
+        answer(&out).starts_with(&format!("held at least {held} connections")),
+        "{out}"
+    );
+    let _ = line(
+        &out,
+        "Closed after holding: 600 connections closed by the target after 1",
+    );
+    // One plateau held longer than the timeout: all its connections closed together, a second
+    // after they came. From here that is the target dropping what it held; the evidence says
+    // after how long (the docs: hold steps shorter than the target's idle timeout).
+    let (o, out, limit) = search(
+        &ns,
+        "idle-steps",
+        "--step 50 --step-hold 3s --max 600 --settle 100ms 127.0.0.1 17002",
+    );
+    assert_eq!(code(&o), 0, "{out}");
+    assert_eq!(limit["held"], 50, "{limit:#}");
+    assert!(
+        answer(&out).contains("the target closed the connections it held (50 connections closed by the target, 50 of them held after 1"),
+        "{out}"
     );
 }

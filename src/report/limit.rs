@@ -65,6 +65,21 @@ pub fn block(r: &RunResult) -> String {
         let _ = write!(out, " (connect p99 bound {})", go_duration(p99));
     }
     out.push('\n');
+    if let (true, Some((lo, hi))) = (
+        l.evicted && l.answer != Answer::Found,
+        l.held_then_closed_lifetimes,
+    ) {
+        let _ = writeln!(
+            out,
+            "Closed after holding: {} closed by the target after {} (an idle timeout or an eviction: at this pace it holds about that long's worth)",
+            connections(l.held_then_closed),
+            if lo == hi {
+                go_duration(lo)
+            } else {
+                format!("{} to {}", go_duration(lo), go_duration(hi))
+            }
+        );
+    }
     if let Some(b) = l.first_blip {
         let _ = writeln!(
             out,
@@ -103,19 +118,24 @@ fn answer(r: &RunResult, l: &Limit) -> String {
                 } else {
                     (signal_words(f.signal, r), Some(f.signal))
                 };
-                let _ = write!(
-                    s,
-                    "; first failure at {}: {what} ({})",
-                    grouped(f.conn),
-                    evidence(r, l, main)
-                );
+                // After a collapse at the last connection of --max, the next one is no
+                // connection of the plan: the failure has no number then.
+                let at = if f.conn <= l.max {
+                    format!(" at {}", grouped(f.conn))
+                } else {
+                    String::new()
+                };
+                let _ = write!(s, "; first failure{at}: {what} ({})", evidence(r, l, main));
             }
             s
         }
         Answer::AtMax => format!(
-            "held at least {} {checked}; no sustained failure up to --max {}{}{}",
+            "held at least {} {checked}; no sustained failure up to {}{}{}",
             connections(l.held),
-            grouped(l.max),
+            match l.max_from {
+                Some(MaxFrom::Flag) | None => format!("--max {}", grouped(l.max)),
+                _ => connections(l.max),
+            },
             match l.max_from {
                 Some(MaxFrom::Files) => {
                     ": the local limit was reached first (the open-files limit; --workers N holds more)"
@@ -132,6 +152,16 @@ fn answer(r: &RunResult, l: &Limit) -> String {
             connections(l.held),
             l.local_errno
                 .map_or("this machine could not open more".to_string(), errno_text),
+            unforgiven(l)
+        ),
+        Answer::Evicted => format!(
+            "held at least {} {checked}; the target closed connections after holding them {} (an idle timeout or an eviction) before the search could go further: hold steps shorter than that{}",
+            connections(l.held),
+            match l.held_then_closed_lifetimes {
+                Some((lo, hi)) if lo == hi => go_duration(lo),
+                Some((lo, hi)) => format!("{} to {}", go_duration(lo), go_duration(hi)),
+                None => "a while".to_string(),
+            },
             unforgiven(l)
         ),
         Answer::Interrupted => format!(

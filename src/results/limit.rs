@@ -109,6 +109,9 @@ pub enum Answer {
     LocalLimit,
     /// A signal ended the search first: at least.
     Interrupted,
+    /// The target closed the connections it held after a while (an idle timeout) before the
+    /// search could go further (a `--step-hold` longer than it): at least.
+    Evicted,
 }
 
 impl Answer {
@@ -119,6 +122,7 @@ impl Answer {
             Answer::AtMax => "at_max",
             Answer::LocalLimit => "local_limit",
             Answer::Interrupted => "interrupted",
+            Answer::Evicted => "evicted",
         }
     }
 
@@ -129,6 +133,7 @@ impl Answer {
             "at_max" => Answer::AtMax,
             "local_limit" => Answer::LocalLimit,
             "interrupted" => Answer::Interrupted,
+            "evicted" => Answer::Evicted,
             _ => return None,
         })
     }
@@ -283,6 +288,7 @@ impl Limit {
             m.answer = match (m.answer, p.answer) {
                 (Answer::Found, _) | (_, Answer::Found) => Answer::Found,
                 (Answer::LocalLimit, _) | (_, Answer::LocalLimit) => Answer::LocalLimit,
+                (Answer::Evicted, _) | (_, Answer::Evicted) => Answer::Evicted,
                 (Answer::Interrupted, _) | (_, Answer::Interrupted) => Answer::Interrupted,
                 _ => Answer::AtMax,
             };
@@ -836,12 +842,44 @@ impl LimitFinder {
             Some(after) => after.min(self.newest),
             None => self.newest,
         };
-        let (streak, forgiven): (Vec<Failure>, Vec<Failure>) =
+        let (mut streak, mut forgiven): (Vec<Failure>, Vec<Failure>) =
             self.failures.iter().partition(|f| {
                 let i = self.slot_of(f.conn - 1).unwrap_or(0) as u32;
                 after.is_none_or(|a| i > a)
             });
-        let trailing = if self.streak.is_some() {
+        // A streak made only of connections the target held and closed after about the same
+        // lifetime, one after another as they had come (their closures spread over much longer
+        // than their lifetimes differ), is an idle timeout, not a limit: the newer
+        // connections it kept taking forgave the older ones' closures until dialing ended.
+        let mut found = self.streak.is_some();
+        if found && streak.iter().all(held_by_target) && streak.len() >= 2 {
+            let span = |v: &mut dyn Iterator<Item = u64>| {
+                let (lo, hi) = v.fold((u64::MAX, 0), |(lo, hi), x| (lo.min(x), hi.max(x)));
+                hi.saturating_sub(lo)
+            };
+            let closing = span(&mut streak.iter().map(|f| f.at.as_millis() as u64));
+            let lives = span(&mut streak.iter().filter_map(|f| {
+                self.slot_of(f.conn - 1)
+                    .map(|i| u64::from(slots[i].life_ms))
+            }));
+            // With a margin: a collapse right after one burst of dials has lifetimes and
+            // closures of a few milliseconds each.
+            if closing > 2 * lives + 10 {
+                found = false;
+                evicted = true;
+                for f in &streak {
+                    if let Some(i) = self.slot_of(f.conn - 1) {
+                        held_then_closed += 1;
+                        let life = slots[i].life_ms;
+                        lifetimes = Some(
+                            lifetimes.map_or((life, life), |(lo, hi)| (lo.min(life), hi.max(life))),
+                        );
+                    }
+                }
+                forgiven.append(&mut streak);
+            }
+        }
+        let trailing = if found {
             for f in &streak {
                 tally.count(f.signal);
                 let slot = self.slot_of(f.conn - 1);
@@ -891,8 +929,10 @@ impl LimitFinder {
             forgiven.len() as u64,
             forgiven.iter().min_by_key(|f| f.conn).copied(),
         );
-        let answer = if self.streak.is_some() {
+        let answer = if found {
             Answer::Found
+        } else if evicted && self.seen < self.connections {
+            Answer::Evicted
         } else if self.local_errno.is_some() {
             Answer::LocalLimit
         } else if self.interrupted {
@@ -1419,6 +1459,30 @@ mod tests {
             (Answer::AtMax, K, 3, 0)
         );
         assert_eq!(l.first_blip.unwrap().conn, 1);
+    }
+
+    #[test]
+    fn an_idle_timeout_closing_everything_after_the_last_dial_is_no_limit() {
+        // Each connection closed a second after it came, one after another, the last ones
+        // after the last dial: nothing newer passes any more, yet it is no limit.
+        let mut f = Feed::new(false, K);
+        hold(&mut f, K);
+        for i in 0..K {
+            f.batch(&[(i, fin(1_000_000))]);
+        }
+        let l = f.finder.finish();
+        assert_eq!((l.answer, l.held, l.blips), (Answer::AtMax, K, K));
+        assert!(l.evicted && !l.collapse);
+        assert_eq!(l.held_then_closed, K);
+        // The same with dialing stopped by it (steps held longer than the timeout).
+        let mut f = Feed::new(false, 1000);
+        hold(&mut f, K);
+        for i in 0..K {
+            f.batch(&[(i, fin(1_000_000))]);
+        }
+        assert!(f.finder.done());
+        let l = f.finder.finish();
+        assert_eq!((l.answer, l.held), (Answer::Evicted, K));
     }
 
     #[test]
