@@ -595,3 +595,69 @@ fn an_idle_timeout_is_no_limit() {
         "{out}"
     );
 }
+
+#[test]
+fn a_search_that_loses_a_worker_is_a_lower_bound() {
+    let Some(ns) = Netns::create("fl-lost") else {
+        return;
+    };
+    let _server = BuiltinServer::start_with(
+        ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
+        "127.0.0.1",
+        17001,
+        &["-m", "0", "-d", "60", "-q"],
+    );
+    let file = json_file("lost");
+    let mut child = piped_in(ns.command(env!("CARGO_BIN_EXE_tcpgoon")).args([
+        "find-limit",
+        "-y",
+        "-i",
+        "0",
+        "--workers",
+        "2",
+        "--rate",
+        "200",
+        "--max",
+        "600",
+        "--settle",
+        "100ms",
+        "--export-json",
+        file.to_str().unwrap(),
+        "127.0.0.1",
+        "17001",
+    ]));
+    // `ip netns exec` runs tcpgoon in its own place: its children are the workers.
+    let workers = {
+        let start = std::time::Instant::now();
+        loop {
+            let w = children_of(child.id());
+            if w.len() == 2 || start.elapsed() > std::time::Duration::from_secs(10) {
+                break w;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    assert_eq!(workers.len(), 2);
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    for w in workers {
+        signal(w, "KILL");
+    }
+    let o = wait_output(&mut child, std::time::Duration::from_secs(20));
+    let out = report(&o);
+    let limit = limit_of(&file);
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(code(&o), 1, "{out}\n{}", stderr(&o));
+    assert_eq!(limit["answer"], "interrupted", "{limit:#}");
+    assert_eq!(limit["exact"], false, "{limit:#}");
+    // The lost workers are said first, then the answer: a lower bound, never "no sustained
+    // failure up to --max".
+    let held = out
+        .lines()
+        .find(|l| l.starts_with("held "))
+        .unwrap_or_default();
+    assert!(
+        held.starts_with("held at least ")
+            && held.ends_with("; interrupted before a sustained failure"),
+        "{out}"
+    );
+}

@@ -19,7 +19,7 @@ use crate::export::{self, json::Report};
 use crate::local::LocalEndpoints;
 use crate::preflight;
 use crate::report::{self, TextReporter};
-use crate::results::limit::{LimitFinder, Watching};
+use crate::results::limit::{Answer as Search, Limit, LimitFinder, Watching};
 use crate::results::{Observer, RunResult, TargetName};
 use crate::verdict::{judge, EXIT_INCOMPLETE};
 
@@ -229,10 +229,21 @@ pub(super) fn execute(
         Ready::Workers(workers) => {
             let mut ran = workers.go(reporter)?;
             // Each worker parsed the command line again: where `--max` came from is this
-            // process's finding (it sized the search).
-            if let (Some(l), Some(search)) = (ran.result.limit.as_mut(), config.limit) {
+            // process's finding (it sized the search). A search that lost a worker (or every
+            // worker) has no answer past what the others said: at least, incomplete.
+            if let Some(search) = config.limit {
+                let l = ran.result.limit.get_or_insert_with(|| Limit {
+                    stop_on: Some(search.stop_on),
+                    sustained: search.sustained,
+                    connect_p99: search.connect_p99,
+                    checked: config.load.checks.expect.is_some(),
+                    ..Limit::default()
+                });
                 l.max = config.load.shard.plan;
                 l.max_from = Some(search.max_from);
+                if ran.incomplete && l.answer != Search::Found {
+                    l.answer = Search::Interrupted;
+                }
             }
             reporter.end_progress();
             for note in &ran.notes {
