@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use crate::config::{Bound, Metric, Op, Stat, Threshold};
-use crate::results::limit::{Answer, Limit};
+use crate::results::limit::Answer;
 use crate::results::stats::LatencyStats;
 use crate::results::{Counts, RunResult, StopReason};
 
@@ -103,47 +103,31 @@ pub fn implicit_thresholds(r: &RunResult) -> Vec<Threshold> {
 }
 
 /// Judges a run against its written thresholds and the implicit ones they do not replace.
+/// A `find-limit` search has no implicit thresholds and finds its limit through failures, so
+/// errors decide nothing; a search a signal ended before its answer did not complete.
 pub fn judge(r: &RunResult, written: &[Threshold]) -> Verdict {
-    if let Some(limit) = &r.limit {
-        return judge_search(r, limit, written);
-    }
     let mut thresholds: Vec<Judged> = written
         .iter()
         .map(|t| judge_one(r, t.clone(), false))
         .collect();
-    for t in implicit_thresholds(r) {
-        if !written.iter().any(|w| w.metric == t.metric) {
-            thresholds.push(judge_one(r, t, true));
+    if r.limit.is_none() {
+        for t in implicit_thresholds(r) {
+            if !written.iter().any(|w| w.metric == t.metric) {
+                thresholds.push(judge_one(r, t, true));
+            }
         }
     }
     let errors_written = written.iter().any(|t| t.metric == Metric::Errors);
     // A check or a probe a signal cut short was not judged: the run did not complete.
     let unjudged = r.verification.interrupted > 0 || r.probe.is_some_and(|p| p.interrupted > 0);
-    let exit_code = if r.counts.pending() || unjudged {
-        EXIT_INCOMPLETE
-    } else if r.counts.error > 0 && !errors_written {
-        EXIT_ERRORS
-    } else if thresholds.iter().any(|t| !t.pass) {
-        EXIT_THRESHOLD
-    } else {
-        EXIT_OK
+    let incomplete = match &r.limit {
+        Some(l) => l.answer == Answer::Interrupted || r.stop == StopReason::Aborted,
+        None => r.counts.pending() || unjudged,
     };
-    Verdict {
-        thresholds,
-        exit_code,
-    }
-}
-
-/// `find-limit`'s verdict: failures are how the limit is found, so they decide nothing; the
-/// written thresholds (`limit>=N`) do, and a search a signal ended before its answer did not
-/// complete.
-fn judge_search(r: &RunResult, limit: &Limit, written: &[Threshold]) -> Verdict {
-    let thresholds: Vec<Judged> = written
-        .iter()
-        .map(|t| judge_one(r, t.clone(), false))
-        .collect();
-    let exit_code = if limit.answer == Answer::Interrupted || r.stop == StopReason::Aborted {
+    let exit_code = if incomplete {
         EXIT_INCOMPLETE
+    } else if r.counts.error > 0 && !errors_written && r.limit.is_none() {
+        EXIT_ERRORS
     } else if thresholds.iter().any(|t| !t.pass) {
         EXIT_THRESHOLD
     } else {

@@ -20,6 +20,25 @@ fn limit_of(file: &PathBuf) -> Value {
     doc["limit"].clone()
 }
 
+/// `tcpgoon server` on 127.0.0.1:`port` in `ns`, with `extra` flags; stopped when dropped.
+fn server(ns: &Netns, port: u16, extra: &[&str]) -> BuiltinServer {
+    BuiltinServer::start_with(
+        ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
+        "127.0.0.1",
+        port,
+        extra,
+    )
+}
+
+/// Starts `find-limit ARGS` in `ns` without waiting for it (to signal it, or its workers).
+fn spawn_search(ns: &Netns, args: &[&str]) -> std::process::Child {
+    piped_in(
+        ns.command(env!("CARGO_BIN_EXE_tcpgoon"))
+            .args(["find-limit", "-y", "-i", "0"])
+            .args(args),
+    )
+}
+
 /// A report file for one search.
 fn json_file(tag: &str) -> PathBuf {
     std::env::temp_dir().join(format!("tcpgoon-limit-{tag}-{}.json", std::process::id()))
@@ -181,12 +200,7 @@ fn the_builtin_servers_max_is_found_exactly() {
         // still queued) come first, the oldest over the next polls.
         (1000, "--step 300 --step-hold 300ms"),
     ] {
-        let _server = BuiltinServer::start_with(
-            ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
-            "127.0.0.1",
-            17002,
-            &["-m", &k.to_string(), "-d", "30", "-q"],
-        );
+        let _server = server(&ns, 17002, &["-m", &k.to_string(), "-d", "30", "-q"]);
         let (o, out, limit) = search(
             &ns,
             "builtin",
@@ -288,12 +302,7 @@ fn workers_search_past_one_process() {
     };
     // A limit found by two processes: their answers add up to the target's.
     {
-        let _server = BuiltinServer::start_with(
-            ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
-            "127.0.0.1",
-            17002,
-            &["-m", "300", "-d", "30", "-q"],
-        );
+        let _server = server(&ns, 17002, &["-m", "300", "-d", "30", "-q"]);
         let (o, out, limit) = search(
             &ns,
             "workers",
@@ -313,18 +322,13 @@ fn workers_search_past_one_process() {
     }
     // More than one process can hold (the open-files limit is 20,000): a server of two
     // processes, a search of two, all 25,000 held, the answer a lower bound at --max.
-    let server = BuiltinServer::start_with(
-        ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
-        "127.0.0.1",
-        17004,
-        &["-m", "0", "-d", "60", "-q", "--workers", "2"],
-    );
+    let big = server(&ns, 17004, &["-m", "0", "-d", "60", "-q", "--workers", "2"]);
     let (o, out, limit) = search(
         &ns,
         "workers-big",
         "--workers 2 --max 25k --rate 25000 --settle 300ms 127.0.0.1 17004",
     );
-    drop(server);
+    drop(big);
     assert_eq!(code(&o), 0, "{out}");
     assert_eq!(
         answer(&out),
@@ -344,12 +348,7 @@ fn the_local_limit_is_said_never_taken_for_the_targets() {
     let Some(ns) = Netns::create("fl-local") else {
         return;
     };
-    let _server = BuiltinServer::start_with(
-        ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
-        "127.0.0.1",
-        17001,
-        &["-m", "0", "-d", "60", "-q"],
-    );
+    let _server = server(&ns, 17001, &["-m", "0", "-d", "60", "-q"]);
     // 500 local ports: --max is sized from them, with a margin for other programs.
     ns.sh("sysctl -qw net.ipv4.ip_local_port_range='40000 40499'");
     let (o, out, limit) = search(&ns, "ports", "--rate 5000 --settle 100ms 127.0.0.1 17001");
@@ -456,12 +455,7 @@ fn the_answer_is_in_every_export_and_read_back() {
     let Some(ns) = Netns::create("fl-exports") else {
         return;
     };
-    let _server = BuiltinServer::start_with(
-        ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
-        "127.0.0.1",
-        17002,
-        &["-m", "40", "-d", "30", "-q"],
-    );
+    let _server = server(&ns, 17002, &["-m", "40", "-d", "30", "-q"]);
     let base = std::env::temp_dir().join(format!("tcpgoon-limit-exports-{}", std::process::id()));
     let (json, html, junit) = (
         base.with_extension("json"),
@@ -512,27 +506,21 @@ fn a_signal_ends_the_search_with_a_lower_bound() {
     let Some(ns) = Netns::create("fl-signal") else {
         return;
     };
-    let _server = BuiltinServer::start_with(
-        ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
-        "127.0.0.1",
-        17001,
-        &["-m", "0", "-d", "60", "-q"],
-    );
+    let _server = server(&ns, 17001, &["-m", "0", "-d", "60", "-q"]);
     let file = json_file("signal");
-    let mut child = piped_in(ns.command(env!("CARGO_BIN_EXE_tcpgoon")).args([
-        "find-limit",
-        "-y",
-        "-i",
-        "0",
-        "--rate",
-        "200",
-        "--max",
-        "5000",
-        "--export-json",
-        file.to_str().unwrap(),
-        "127.0.0.1",
-        "17001",
-    ]));
+    let mut child = spawn_search(
+        &ns,
+        &[
+            "--rate",
+            "200",
+            "--max",
+            "5000",
+            "--export-json",
+            file.to_str().unwrap(),
+            "127.0.0.1",
+            "17001",
+        ],
+    );
     std::thread::sleep(std::time::Duration::from_millis(700));
     signal(child.id(), "INT");
     let o = wait_output(&mut child, std::time::Duration::from_secs(20));
@@ -555,9 +543,8 @@ fn an_idle_timeout_is_no_limit() {
         return;
     };
     // The server closes every connection a second after it came: at 500/s it holds about 500.
-    let _server = BuiltinServer::start_with(
-        ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
-        "127.0.0.1",
+    let _server = server(
+        &ns,
         17002,
         &["-m", "0", "-d", "60", "-q", "--close-after", "1s"],
     );
@@ -601,31 +588,25 @@ fn a_search_that_loses_a_worker_is_a_lower_bound() {
     let Some(ns) = Netns::create("fl-lost") else {
         return;
     };
-    let _server = BuiltinServer::start_with(
-        ns.command(env!("CARGO_BIN_EXE_tcpgoon")),
-        "127.0.0.1",
-        17001,
-        &["-m", "0", "-d", "60", "-q"],
-    );
+    let _server = server(&ns, 17001, &["-m", "0", "-d", "60", "-q"]);
     let file = json_file("lost");
-    let mut child = piped_in(ns.command(env!("CARGO_BIN_EXE_tcpgoon")).args([
-        "find-limit",
-        "-y",
-        "-i",
-        "0",
-        "--workers",
-        "2",
-        "--rate",
-        "200",
-        "--max",
-        "600",
-        "--settle",
-        "100ms",
-        "--export-json",
-        file.to_str().unwrap(),
-        "127.0.0.1",
-        "17001",
-    ]));
+    let mut child = spawn_search(
+        &ns,
+        &[
+            "--workers",
+            "2",
+            "--rate",
+            "200",
+            "--max",
+            "600",
+            "--settle",
+            "100ms",
+            "--export-json",
+            file.to_str().unwrap(),
+            "127.0.0.1",
+            "17001",
+        ],
+    );
     // `ip netns exec` runs tcpgoon in its own place: its children are the workers.
     let workers = {
         let start = std::time::Instant::now();

@@ -44,12 +44,7 @@ pub fn confirm(
     input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result<Answer, PromptError> {
-    let lines = [
-        format!("Host: {host}"),
-        format!("TCP Port: {port}"),
-        format!("# of concurrent connections: {connections}"),
-    ];
-    confirm_lines(&lines, input, out)
+    confirm_target(host, port, &connections.to_string(), input, out)
 }
 
 /// [`confirm`] for `find-limit`: the most connections it may open, and at what pace.
@@ -61,10 +56,22 @@ pub fn confirm_search(
     input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result<Answer, PromptError> {
+    let connections = format!("up to {max}, {pacing}, until the target fails");
+    confirm_target(host, port, &connections, input, out)
+}
+
+/// The Go tool's three lines for one target, the count as given.
+fn confirm_target(
+    host: &str,
+    port: u16,
+    connections: &str,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result<Answer, PromptError> {
     let lines = [
         format!("Host: {host}"),
         format!("TCP Port: {port}"),
-        format!("# of concurrent connections: up to {max}, {pacing}, until the target fails"),
+        format!("# of concurrent connections: {connections}"),
     ];
     confirm_lines(&lines, input, out)
 }

@@ -482,10 +482,7 @@ pub(super) fn engine_run(
         load.shard,
         load.shard.plan,
     );
-    let mut watching = Watching {
-        inner: observer,
-        finder: &mut finder,
-    };
+    let mut watching = Watching::new(observer, &mut finder);
     let mut result = Engine::new(plan, signals)
         .and_then(|engine| engine.run(&mut watching))
         .map_err(AppError::Poll)?;

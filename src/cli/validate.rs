@@ -116,14 +116,19 @@ pub(super) fn validate_run(raw: RawRun) -> Result<RunConfig, String> {
     config.load.connections = shard.connections();
     config.load.shard = shard;
     config.start_at = raw.start_at.as_deref().map(start_at).transpose()?;
-    config.workers = raw
-        .workers
-        .as_deref()
-        .map(workers)
-        .transpose()?
-        .unwrap_or_default();
-    config.worker = raw.worker.as_deref().map(worker_role).transpose()?;
+    (config.workers, config.worker) = processes(raw.workers.as_deref(), raw.worker.as_deref())?;
     Ok(config)
+}
+
+/// `--workers N|auto` and the hidden `--worker I/N`, as `run` and `find-limit` take them.
+fn processes(
+    workers_flag: Option<&str>,
+    worker: Option<&str>,
+) -> Result<(Workers, Option<WorkerRole>), String> {
+    Ok((
+        workers_flag.map(workers).transpose()?.unwrap_or_default(),
+        worker.map(worker_role).transpose()?,
+    ))
 }
 
 /// `find-limit`: run's flags, without those the search sets itself, and its own.
@@ -274,13 +279,7 @@ pub(super) fn validate_find_limit(raw: RawFindLimit) -> Result<RunConfig, String
             MaxFrom::Files
         },
     });
-    config.workers = raw
-        .workers
-        .as_deref()
-        .map(workers)
-        .transpose()?
-        .unwrap_or_default();
-    config.worker = raw.worker.as_deref().map(worker_role).transpose()?;
+    (config.workers, config.worker) = processes(raw.workers.as_deref(), raw.worker.as_deref())?;
     Ok(config)
 }
 

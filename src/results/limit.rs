@@ -191,11 +191,6 @@ impl Tally {
         }
     }
 
-    /// How many connections of `signal`'s kind.
-    pub fn of(&self, signal: Signal) -> u64 {
-        *self.clone().slot(signal)
-    }
-
     /// Both tallies.
     pub fn add(&mut self, o: &Tally) {
         self.errors += o.errors;
@@ -976,10 +971,22 @@ impl LimitFinder {
 /// An observer that feeds a [`LimitFinder`] and passes everything on to `inner` (the text
 /// reporter): what `find-limit` hands the engine.
 pub struct Watching<'a> {
-    /// The observer the run would have had.
-    pub inner: &'a mut dyn Observer,
-    /// The judge.
-    pub finder: &'a mut LimitFinder,
+    inner: &'a mut dyn Observer,
+    finder: &'a mut LimitFinder,
+    /// Whether `inner` takes events, asked once (as the engine asks its observer).
+    inner_events: bool,
+}
+
+impl<'a> Watching<'a> {
+    /// `finder` watching beside `inner`, the observer the run would have had.
+    pub fn new(inner: &'a mut dyn Observer, finder: &'a mut LimitFinder) -> Watching<'a> {
+        let inner_events = inner.wants_events();
+        Watching {
+            inner,
+            finder,
+            inner_events,
+        }
+    }
 }
 
 impl std::fmt::Debug for Watching<'_> {
@@ -1005,7 +1012,7 @@ impl Observer for Watching<'_> {
     }
     fn event(&mut self, event: &ConnEvent) {
         self.finder.on_event(event);
-        if self.inner.wants_events() {
+        if self.inner_events {
             self.inner.event(event);
         }
     }
@@ -1554,6 +1561,13 @@ mod tests {
         f.batch(&[(11, dialing()), (11, refused())]);
         let l = f.finder.finish();
         assert_eq!((l.answer, l.blips, l.trailing), (Answer::AtMax, 0, 2));
+    }
+
+    #[test]
+    fn a_connection_costs_the_judge_a_slot_and_a_rank() {
+        // What docs/capacity-planning.md counts per connection dialed: the slot, its rank, its
+        // place in the queue of dials (failures cost their own entry besides).
+        assert_eq!(std::mem::size_of::<Slot>(), 24);
     }
 
     #[test]
